@@ -1,0 +1,152 @@
+import Foundation
+
+/// Sequences of one forward pass packed back to back with no padding: the linear layers
+/// see `tokenCount` rows; attention runs per (sequence, head) over that sequence's own
+/// length, so no padding mask is needed and a sequence's result cannot depend on what it
+/// was batched with (Hugging Face's mask gives padded keys exactly 0 probability).
+public struct PackedBatch: Sendable, Equatable {
+  /// Real length of each sequence.
+  public let lengths: [Int]
+  /// First token (row) of each sequence.
+  public let tokenOffsets: [Int]
+  /// Offset of each sequence's `[heads, L, L]` block in one layer's probability buffer.
+  public let probOffsets: [Int]
+  public let ids: [Int32]  // [tokenCount]
+  public let segments: [Int32]  // [tokenCount]
+  public let positions: [Int32]  // [tokenCount]: 0..<L per sequence
+  public let heads: Int
+
+  public var count: Int { lengths.count }
+  public var tokenCount: Int { ids.count }
+  /// Floats in one layer's probability buffer: Σ heads·L².
+  public let probCount: Int
+  public var maxLength: Int { lengths.max() ?? 0 }
+
+  public init(_ encodings: [Encoding], heads: Int) {
+    var lengths: [Int] = [], tokenOffsets: [Int] = [], probOffsets: [Int] = []
+    var ids: [Int32] = [], segments: [Int32] = [], positions: [Int32] = []
+    var probs = 0
+    for e in encodings {
+      tokenOffsets.append(ids.count)
+      probOffsets.append(probs)
+      lengths.append(e.count)
+      ids += e.ids
+      segments += e.segments
+      positions += (0..<e.count).map { Int32($0) }
+      probs += heads * e.count * e.count
+    }
+    self.lengths = lengths
+    self.tokenOffsets = tokenOffsets
+    self.probOffsets = probOffsets
+    self.ids = ids
+    self.segments = segments
+    self.positions = positions
+    self.heads = heads
+    self.probCount = probs
+  }
+}
+
+/// What attention does for one head of one layer (Kovaleva et al. 2019 §4.6; Michel et al. 2019).
+public enum HeadMode: Int32, Sendable, Codable {
+  /// Unchanged.
+  case normal = 0
+  /// Attention replaced by 1/L over the sequence's real tokens (the paper's "disabling").
+  case uniform = 1
+  /// Attention multiplied by 0, so the head contributes nothing (Hugging Face `head_mask`).
+  case zero = 2
+}
+
+/// GEMM epilogues: what is applied to `input · weightᵀ` before it is stored.
+enum Epilogue<Buffer> {
+  /// `out = x·Wᵀ + b`
+  case bias
+  /// `out = act(x·Wᵀ + b)` with the model's activation (exact erf GELU for BERT).
+  case biasActivation
+  /// `out = x·Wᵀ + b + residual`
+  case biasResidual(Buffer)
+}
+
+/// The activations of `BertConfig.hiddenAct`.
+public enum Activation: Int32, Sendable {
+  case gelu = 0  // 0.5·x·(1 + erf(x/√2))
+  case geluTanh = 1  // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+  case relu = 2
+
+  public init(huggingFace name: String) {
+    switch name {
+    case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
+    case "relu": self = .relu
+    default: self = .gelu
+    }
+  }
+}
+
+/// One device (or the host) that runs the encoder's ops. One method per op; the encoder
+/// (`Forward`) is written once against this protocol, and every op is tested on every
+/// backend against the CPU one.
+///
+/// Calls may be asynchronous (an OpenCL backend enqueues them); results are only
+/// guaranteed after `read`, which waits for everything queued before it.
+/// Row-major everywhere; `T` is the batch's token count, `H` the hidden size,
+/// `nh` heads, `d = H / nh`.
+protocol ComputeBackend: AnyObject, Sendable {
+  /// Floats on the device.
+  associatedtype Buffer
+  /// A linear layer's weight `[out, in]`, prepared (packed, uploaded) for `linear`.
+  associatedtype Matrix
+  /// A batch's integer data (ids, segments, positions, lengths, offsets), uploaded.
+  associatedtype Layout
+
+  /// Human-readable, e.g. "cpu (OpenBLAS 0.3.21 Haswell, 2 threads)".
+  var name: String { get }
+
+  /// `count` floats, contents undefined.
+  func makeBuffer(count: Int) throws -> Buffer
+  /// A copy of `values`.
+  func makeBuffer(_ values: [Float]) throws -> Buffer
+  /// Prepares `weight` (`[rows, cols]` = `[out, in]`) for `linear`.
+  func makeMatrix(_ weight: [Float], rows: Int, cols: Int) throws -> Matrix
+  /// Uploads the batch's token data.
+  func makeLayout(_ batch: PackedBatch) throws -> Layout
+
+  /// `out[t] = LayerNorm(word[ids[t]] + position[positions[t]] + type[segments[t]])`.
+  /// out: [T, H]; word: [V, H]; position: [P, H]; type: [S, H]; gamma, beta: [H].
+  func embed(
+    out: Buffer, layout: Layout, batch: PackedBatch, word: Buffer, position: Buffer, type: Buffer,
+    gamma: Buffer, beta: Buffer, hidden: Int, eps: Float) throws
+
+  /// `out = epilogue(input · weightᵀ)`. out: [rows, weight.rows]; input: [rows, weight.cols];
+  /// bias: [weight.rows]; residual (if any): like out.
+  func linear(
+    out: Buffer, input: Buffer, rows: Int, weight: Matrix, bias: Buffer, epilogue: Epilogue<Buffer>,
+    activation: Activation) throws
+
+  /// Scaled dot-product attention probabilities, per sequence s and head h:
+  /// `probs[s][h] = softmax(scale · Q Kᵀ)` over the sequence's real tokens, then `modes[h]`
+  /// applied (uniform: 1/L everywhere; zero: all 0).
+  /// qkv: [T, 3H] with Q | K | V column blocks, head h at columns h·d..<(h+1)·d of each;
+  /// probs: `batch.probCount` floats laid out per sequence as [nh, L, L] at `probOffsets[s]`.
+  func attentionProbs(
+    probs: Buffer, qkv: Buffer, layout: Layout, batch: PackedBatch, heads: Int, headDim: Int, scale: Float,
+    modes: [HeadMode]) throws
+
+  /// `context[s rows, h·d..<(h+1)·d] = probs[s][h] · V[s][h]` (heads merged back).
+  /// context: [T, H]; qkv and probs as in `attentionProbs`.
+  func attentionContext(
+    context: Buffer, probs: Buffer, qkv: Buffer, layout: Layout, batch: PackedBatch, heads: Int, headDim: Int) throws
+
+  /// `out[r] = (x[r] - mean) / sqrt(var + eps) · gamma + beta` per row. out, input: [rows, cols].
+  func layerNorm(out: Buffer, input: Buffer, rows: Int, cols: Int, gamma: Buffer, beta: Buffer, eps: Float) throws
+
+  /// Waits for all queued work and copies `range` of `buffer` (in floats) to the host.
+  func read(_ buffer: Buffer, range: Range<Int>) throws -> [Float]
+
+  /// Copies several ranges, waiting once. Results in the order given.
+  func read(_ buffer: Buffer, ranges: [Range<Int>]) throws -> [[Float]]
+}
+
+extension ComputeBackend {
+  func read(_ buffer: Buffer, ranges: [Range<Int>]) throws -> [[Float]] {
+    try ranges.map { try read(buffer, range: $0) }
+  }
+}

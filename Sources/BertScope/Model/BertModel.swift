@@ -1,0 +1,83 @@
+import Foundation
+
+/// A BERT checkpoint loaded from a Hugging Face model folder:
+/// `config.json`, `vocab.txt` (+ `tokenizer_config.json`) and `model.safetensors`.
+public struct BertModel: Sendable {
+  public let directory: URL
+  public let config: BertConfig
+  public let vocabulary: Vocabulary
+  public let tokenizer: BertTokenizer
+  public let weights: BertWeights
+
+  /// A short name for reports: the folder's name.
+  public var name: String { directory.lastPathComponent }
+
+  public init(config: BertConfig, vocabulary: Vocabulary, tokenizer: BertTokenizer, weights: BertWeights, directory: URL) {
+    self.config = config
+    self.vocabulary = vocabulary
+    self.tokenizer = tokenizer
+    self.weights = weights
+    self.directory = directory
+  }
+
+  /// Loads and validates the model in `directory`.
+  public static func load(from directory: URL) throws -> BertModel {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+      throw BertScopeError.modelNotFound(path: directory.path, hint: ModelLocator.installHint)
+    }
+    for file in ["config.json", "vocab.txt", "model.safetensors"] {
+      let url = directory.appendingPathComponent(file)
+      guard FileManager.default.fileExists(atPath: url.path) else {
+        let extra = file == "model.safetensors" && FileManager.default.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
+          ? "; only pytorch_model.bin is present: convert it with safetensors' convert script" : ""
+        throw BertScopeError.modelNotFound(
+          path: url.path, hint: "the model folder has no \(file)\(extra); \(ModelLocator.installHint)")
+      }
+    }
+    let config = try BertConfig(contentsOf: directory.appendingPathComponent("config.json"))
+    let vocabURL = directory.appendingPathComponent("vocab.txt")
+    let vocabulary = try Vocabulary(contentsOf: vocabURL)
+    let options = try TokenizerOptions(
+      contentsOf: directory.appendingPathComponent("tokenizer_config.json"), maxPositions: config.maxPositions)
+    let tokenizer = try BertTokenizer(vocabulary: vocabulary, options: options, path: vocabURL.path)
+    let weightsURL = directory.appendingPathComponent("model.safetensors")
+    let file = try SafeTensorsFile(contentsOf: weightsURL)
+    if vocabulary.count != config.vocabSize {
+      throw BertScopeError.badModelFile(
+        path: vocabURL.path,
+        problem: "has \(vocabulary.count) tokens but the embedding matrix has \(config.vocabSize) rows (vocab_size in config.json); vocabulary and weights do not belong together")
+    }
+    let weights = try BertWeights(file: file, config: config)
+    return BertModel(config: config, vocabulary: vocabulary, tokenizer: tokenizer, weights: weights, directory: directory)
+  }
+}
+
+/// Where the model comes from: `--model DIR`, else `$BERTSCOPE_MODEL`, else the folder the
+/// setup script installs the default model (all-MiniLM-L6-v2) into.
+public enum ModelLocator {
+  public static let defaultModelName = "all-MiniLM-L6-v2"
+
+  /// `$XDG_DATA_HOME/bertscope/models/all-MiniLM-L6-v2`, `$XDG_DATA_HOME` defaulting to `~/.local/share`.
+  public static var defaultDirectory: URL {
+    let env = ProcessInfo.processInfo.environment
+    let base: URL
+    if let xdg = env["XDG_DATA_HOME"], !xdg.isEmpty {
+      base = URL(fileURLWithPath: xdg, isDirectory: true)
+    } else {
+      base = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/share", isDirectory: true)
+    }
+    return base.appendingPathComponent("bertscope/models/\(defaultModelName)", isDirectory: true)
+  }
+
+  public static let installHint = "run scripts/setup to install the default model, or pass --model DIR / set BERTSCOPE_MODEL"
+
+  /// The folder to load: `explicit` if given, else `$BERTSCOPE_MODEL`, else the default.
+  public static func resolve(_ explicit: String?) -> URL {
+    if let explicit, !explicit.isEmpty { return URL(fileURLWithPath: explicit, isDirectory: true) }
+    if let env = ProcessInfo.processInfo.environment["BERTSCOPE_MODEL"], !env.isEmpty {
+      return URL(fileURLWithPath: env, isDirectory: true)
+    }
+    return defaultDirectory
+  }
+}
