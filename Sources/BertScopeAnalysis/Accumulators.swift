@@ -1,0 +1,139 @@
+import Foundation
+
+/// Running per-(layer, head) sums of fixed-length vectors (map features, or a single score),
+/// so that a corpus streams through in constant memory. Mergeable: the statistic of a corpus
+/// is `merge` of the statistics of its parts.
+public struct HeadAccumulator: Sendable, Equatable {
+  public let layers: Int
+  public let heads: Int
+  public let width: Int
+  /// `[layers, heads, width]`, accumulated in double precision.
+  public private(set) var sums: [Double]
+  /// `[layers, heads]`: vectors added per head.
+  public private(set) var counts: [Int]
+
+  public init(layers: Int, heads: Int, width: Int) {
+    self.layers = layers
+    self.heads = heads
+    self.width = width
+    sums = Array(repeating: 0, count: layers * heads * width)
+    counts = Array(repeating: 0, count: layers * heads)
+  }
+
+  /// Adds one vector for (layer, head), 0-based.
+  public mutating func add(_ vector: some Collection<Float>, layer: Int, head: Int) {
+    precondition(vector.count == width, "expected \(width) values, got \(vector.count)")
+    let base = (layer * heads + head) * width
+    for (k, v) in vector.enumerated() { sums[base + k] += Double(v) }
+    counts[layer * heads + head] += 1
+  }
+
+  /// Adds every (sequence, layer, head) vector of a feature block (width must be `MapFeatures.count`).
+  public mutating func add(_ block: FeatureBlock) {
+    precondition(block.layers == layers && block.heads == heads && width == MapFeatures.count)
+    for s in 0..<block.sequences {
+      for l in 0..<layers {
+        for h in 0..<heads { add(block.features(s, l, h), layer: l, head: h) }
+      }
+    }
+  }
+
+  /// The statistic of the union of both inputs.
+  public static func merge(_ a: HeadAccumulator, _ b: HeadAccumulator) -> HeadAccumulator {
+    precondition(a.layers == b.layers && a.heads == b.heads && a.width == b.width, "merging accumulators of different shapes")
+    var out = a
+    for i in out.sums.indices { out.sums[i] += b.sums[i] }
+    for i in out.counts.indices { out.counts[i] += b.counts[i] }
+    return out
+  }
+
+  public func count(layer: Int, head: Int) -> Int { counts[layer * heads + head] }
+
+  /// The mean vector of (layer, head); zeros when nothing was added.
+  public func mean(layer: Int, head: Int) -> [Double] {
+    let n = counts[layer * heads + head]
+    let base = (layer * heads + head) * width
+    return (0..<width).map { n > 0 ? sums[base + $0] / Double(n) : 0 }
+  }
+
+  /// The mean of entry `k` for (layer, head).
+  public func mean(layer: Int, head: Int, _ k: Int) -> Double {
+    let n = counts[layer * heads + head]
+    return n > 0 ? sums[(layer * heads + head) * width + k] / Double(n) : 0
+  }
+}
+
+/// How often each (layer, head) map was classified as each pattern. Mergeable.
+public struct PatternCounts: Sendable, Equatable {
+  public let layers: Int
+  public let heads: Int
+  /// `[layers, heads, AttentionPattern.allCases.count]`.
+  public private(set) var counts: [Int]
+  /// Examples seen.
+  public private(set) var examples = 0
+
+  public init(layers: Int, heads: Int) {
+    self.layers = layers
+    self.heads = heads
+    counts = Array(repeating: 0, count: layers * heads * AttentionPattern.allCases.count)
+  }
+
+  /// Classifies every map of the block (one example per sequence).
+  public mutating func add(_ block: FeatureBlock, classifier: PatternClassifier) {
+    precondition(block.layers == layers && block.heads == heads)
+    for s in 0..<block.sequences {
+      for l in 0..<layers {
+        for h in 0..<heads { add(classifier.classify(block.features(s, l, h)), layer: l, head: h) }
+      }
+      examples += 1
+    }
+  }
+
+  /// Counts one map; call `addExample()` once per example.
+  public mutating func add(_ pattern: AttentionPattern, layer: Int, head: Int) {
+    counts[(layer * heads + head) * AttentionPattern.allCases.count + pattern.rawValue] += 1
+  }
+
+  public mutating func addExample() { examples += 1 }
+
+  public static func merge(_ a: PatternCounts, _ b: PatternCounts) -> PatternCounts {
+    precondition(a.layers == b.layers && a.heads == b.heads, "merging pattern counts of different shapes")
+    var out = a
+    for i in out.counts.indices { out.counts[i] += b.counts[i] }
+    out.examples += b.examples
+    return out
+  }
+
+  public func count(layer: Int, head: Int, _ pattern: AttentionPattern) -> Int {
+    counts[(layer * heads + head) * AttentionPattern.allCases.count + pattern.rawValue]
+  }
+
+  /// Fraction of examples of each pattern for (layer, head); sums to 1 (zeros if empty).
+  public func fractions(layer: Int, head: Int) -> [Double] {
+    let row = AttentionPattern.allCases.map { Double(count(layer: layer, head: head, $0)) }
+    let total = row.reduce(0, +)
+    return row.map { total > 0 ? $0 / total : 0 }
+  }
+
+  /// Fraction of each pattern over all heads × examples of `layer` (the paper's Figure 2).
+  public func layerFractions(_ layer: Int) -> [Double] {
+    var row = [Double](repeating: 0, count: AttentionPattern.allCases.count)
+    for h in 0..<heads {
+      for p in AttentionPattern.allCases { row[p.rawValue] += Double(count(layer: layer, head: h, p)) }
+    }
+    let total = row.reduce(0, +)
+    return row.map { total > 0 ? $0 / total : 0 }
+  }
+
+  /// Fraction of each pattern over the whole model.
+  public var overallFractions: [Double] {
+    var row = [Double](repeating: 0, count: AttentionPattern.allCases.count)
+    for l in 0..<layers {
+      for h in 0..<heads {
+        for p in AttentionPattern.allCases { row[p.rawValue] += Double(count(layer: l, head: h, p)) }
+      }
+    }
+    let total = row.reduce(0, +)
+    return row.map { total > 0 ? $0 / total : 0 }
+  }
+}

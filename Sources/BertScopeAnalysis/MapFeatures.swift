@@ -1,0 +1,258 @@
+import BertScope
+import Foundation
+
+/// The positions of one input as the map statistics see them: each key's kind and segment.
+/// Built once per sequence and shared by all of its layers × heads maps.
+public struct MapContext: Sendable, Equatable {
+  public let kinds: [TokenKind]
+  public let segments: [Int32]
+  public var length: Int { kinds.count }
+  /// 1 for keys that are neither [CLS] nor [SEP], else 0.
+  let otherMask: [Float]
+  /// The within-segment share of a query's non-[CLS]/[SEP] mass if it attended uniformly,
+  /// averaged over queries: (1/L) Σᵢ n(segᵢ)/n, n(s) = non-special keys in segment s.
+  let withinUniform: Float
+
+  public init(kinds: [TokenKind], segments: [Int32]) throws {
+    guard kinds.count == segments.count else {
+      throw BertScopeError.invalidInput("map context: \(kinds.count) token kinds but \(segments.count) segment ids")
+    }
+    self.kinds = kinds
+    self.segments = segments
+    otherMask = kinds.map { $0 == .cls || $0 == .sep ? 0 : 1 }
+    var perSegment: [Int32: Int] = [:]
+    var total = 0
+    for (k, s) in zip(kinds, segments) where k != .cls && k != .sep {
+      perSegment[s, default: 0] += 1
+      total += 1
+    }
+    if total == 0 || kinds.isEmpty {
+      withinUniform = 1
+    } else {
+      let sum = segments.reduce(0.0) { $0 + Double(perSegment[$1] ?? 0) / Double(total) }
+      withinUniform = Float(sum / Double(kinds.count))
+    }
+  }
+
+  /// The context of `encoding` (kinds from `TokenKind.kinds`).
+  public init(_ encoding: Encoding, tokenizer: BertTokenizer) throws {
+    try self.init(kinds: TokenKind.kinds(of: encoding, tokenizer: tokenizer), segments: encoding.segments)
+  }
+}
+
+/// The fixed-length feature vector of one attention map — the single definition every
+/// corpus statistic (`special`, `patterns`) is reduced from.
+///
+/// `A` is one head's L×L map, rows = queries (each sums to 1), columns = keys;
+/// `c_j = (1/L) Σᵢ A[i,j]` is key j's column mean (the attention it receives, averaged over
+/// queries); "special" keys are [CLS] and [SEP]; "other" keys are all the rest (punctuation
+/// included). Every entry is a sum over rows or columns, an entropy, or a max over a few
+/// positions, so that a device kernel can compute the same vector next to the map
+/// (one work-item per map) and a corpus run moves `count` floats per map instead of L².
+///
+/// | index | name | definition |
+/// |---|---|---|
+/// | 0 | `cls` | max over [CLS] positions of `c_j` (Kovaleva §4.4; 0 if none) |
+/// | 1 | `sep` | max over [SEP] positions of `c_j` (two in a pair) |
+/// | 2 | `punct` | max over punctuation positions of `c_j` (0 if none) |
+/// | 3 | `self` | `(1/L) Σᵢ A[i,i]` |
+/// | 4 | `prev` | `(1/(L−1)) Σ_{i≥1} A[i,i−1]` (0 if L = 1) |
+/// | 5 | `next` | `(1/(L−1)) Σ_{i≤L−2} A[i,i+1]` (0 if L = 1) |
+/// | 6 | `entropy` | `(1/L) Σᵢ −Σⱼ A[i,j] ln A[i,j]`, nats (Clark et al. 2019) |
+/// | 7 | `specialMass` | `Σ_{j special} c_j` |
+/// | 8 | `punctMass` | `Σ_{j punctuation} c_j` |
+/// | 9 | `maxColumn` | `max_j c_j` |
+/// | 10 | `columnEntropy` | `−Σⱼ c_j ln c_j`, nats |
+/// | 11 | `bandOther` | `(1/L) Σᵢ Σ_{|i−j|≤1, j other} A[i,j]` (offsets −1, 0, +1) |
+/// | 12 | `withinOther` | `(1/L) Σᵢ Σ_{j other, seg j = seg i} A[i,j]` |
+/// | 13 | `crossOther` | `(1/L) Σᵢ Σ_{j other, seg j ≠ seg i} A[i,j]` |
+/// | 14–17 | `clsRowCLS`, `clsRowSEP`, `clsRowPunct`, `clsRowOther` | row 0 (the [CLS] query) summed by key kind (§4.5) |
+/// | 18 | `length` | L |
+/// | 19 | `withinUniform` | what `withinOther / (withinOther + crossOther)` would be for uniform rows (1 for a single text) |
+///
+/// Features 18–19 depend on the input only; they make the vector self-contained for
+/// `PatternClassifier`. Averages of the vector over examples are the `special` statistics.
+public enum MapFeatures {
+  public enum Index: Int, CaseIterable, Sendable {
+    case cls = 0, sep, punct, selfAttention, prev, next, entropy
+    case specialMass, punctMass, maxColumn, columnEntropy
+    case bandOther, withinOther, crossOther
+    case clsRowCLS, clsRowSEP, clsRowPunct, clsRowOther
+    case length, withinUniform
+
+    public var name: String {
+      switch self {
+      case .cls: return "cls"
+      case .sep: return "sep"
+      case .punct: return "punct"
+      case .selfAttention: return "self"
+      case .prev: return "prev"
+      case .next: return "next"
+      case .entropy: return "entropy"
+      case .specialMass: return "specialMass"
+      case .punctMass: return "punctMass"
+      case .maxColumn: return "maxColumn"
+      case .columnEntropy: return "columnEntropy"
+      case .bandOther: return "bandOther"
+      case .withinOther: return "withinOther"
+      case .crossOther: return "crossOther"
+      case .clsRowCLS: return "clsRowCLS"
+      case .clsRowSEP: return "clsRowSEP"
+      case .clsRowPunct: return "clsRowPunct"
+      case .clsRowOther: return "clsRowOther"
+      case .length: return "length"
+      case .withinUniform: return "withinUniform"
+      }
+    }
+  }
+
+  /// Floats per map.
+  public static let count = Index.allCases.count
+
+  /// The features of `map` (L×L, row-major, rows = queries) as a new array.
+  public static func compute(_ map: UnsafeBufferPointer<Float>, context: MapContext) -> [Float] {
+    var out = [Float](repeating: 0, count: count)
+    out.withUnsafeMutableBufferPointer { compute(into: $0, map, context: context) }
+    return out
+  }
+
+  /// Convenience for tests and small inputs: `map` as a flat row-major array.
+  public static func compute(_ map: [Float], context: MapContext) -> [Float] {
+    map.withUnsafeBufferPointer { compute($0, context: context) }
+  }
+
+  /// Writes the features of `map` into `out[0..<count]`.
+  public static func compute(into out: UnsafeMutableBufferPointer<Float>, _ map: UnsafeBufferPointer<Float>, context: MapContext) {
+    let n = context.length
+    precondition(map.count == n * n && out.count >= count, "map is \(map.count) floats, context has \(n) positions")
+    for k in 0..<count { out[k] = 0 }
+    out[Index.length.rawValue] = Float(n)
+    out[Index.withinUniform.rawValue] = context.withinUniform
+    guard n > 0, let a = map.baseAddress else { return }
+    var column = [Double](repeating: 0, count: n)
+    var entropy = 0.0, diagonal = 0.0, previous = 0.0, following = 0.0
+    var band = 0.0, within = 0.0, cross = 0.0
+    context.otherMask.withUnsafeBufferPointer { other in
+      context.segments.withUnsafeBufferPointer { segment in
+        for i in 0..<n {
+          let row = a + i * n
+          let si = segment[i]
+          var h: Float = 0, w: Float = 0, x: Float = 0
+          for j in 0..<n {
+            let p = row[j]
+            column[j] += Double(p)
+            if p > 0 { h -= p * logf(p) }
+            let o = p * other[j]
+            if segment[j] == si { w += o } else { x += o }
+          }
+          entropy += Double(h)
+          within += Double(w)
+          cross += Double(x)
+          diagonal += Double(row[i])
+          if i > 0 {
+            previous += Double(row[i - 1])
+            band += Double(row[i - 1] * other[i - 1])
+          }
+          if i + 1 < n {
+            following += Double(row[i + 1])
+            band += Double(row[i + 1] * other[i + 1])
+          }
+          band += Double(row[i] * other[i])
+        }
+      }
+    }
+    let length = Double(n)
+    var maxBy = [Double](repeating: 0, count: TokenKind.allCases.count)
+    var massBy = [Double](repeating: 0, count: TokenKind.allCases.count)
+    var columnEntropy = 0.0, maxColumn = 0.0
+    for j in 0..<n {
+      let c = column[j] / length
+      let k = context.kinds[j].rawValue
+      maxBy[k] = max(maxBy[k], c)
+      massBy[k] += c
+      maxColumn = max(maxColumn, c)
+      if c > 0 { columnEntropy -= c * log(c) }
+    }
+    out[Index.cls.rawValue] = Float(maxBy[TokenKind.cls.rawValue])
+    out[Index.sep.rawValue] = Float(maxBy[TokenKind.sep.rawValue])
+    out[Index.punct.rawValue] = Float(maxBy[TokenKind.punctuation.rawValue])
+    out[Index.selfAttention.rawValue] = Float(diagonal / length)
+    if n > 1 {
+      out[Index.prev.rawValue] = Float(previous / (length - 1))
+      out[Index.next.rawValue] = Float(following / (length - 1))
+    }
+    out[Index.entropy.rawValue] = Float(entropy / length)
+    out[Index.specialMass.rawValue] = Float(massBy[TokenKind.cls.rawValue] + massBy[TokenKind.sep.rawValue])
+    out[Index.punctMass.rawValue] = Float(massBy[TokenKind.punctuation.rawValue])
+    out[Index.maxColumn.rawValue] = Float(maxColumn)
+    out[Index.columnEntropy.rawValue] = Float(columnEntropy)
+    out[Index.bandOther.rawValue] = Float(band / length)
+    out[Index.withinOther.rawValue] = Float(within / length)
+    out[Index.crossOther.rawValue] = Float(cross / length)
+    var clsRow = [Double](repeating: 0, count: TokenKind.allCases.count)
+    for j in 0..<n { clsRow[context.kinds[j].rawValue] += Double(a[j]) }
+    out[Index.clsRowCLS.rawValue] = Float(clsRow[TokenKind.cls.rawValue])
+    out[Index.clsRowSEP.rawValue] = Float(clsRow[TokenKind.sep.rawValue])
+    out[Index.clsRowPunct.rawValue] = Float(clsRow[TokenKind.punctuation.rawValue])
+    out[Index.clsRowOther.rawValue] = Float(clsRow[TokenKind.other.rawValue])
+  }
+}
+
+/// The feature vectors of a batch: `[sequences, layers, heads, MapFeatures.count]`.
+/// This is what a device backend returns instead of the maps (see `MapFeatures`).
+public struct FeatureBlock: Sendable {
+  public let sequences: Int
+  public let layers: Int
+  public let heads: Int
+  public var values: [Float]
+
+  public init(sequences: Int, layers: Int, heads: Int, values: [Float]) {
+    precondition(values.count == sequences * layers * heads * MapFeatures.count)
+    self.sequences = sequences
+    self.layers = layers
+    self.heads = heads
+    self.values = values
+  }
+
+  /// The vector of sequence `s`, layer `l`, head `h` (0-based).
+  public func features(_ s: Int, _ l: Int, _ h: Int) -> ArraySlice<Float> {
+    let start = ((s * layers + l) * heads + h) * MapFeatures.count
+    return values[start..<(start + MapFeatures.count)]
+  }
+
+  /// Computes the features of every map of `output` (which must hold all layers and heads)
+  /// on the host, one sequence per thread.
+  public static func compute(_ output: EncoderOutput, contexts: [MapContext], layers: Int, heads: Int) throws -> FeatureBlock {
+    guard output.maps.count == output.count, contexts.count == output.count else {
+      throw BertScopeError.invalidInput(
+        "features need the maps of every sequence (\(output.maps.count) maps, \(contexts.count) contexts, \(output.count) sequences)")
+    }
+    for (s, maps) in output.maps.enumerated() {
+      guard maps.layers == Array(0..<layers), maps.heads == Array(0..<heads) else {
+        throw BertScopeError.invalidInput("features need all \(layers) layers × \(heads) heads of every sequence")
+      }
+      guard contexts[s].length == maps.length else {
+        throw BertScopeError.invalidInput("sequence \(s + 1): context has \(contexts[s].length) positions, map has \(maps.length)")
+      }
+    }
+    let per = layers * heads * MapFeatures.count
+    var values = [Float](repeating: 0, count: output.count * per)
+    values.withUnsafeMutableBufferPointer { buffer in
+      let base = UnsafeSendablePointer(buffer.baseAddress!)
+      DispatchQueue.concurrentPerform(iterations: output.count) { s in
+        output.maps[s].forEach { l, h, map in
+          let start = s * per + (l * heads + h) * MapFeatures.count
+          MapFeatures.compute(
+            into: UnsafeMutableBufferPointer(start: base.pointer + start, count: MapFeatures.count), map, context: contexts[s])
+        }
+      }
+    }
+    return FeatureBlock(sequences: output.count, layers: layers, heads: heads, values: values)
+  }
+}
+
+/// Lets disjoint slices of one buffer be written from `concurrentPerform`.
+struct UnsafeSendablePointer: @unchecked Sendable {
+  let pointer: UnsafeMutablePointer<Float>
+  init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// The attention pattern types of Kovaleva et al. 2019 §4.1 (their Figure 1).
+public enum AttentionPattern: Int, Sendable, CaseIterable, Codable {
+  case vertical = 0
+  case diagonal
+  case verticalDiagonal
+  case block
+  case heterogeneous
+
+  /// The name used in CSV headers and JSON (`vertical+diagonal` for the mixed type).
+  public var name: String {
+    switch self {
+    case .vertical: return "vertical"
+    case .diagonal: return "diagonal"
+    case .verticalDiagonal: return "vertical+diagonal"
+    case .block: return "block"
+    case .heterogeneous: return "heterogeneous"
+    }
+  }
+
+  public init?(name: String) {
+    guard let p = Self.allCases.first(where: { $0.name == name }) else { return nil }
+    self = p
+  }
+}
+
+/// The scores the classifier's rules test, derived from a `MapFeatures` vector.
+public struct PatternScores: Sendable, Equatable {
+  /// Share of the non-[CLS]/[SEP] mass on the band at offsets −1/0/+1, divided by the share
+  /// uniform rows would put there (3/L): 1 for no preference, L/3 for a pure diagonal.
+  /// A perfect two-segment block gives about 2, hence the threshold above 2.
+  public var diagonal: Float
+  /// The largest column mean: the share of all attention that goes to one key.
+  public var columnMass: Float
+  /// `1 − H(c)/ln L`: how far the column means are from uniform (0 = uniform).
+  public var columnConcentration: Float
+  /// `(ln L − H(c)) / (ln L − mean row entropy)`: the part of the rows' concentration that
+  /// their shared column profile explains. Near 1 when every row is the same distribution
+  /// (pure stripes); small when rows look at different keys (diagonals, scattered maps).
+  public var sharedProfile: Float
+  /// For a pair: `(w − w₀)/(1 − w₀)` with `w` the within-segment share of the
+  /// non-[CLS]/[SEP] mass and `w₀` its value for uniform rows; 0 for a single text.
+  public var blockExcess: Float
+  /// True when the input is a pair with ordinary tokens in both segments.
+  public var isPair: Bool
+
+  public init(_ f: some Collection<Float>) {
+    let v = Array(f)
+    precondition(v.count == MapFeatures.count, "expected \(MapFeatures.count) features, got \(v.count)")
+    func x(_ i: MapFeatures.Index) -> Float { v[i.rawValue] }
+    let length = x(.length)
+    let logLength = length > 1 ? logf(length) : 0
+    let other = x(.withinOther) + x(.crossOther)
+    diagonal = other > 1e-6 && length > 0 ? x(.bandOther) / other * length / 3 : 0
+    columnMass = x(.maxColumn)
+    columnConcentration = logLength > 0 ? 1 - x(.columnEntropy) / logLength : 0
+    let rowConcentration = logLength - x(.entropy)
+    sharedProfile = rowConcentration > 1e-4 ? (logLength - x(.columnEntropy)) / rowConcentration : 0
+    let w0 = x(.withinUniform)
+    isPair = w0 < 1 - 1e-6
+    blockExcess = isPair && other > 1e-6 ? (x(.withinOther) / other - w0) / (1 - w0) : 0
+  }
+}
+
+/// Explicit rules from map features to a pattern type (Kovaleva et al. 2019 §4.1 trained a
+/// CNN instead; neither its labels nor its model were published).
+///
+/// 1. *diagonal component*: `diagonal ≥ 2.2`;
+/// 2. *vertical component*: `columnMass ≥ 0.3`, or the rows share one column profile
+///    (`sharedProfile ≥ 0.6` with `columnConcentration ≥ 0.05`, i.e. stripes that are not
+///    just a uniform map);
+/// 3. both → vertical+diagonal; diagonal only → diagonal; vertical only → vertical;
+/// 4. neither: a pair whose attention stays in the query's own segment
+///    (`blockExcess ≥ 0.5`) → block, else heterogeneous.
+///
+/// Block comes after the stripes because MiniLM's broad near-diagonal bands with a strong
+/// [CLS] column also stay inside their segment; a block in the paper's sense is spread
+/// over the segment with no dominant column.
+///
+/// The thresholds were set on 105 maps of all-MiniLM-L6-v2 labelled by eye before the rules
+/// were written (`Tests/Fixtures/analysis/labelled`); see the README there for the agreement.
+public struct PatternClassifier: Sendable, Equatable, Codable {
+  public var diagonal: Float = 2.2
+  public var columnMass: Float = 0.3
+  public var sharedProfile: Float = 0.6
+  public var columnConcentration: Float = 0.05
+  public var blockExcess: Float = 0.5
+
+  public init() {}
+
+  public func classify(_ features: some Collection<Float>) -> AttentionPattern {
+    classify(PatternScores(features))
+  }
+
+  public func classify(_ s: PatternScores) -> AttentionPattern {
+    let hasDiagonal = s.diagonal >= diagonal
+    let hasVertical =
+      s.columnMass >= columnMass || (s.sharedProfile >= sharedProfile && s.columnConcentration >= columnConcentration)
+    if hasDiagonal { return hasVertical ? .verticalDiagonal : .diagonal }
+    if hasVertical { return .vertical }
+    return s.isPair && s.blockExcess >= blockExcess ? .block : .heterogeneous
+  }
+
+  /// The thresholds as JSON, for the output files.
+  public var json: [String: Any] {
+    [
+      "diagonal": Double(diagonal), "columnMass": Double(columnMass), "sharedProfile": Double(sharedProfile),
+      "columnConcentration": Double(columnConcentration), "blockExcess": Double(blockExcess),
+    ]
+  }
+}
