@@ -1,0 +1,146 @@
+import BertScope
+import Foundation
+
+/// One line of a `relations` corpus: `{"text": ..., "pairs": [[[start, end], [start, end]], ...]}`,
+/// spans as half-open ranges of Unicode scalars (Python `str` indices) of `text`.
+public struct RelationExample: Sendable, Equatable {
+  public var text: String
+  public var pairs: [(Range<Int>, Range<Int>)]
+  public var line: Int
+
+  public static func == (a: RelationExample, b: RelationExample) -> Bool {
+    a.text == b.text && a.line == b.line && a.pairs.count == b.pairs.count
+      && zip(a.pairs, b.pairs).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+  }
+
+  private struct Line: Decodable {
+    let text: String
+    let pairs: [[[Int]]]
+  }
+
+  /// Parses and validates one JSONL line; errors name `path:line`.
+  public static func parse(_ text: String, line: Int, path: String) throws -> RelationExample {
+    let where_ = "\(path):\(line)"
+    let decoded: Line
+    do {
+      decoded = try JSONDecoder().decode(Line.self, from: Data(text.utf8))
+    } catch {
+      throw BertScopeError.invalidInput(
+        "\(where_): expected {\"text\": \"...\", \"pairs\": [[[start, end], [start, end]], ...]} (\(Self.describe(error)))")
+    }
+    let length = decoded.text.unicodeScalars.count
+    var pairs: [(Range<Int>, Range<Int>)] = []
+    for (p, pair) in decoded.pairs.enumerated() {
+      guard pair.count == 2, pair.allSatisfy({ $0.count == 2 }) else {
+        throw BertScopeError.invalidInput("\(where_): pair \(p + 1) must be [[start, end], [start, end]]")
+      }
+      var spans: [Range<Int>] = []
+      for span in pair {
+        let (s, e) = (span[0], span[1])
+        guard s >= 0, s < e, e <= length else {
+          throw BertScopeError.invalidInput(
+            "\(where_): pair \(p + 1): span [\(s), \(e)] is outside the text (\(length) characters; need 0 ≤ start < end ≤ \(length))")
+        }
+        spans.append(s..<e)
+      }
+      pairs.append((spans[0], spans[1]))
+    }
+    return RelationExample(text: decoded.text, pairs: pairs, line: line)
+  }
+
+  private static func describe(_ error: Error) -> String {
+    switch error {
+    case DecodingError.keyNotFound(let key, _): return "missing \"\(key.stringValue)\""
+    case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+      let path = c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+      return "wrong type at \(path.isEmpty ? "top level" : path)"
+    case DecodingError.dataCorrupted: return "not valid JSON"
+    default: return "\(error)"
+    }
+  }
+
+  /// Positions of the tokens of `encoding` (first segment) whose source range overlaps `span`.
+  public static func tokens(covering span: Range<Int>, in encoding: Encoding) -> [Int] {
+    encoding.offsets.indices.filter { i in
+      guard let r = encoding.offsets[i], encoding.segments[i] == 0 else { return false }
+      return r.overlaps(span)
+    }
+  }
+}
+
+/// Kovaleva et al. 2019 §4.2 (FrameNet relations): for each annotated pair of spans, the
+/// maximum attention between any token of one span and any token of the other, in either
+/// direction, per head; averaged over all annotated pairs.
+public struct RelationScores: Sendable {
+  public private(set) var scores: HeadAccumulator
+  /// Examples read, pairs scored, and pairs skipped because a span covered no token (only
+  /// whitespace, or cut off by truncation).
+  public private(set) var examples = 0
+  public private(set) var pairs = 0
+  public private(set) var skippedPairs = 0
+
+  public init(layers: Int, heads: Int) {
+    scores = HeadAccumulator(layers: layers, heads: heads, width: 1)
+  }
+
+  /// The score of one pair for one map (L×L, rows = queries).
+  public static func score(_ map: UnsafeBufferPointer<Float>, length n: Int, _ a: [Int], _ b: [Int]) -> Float {
+    var best: Float = 0
+    for i in a {
+      for j in b { best = max(best, map[i * n + j], map[j * n + i]) }
+    }
+    return best
+  }
+
+  /// Adds one example: its encoding, maps (every layer and head) and annotated pairs.
+  public mutating func add(_ example: RelationExample, encoding: Encoding, maps: AttentionMaps, path: String) throws {
+    guard maps.layers.count == scores.layers, maps.heads.count == scores.heads else {
+      throw BertScopeError.invalidInput("relations need every layer and head")
+    }
+    if !example.pairs.isEmpty && encoding.offsets.allSatisfy({ $0 == nil }) {
+      throw BertScopeError.invalidInput(
+        "\(path):\(example.line): the tokenizer gave no character offsets, so spans cannot be mapped to tokens")
+    }
+    examples += 1
+    for (sa, sb) in example.pairs {
+      let a = RelationExample.tokens(covering: sa, in: encoding)
+      let b = RelationExample.tokens(covering: sb, in: encoding)
+      guard !a.isEmpty, !b.isEmpty else {
+        skippedPairs += 1
+        continue
+      }
+      maps.forEach { l, h, map in
+        scores.add(CollectionOfOne(Self.score(map, length: maps.length, a, b)), layer: l, head: h)
+      }
+      pairs += 1
+    }
+  }
+
+  public static func merge(_ a: RelationScores, _ b: RelationScores) -> RelationScores {
+    var out = a
+    out.scores = HeadAccumulator.merge(a.scores, b.scores)
+    out.examples += b.examples
+    out.pairs += b.pairs
+    out.skippedPairs += b.skippedPairs
+    return out
+  }
+
+  public func score(layer: Int, head: Int) -> Double { scores.mean(layer: layer, head: head, 0) }
+
+  /// `relations.csv`: `layer,head,score`.
+  public var csv: CSVTable {
+    var t = CSVTable(["layer", "head", "score"])
+    for l in 0..<scores.layers {
+      for h in 0..<scores.heads { t.append([CSVTable.cell(l + 1), CSVTable.cell(h + 1), CSVTable.cell(score(layer: l, head: h))]) }
+    }
+    return t
+  }
+
+  public var json: [String: Any] {
+    var heads: [[String: Any]] = []
+    for l in 0..<scores.layers {
+      for h in 0..<scores.heads { heads.append(["layer": l + 1, "head": h + 1, "score": jsonNumber(score(layer: l, head: h))]) }
+    }
+    return ["examples": examples, "pairs": pairs, "skippedPairs": skippedPairs, "heads": heads]
+  }
+}
