@@ -13,7 +13,7 @@ struct BertScopeCommand: ParsableCommand {
       (all-MiniLM-L6-v2). Layers and heads are numbered from 1.
       """,
     subcommands: [
-      TokenizeCommand.self, AttentionCommand.self, EmbedCommand.self,
+      TokenizeCommand.self, AttentionCommand.self, EmbedCommand.self, BenchCommand.self,
     ])
 
   /// Parses, runs, and turns every failure into one line on stderr and a non-zero exit.
