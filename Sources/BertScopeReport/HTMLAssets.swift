@@ -44,7 +44,7 @@ enum HTMLAssets {
     footer { color: var(--muted); font-size: 13px; padding: 24px; border-top: 1px solid var(--rule); margin-top: 40px; }
     body.solo { background: #fff; }
     body.solo > *:not(.solo-target):not(script):not(dialog) { display: none; }
-    body.solo .solo-target { margin: 0; border: 0; display: inline-block; }
+    body.solo .solo-target { margin: 0; border: 0; width: max-content; }
     """
 
   /// Marks each figure `data-rendered="ok"` (or "error") once the page has loaded, and the body

@@ -10,7 +10,8 @@ public struct Heatmap: Figure {
   public enum Resolution: Sendable {
     /// Every cell `cellSize` units square (1 unit = 1 pixel at PNG scale 1).
     case full(cellSize: Double)
-    /// At most `maxPixels` units square: larger maps are block-reduced (see `reduction`).
+    /// `maxPixels` units square; maps with more rows or columns than that are block-reduced
+    /// first (see `reduction`).
     case thumbnail(maxPixels: Int)
   }
 
@@ -95,7 +96,8 @@ public struct Heatmap: Figure {
     let cell: Double
     switch resolution {
     case .full(let c): cell = c
-    case .thumbnail(let n): cell = max(1, (Double(n) / Double(max(shown.rows, shown.columns))).rounded(.down))
+    // The map fills `n` units; a cell may be a fraction of a unit (1.5 units = 3 pixels at scale 2).
+    case .thumbnail(let n): cell = Double(n) / Double(max(shown.rows, shown.columns))
     }
     let (mapW, mapH) = (cell * Double(shown.columns), cell * Double(shown.rows))
     let rows = Heatmap.thinned(rowLabels, count: values.rows, pitch: mapH / Double(values.rows), maxCharacters: maxLabelCharacters)

@@ -51,6 +51,20 @@ struct ReportColourMapTests {
     #expect(m.colour(for: 0, in: -0.04...0.04) == centre)
   }
 
+  @Test("cool-warm agrees with the published samples of Moreland's map")
+  func coolWarmReference() {
+    // matplotlib's "coolwarm" (built from Moreland's published table), rounded to 8 bits.
+    let reference: [(Double, [Int])] = [
+      (0.125, [98, 130, 234]), (0.25, [141, 176, 254]), (0.375, [185, 208, 249]), (0.5, [221, 220, 220]),
+      (0.625, [245, 196, 172]), (0.75, [244, 152, 122]), (0.875, [221, 95, 75]),
+    ]
+    for (t, expected) in reference {
+      let c = ColourMap.coolWarm.colour(at: t)
+      let error = zip([c.r, c.g, c.b].map(Int.init), expected).map { abs($0 - $1) }.max()!
+      #expect(error <= 3, "at \(t): \(c) vs \(expected)")
+    }
+  }
+
   @Test("text on a fill is black or white, whichever contrasts")
   func contrast() {
     #expect(ColourMap.viridis.colour(at: 0).contrastingText == .white)
