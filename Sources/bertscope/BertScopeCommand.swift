@@ -13,8 +13,8 @@ struct BertScopeCommand: ParsableCommand {
       (all-MiniLM-L6-v2). Layers and heads are numbered from 1.
       """,
     subcommands: [
-      TokenizeCommand.self, AttentionCommand.self, EmbedCommand.self, PatternsCommand.self, SpecialCommand.self,
-      AblateCommand.self, CompareCommand.self, RelationsCommand.self, RolloutCommand.self,
+      TokenizeCommand.self, AttentionCommand.self, EmbedCommand.self, BenchCommand.self, PatternsCommand.self,
+      SpecialCommand.self, AblateCommand.self, CompareCommand.self, RelationsCommand.self, RolloutCommand.self,
     ])
 
   /// Parses, runs, and turns every failure into one line on stderr and a non-zero exit.

@@ -26,8 +26,10 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
   let name: String
 
   init() {
+    // Every op parallelises itself over `hostThreads`; each sgemm call is single-threaded.
+    openblas_set_num_threads(1)
     let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
-    name = "cpu (OpenBLAS \(core), \(openblas_get_num_threads()) BLAS threads, \(hostThreads) workers)"
+    name = "cpu (OpenBLAS \(core), \(hostThreads) threads)"
   }
 
   func makeBuffer(count: Int) throws -> FloatStorage { FloatStorage(count: count) }
@@ -70,23 +72,28 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
     let n = weight.rows
     let k = weight.cols
     guard rows > 0 else { return }
-    cblas_sgemm(
-      CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(k), 1,
-      input.pointer, Int32(k), weight.storage.pointer, Int32(k), 0, out.pointer, Int32(n))
-    let o = out.pointer, b = bias.pointer
-    switch epilogue {
-    case .bias:
-      parallelChunks(rows, grain: 32) { range in
-        for r in range { addBias(o + r * n, b, n) }
-      }
-    case .biasResidual(let residual):
-      let res = residual.pointer
-      parallelChunks(rows, grain: 32) { range in
-        for r in range { addBiasResidual(o + r * n, b, res + r * n, n) }
-      }
-    case .biasActivation:
-      parallelChunks(rows, grain: 8) { range in
-        for r in range { addBiasActivate(o + r * n, b, n, activation) }
+    let o = out.pointer, x = input.pointer, w = weight.storage.pointer, b = bias.pointer
+    let residual = { () -> UnsafeMutablePointer<Float>? in
+      if case .biasResidual(let r) = epilogue { return r.pointer }
+      return nil
+    }()
+    // Row blocks on our own threads, each a single-threaded sgemm followed by the epilogue
+    // while the block is still in cache. (OpenBLAS's own pool would spin between calls and
+    // fight the attention kernels' threads for the two cores.)
+    let block = max(64, (rows + 2 * hostThreads - 1) / (2 * hostThreads))
+    let blocks = (rows + block - 1) / block
+    parallelItems(blocks) { i in
+      let r0 = i * block
+      let m = min(block, rows - r0)
+      cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
+        x + r0 * k, Int32(k), w, Int32(k), 0, o + r0 * n, Int32(n))
+      for r in r0..<(r0 + m) {
+        switch epilogue {
+        case .bias: addBias(o + r * n, b, n)
+        case .biasResidual: addBiasResidual(o + r * n, b, residual! + r * n, n)
+        case .biasActivation: addBiasActivate(o + r * n, b, n, activation)
+        }
       }
     }
   }
