@@ -28,6 +28,16 @@ struct LabelledMap: Decodable {
   }
 }
 
+/// Whether this test binary is an optimised build: tests that run the real model are
+/// limited to those (numeric Swift is 10–100× slower in debug).
+enum AnalysisTestConfig {
+  #if DEBUG
+    static let optimized = false
+  #else
+    static let optimized = true
+  #endif
+}
+
 @Suite("Analysis: pattern classifier against maps labelled by eye")
 struct AnalysisLabelledMapsTests {
   @Test("the labelled set is complete: ≥ 60 maps, every type named, every image present")
@@ -45,8 +55,20 @@ struct AnalysisLabelledMapsTests {
   }
 
   @Test(
-    "the classifier agrees with the labels on ≥ 85 % of the maps (recomputed with all-MiniLM-L6-v2)",
+    "the stored tokens are what the model's tokenizer gives",
     .enabled(if: Fixtures.hasMiniLM, "the default model is not installed (scripts/setup installs it)"))
+  func tokenization() throws {
+    let tokenizer = try BertTokenizer.load(from: try #require(Fixtures.miniLM))
+    for m in try LabelledMap.load() {
+      let e = try tokenizer.encode(m.text, pair: m.pair)
+      #expect(e.ids == m.ids && e.segments == m.segments && e.tokens == m.tokens, "\(m.image)")
+    }
+  }
+
+  @Test(
+    "the classifier agrees with the labels on ≥ 85 % of the maps (recomputed with all-MiniLM-L6-v2)",
+    .enabled(if: Fixtures.hasMiniLM, "the default model is not installed (scripts/setup installs it)"),
+    .enabled(if: AnalysisTestConfig.optimized, "runs the real model: release builds only (scripts/test)"))
   func agreement() async throws {
     let model = try await ModelCache.shared.model(try #require(Fixtures.miniLM))
     let encoder = try Encoder(model: model, backend: .cpu)
