@@ -29,9 +29,14 @@ struct CompareCommand: ParsableCommand {
     var comparison = MapComparison(layers: modelA.config.numLayers, heads: modelA.config.numHeads)
     let examples = try forEachBatch(reader, size: corpus.batchSize, progress: Progress("compare", enabled: !options.quiet)) { lines in
       let encodings = try encodeLines(lines, options: options, tokenizer: modelA.tokenizer, path: reader.path)
-      let a = try encoderA.encode(encodings, options: EncodeOptions(maps: .all))
-      let b = try encoderB.encode(encodings, options: EncodeOptions(maps: .all))
-      try comparison.add(a, b)
+      // Both models' maps are held at once: half the budget each.
+      let mapsPerSequence = 2 * modelA.config.numLayers * modelA.config.numHeads
+      for run in Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: mapsPerSequence) {
+        let part = Array(encodings[run])
+        let a = try encoderA.encode(part, options: EncodeOptions(maps: .all))
+        let b = try encoderB.encode(part, options: EncodeOptions(maps: .all))
+        try comparison.add(a, b)
+      }
       return encodings.reduce(0) { $0 + $1.count }
     }
     var opts = corpus.json

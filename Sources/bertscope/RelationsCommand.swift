@@ -30,9 +30,10 @@ struct RelationsCommand: ParsableCommand {
       // A JSON line may contain TABs inside strings: parse the raw line, not the fields.
       let parsed = try lines.map { try RelationExample.parse($0.fields.joined(separator: "\t"), line: $0.number, path: path) }
       let encodings = try parsed.map { try options.encode(model.tokenizer, $0.text, where: "\(path):\($0.line)") }
-      let output = try encoder.encode(encodings, options: EncodeOptions(maps: .all))
-      for (k, example) in parsed.enumerated() {
-        try scores.add(example, encoding: encodings[k], maps: output.maps[k], path: path)
+      let c = model.config
+      for run in Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: c.numLayers * c.numHeads) {
+        let output = try encoder.encode(Array(encodings[run]), options: EncodeOptions(maps: .all))
+        for (k, i) in run.enumerated() { try scores.add(parsed[i], encoding: encodings[i], maps: output.maps[k], path: path) }
       }
       return encodings.reduce(0) { $0 + $1.count }
     }

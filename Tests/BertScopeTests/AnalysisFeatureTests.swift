@@ -227,3 +227,15 @@ struct AnalysisStatisticsTests {
     }
   }
 }
+
+@Suite("Analysis: batches of maps under a memory budget")
+struct AnalysisMapBatchTests {
+  @Test("runs are consecutive, cover every sequence, and stay under the budget unless one sequence alone exceeds it")
+  func budget() {
+    // 2 maps of L² floats: L = 10 → 800 bytes, L = 20 → 3200 bytes.
+    #expect(Analysis.mapBatches([10, 10, 10], mapsPerSequence: 2, budgetBytes: 1600) == [0..<2, 2..<3])
+    #expect(Analysis.mapBatches([20, 10, 10, 20], mapsPerSequence: 2, budgetBytes: 1600) == [0..<1, 1..<3, 3..<4])
+    #expect(Analysis.mapBatches([10, 10], mapsPerSequence: 2) == [0..<2])
+    #expect(Analysis.mapBatches([], mapsPerSequence: 2).isEmpty)
+  }
+}
