@@ -256,3 +256,20 @@ struct UnsafeSendablePointer: @unchecked Sendable {
   let pointer: UnsafeMutablePointer<Float>
   init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }
+
+extension FeatureBlock {
+  /// Encodes `encodings` and returns the features of all their maps, in runs whose maps fit
+  /// in `budgetBytes` (`Analysis.mapBatches`). This is the one place where the corpus
+  /// statistics pull maps back from the encoder; a device backend that computes
+  /// `MapFeatures` next to the maps replaces it and returns the same blocks.
+  public static func compute(_ encodings: [Encoding], encoder: Encoder, budgetBytes: Int = 256 << 20) throws -> [FeatureBlock] {
+    let c = encoder.config
+    return try Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: c.numLayers * c.numHeads, budgetBytes: budgetBytes)
+      .map { run in
+        let part = Array(encodings[run])
+        let output = try encoder.encode(part, options: EncodeOptions(maps: .all))
+        let contexts = try part.map { try MapContext($0, tokenizer: encoder.tokenizer) }
+        return try compute(output, contexts: contexts, layers: c.numLayers, heads: c.numHeads)
+      }
+  }
+}

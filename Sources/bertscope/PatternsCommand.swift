@@ -27,12 +27,7 @@ struct PatternsCommand: ParsableCommand {
     var counts = PatternCounts(layers: c.numLayers, heads: c.numHeads)
     let examples = try forEachBatch(reader, size: corpus.batchSize, progress: Progress("patterns", enabled: !options.quiet)) { lines in
       let encodings = try encodeLines(lines, options: options, tokenizer: model.tokenizer, path: reader.path)
-      for run in Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: c.numLayers * c.numHeads) {
-        let part = Array(encodings[run])
-        let output = try encoder.encode(part, options: EncodeOptions(maps: .all))
-        let contexts = try part.map { try MapContext($0, tokenizer: model.tokenizer) }
-        counts.add(try FeatureBlock.compute(output, contexts: contexts, layers: c.numLayers, heads: c.numHeads), classifier: classifier)
-      }
+      for block in try FeatureBlock.compute(encodings, encoder: encoder) { counts.add(block, classifier: classifier) }
       return encodings.reduce(0) { $0 + $1.count }
     }
     let report = PatternReport(counts: counts, classifier: classifier)

@@ -28,12 +28,7 @@ struct SpecialCommand: ParsableCommand {
     var features = HeadAccumulator(layers: c.numLayers, heads: c.numHeads, width: MapFeatures.count)
     let examples = try forEachBatch(reader, size: corpus.batchSize, progress: Progress("special", enabled: !options.quiet)) { lines in
       let encodings = try encodeLines(lines, options: options, tokenizer: model.tokenizer, path: reader.path)
-      for run in Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: c.numLayers * c.numHeads) {
-        let part = Array(encodings[run])
-        let output = try encoder.encode(part, options: EncodeOptions(maps: .all))
-        let contexts = try part.map { try MapContext($0, tokenizer: model.tokenizer) }
-        features.add(try FeatureBlock.compute(output, contexts: contexts, layers: c.numLayers, heads: c.numHeads))
-      }
+      for block in try FeatureBlock.compute(encodings, encoder: encoder) { features.add(block) }
       return encodings.reduce(0) { $0 + $1.count }
     }
     let report = SpecialReport(features: features)

@@ -19,12 +19,8 @@ enum AnalysisCorpus {
 
   /// Features of every map, batch by batch.
   static func blocks(_ encoder: Encoder, _ model: BertModel, _ encodings: [Encoding], batch: Int) throws -> [FeatureBlock] {
-    let c = model.config
-    return try stride(from: 0, to: encodings.count, by: batch).map { start in
-      let part = Array(encodings[start..<min(start + batch, encodings.count)])
-      let out = try encoder.encode(part, options: EncodeOptions(maps: .all))
-      let contexts = try part.map { try MapContext($0, tokenizer: model.tokenizer) }
-      return try FeatureBlock.compute(out, contexts: contexts, layers: c.numLayers, heads: c.numHeads)
+    try stride(from: 0, to: encodings.count, by: batch).flatMap { start in
+      try FeatureBlock.compute(Array(encodings[start..<min(start + batch, encodings.count)]), encoder: encoder)
     }
   }
 
