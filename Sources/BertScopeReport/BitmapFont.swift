@@ -1,5 +1,5 @@
 /// The project's own bitmap font for text in PNG figures: printable ASCII (32–126) plus the
-/// few symbols the figures write themselves (… Δ ×), each glyph 5 × 7 pixels above the
+/// few symbols the figures write themselves (… Δ × − ρ →), each glyph 5 × 7 pixels above the
 /// baseline with up to 2 rows of descender, in a 6 × 10 cell (1 column of spacing, 1 row above).
 /// Any other character draws as a hollow box ("tofu"), so that a token like "café" still shows
 /// how many characters it has; SVG figures render such text natively.
@@ -113,6 +113,9 @@ enum BitmapFont {
     ("\u{2026}", "..... ..... ..... ..... ..... ..... #.#.#"),  // …
     ("\u{0394}", "..#.. ..#.. .#.#. .#.#. #...# #...# #####"),  // Δ
     ("\u{00D7}", "..... #...# .#.#. ..#.. .#.#. #...# ....."),  // ×
+    ("\u{2212}", "..... ..... ..... ##### ..... ..... ....."),  // − (minus sign)
+    ("\u{03C1}", "..... ..... .###. #...# #...# #...# ####. #.... #...."),  // ρ
+    ("\u{2192}", "..... ..#.. ...#. ##### ...#. ..#.. ....."),  // →
   ]
 
   /// Drawn for characters the font lacks.

@@ -38,7 +38,8 @@ enum HTMLAssets {
     dialog#viewer::backdrop { background: rgba(0, 0, 0, 0.55); }
     .viewer-bar { position: sticky; top: 0; display: flex; gap: 16px; align-items: center; padding: 6px 10px; background: var(--panel); border-bottom: 1px solid var(--rule); }
     #viewer-title { font-weight: 600; }
-    .viewer-hint { color: var(--muted); font-size: 13px; flex: 1; }
+    .viewer-hint { color: var(--muted); font-size: 13px; flex: 1; text-align: right; }
+    #viewer-cell { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 13px; white-space: pre; }
     #viewer-close { font-size: 20px; line-height: 1; border: 0; background: none; cursor: pointer; }
     #viewer-image { display: block; margin: 8px; max-width: calc(96vw - 20px); height: auto; }
     footer { color: var(--muted); font-size: 13px; padding: 24px; border-top: 1px solid var(--rule); margin-top: 40px; }
@@ -50,17 +51,27 @@ enum HTMLAssets {
   /// Marks each figure `data-rendered="ok"` (or "error") once the page has loaded, and the body
   /// `data-report="ok"` when all drew, so that a headless browser's DOM dump can be checked.
   /// `#solo=<id>` shows one figure alone (for screenshots); `#selftest` opens the first
-  /// model-view map and records `data-viewer="ok"` on the body once its image has loaded.
+  /// model-view map and records `data-viewer="ok"` on the body once its image has loaded, and
+  /// `data-readout="ok"` when pointing at its bottom-left cell names the right tokens.
   static let script = """
     (function () {
       "use strict";
       var viewer = document.getElementById("viewer");
       var image = document.getElementById("viewer-image");
       var heading = document.getElementById("viewer-title");
+      var cell = document.getElementById("viewer-cell");
       var current = null;
+      var cells = null;  // { tokens, rect: [x, y, width, height] in the full map's pixels }
 
       function open(button) {
         current = button;
+        var figure = button.closest("[data-tokens]");
+        cells = null;
+        if (figure) {
+          if (!figure.parsedTokens) { figure.parsedTokens = JSON.parse(figure.dataset.tokens); }
+          cells = { tokens: figure.parsedTokens, rect: figure.dataset.map.split(" ").map(Number) };
+        }
+        cell.textContent = "";
         heading.textContent = button.title;
         image.alt = button.title;
         image.src = button.getAttribute("data-full");
@@ -76,6 +87,16 @@ enum HTMLAssets {
       document.querySelectorAll(".thumb").forEach(function (b) {
         b.addEventListener("click", function () { open(b); });
       });
+      // Which tokens the pointer is over: row = query ("from"), column = key ("to").
+      image.addEventListener("mousemove", function (e) {
+        if (!cells || !image.naturalWidth || !image.clientWidth) { return; }
+        var k = image.naturalWidth / image.clientWidth, r = cells.rect, n = cells.tokens.length;
+        var x = e.offsetX * k - r[0], y = e.offsetY * k - r[1];
+        if (x < 0 || y < 0 || x >= r[2] || y >= r[3]) { cell.textContent = ""; return; }
+        var i = Math.min(n - 1, Math.floor(y / r[3] * n)), j = Math.min(n - 1, Math.floor(x / r[2] * n));
+        cell.textContent = "from " + (i + 1) + " " + cells.tokens[i] + "  →  to " + (j + 1) + " " + cells.tokens[j];
+      });
+      image.addEventListener("mouseleave", function () { cell.textContent = ""; });
       document.getElementById("viewer-close").addEventListener("click", function () { viewer.close(); });
       viewer.addEventListener("click", function (e) { if (e.target === viewer) { viewer.close(); } });
       viewer.addEventListener("keydown", function (e) {
@@ -120,6 +141,15 @@ enum HTMLAssets {
           if (!first) { document.body.dataset.viewer = "none"; return; }
           image.addEventListener("load", function () {
             document.body.dataset.viewer = image.naturalWidth > 0 ? "ok" : "error";
+            if (!cells) { return; }
+            // Point at the centre of the bottom-left cell: the read-out must name its tokens.
+            var b = image.getBoundingClientRect(), k = image.clientWidth / image.naturalWidth;
+            var r = cells.rect, n = cells.tokens.length;
+            image.dispatchEvent(new MouseEvent("mousemove", {
+              clientX: b.left + (r[0] + 0.5 * r[2] / n) * k, clientY: b.top + (r[1] + (n - 0.5) * r[3] / n) * k, bubbles: true
+            }));
+            var want = "from " + n + " " + cells.tokens[n - 1] + "  →  to 1 " + cells.tokens[0];
+            document.body.dataset.readout = cell.textContent === want ? "ok" : "error: " + cell.textContent;
           }, { once: true });
           image.addEventListener("error", function () { document.body.dataset.viewer = "error"; }, { once: true });
           open(first);

@@ -30,8 +30,16 @@ extension Report {
         case .modelView(let view):
           let folder = directory.appendingPathComponent("maps").appendingPathComponent(view.id)
           try createFolder(folder)
-          try writeFullMaps(view, to: folder)
+          page.mapRects[view.id] = try writeFullMaps(view, to: folder)
           page.thumbnails[view.id] = try thumbnails(view)
+          if view.exportFiles {
+            // The whole grid as one figure for papers: thumbnails framed by category, legend, colour bar.
+            let figures = directory.appendingPathComponent("figures")
+            try createFolder(figures)
+            let grid = try HeadGrid(maps: view.maps, categories: view.categories, assignments: view.assignments, title: view.title)
+            try grid.writeSVG(to: figures.appendingPathComponent("\(view.id).svg"))
+            try grid.writePNG(to: figures.appendingPathComponent("\(view.id).png"))
+          }
         default:
           break
         }
@@ -98,23 +106,34 @@ extension Report {
   }
 
   /// The labelled full-size heatmap of every head, written in parallel (they are independent).
-  static func writeFullMaps(_ view: ModelView, to folder: URL) throws {
+  /// Every cell is kept: up to 360 tokens the map fills 720 units, beyond that each cell
+  /// takes 2 units (a 512-token map is 1024 pixels wide).
+  ///
+  /// - Returns: where the cells lie in each PNG, in its pixels (the same for every head),
+  ///   so that the page can tell which tokens the pointer is over.
+  static func writeFullMaps(_ view: ModelView, to folder: URL) throws -> Rect {
     let heads = view.maps[0].count
     let jobs = view.maps.count * heads
     let errors = ErrorBox()
     let scale = view.tokens.count <= 64 ? 2 : 1
+    let resolution: Heatmap.Resolution? = view.tokens.count > 360 ? .full(cellSize: 2) : nil
+    @Sendable func heatmap(_ l: Int, _ h: Int) throws -> Heatmap {
+      var title = "Layer \(l + 1), head \(h + 1)"
+      if let a = view.assignments?[l][h] { title += " (\(view.categories[a].name))" }
+      return try Heatmap(values: view.maps[l][h], rowLabels: view.tokens, title: title, resolution: resolution)
+    }
     DispatchQueue.concurrentPerform(iterations: jobs) { job in
       let (l, h) = (job / heads, job % heads)
       do {
-        var title = "Layer \(l + 1), head \(h + 1)"
-        if let a = view.assignments?[l][h] { title += " (\(view.categories[a].name))" }
-        let map = try Heatmap(values: view.maps[l][h], rowLabels: view.tokens, title: title)
-        try map.writePNG(to: folder.appendingPathComponent("L\(l + 1)-H\(h + 1).png"), scale: scale)
+        try heatmap(l, h).writePNG(to: folder.appendingPathComponent("L\(l + 1)-H\(h + 1).png"), scale: scale)
       } catch {
         errors.record(error)
       }
     }
     if let error = errors.first { throw error }
+    let r = try heatmap(0, 0).mapRect
+    let s = Double(scale)
+    return Rect(x: r.x * s, y: r.y * s, width: r.width * s, height: r.height * s)
   }
 }
 
@@ -139,6 +158,8 @@ final class ErrorBox: @unchecked Sendable {
 struct HTMLPage {
   let content: ReportContent
   var thumbnails: [String: [[String]]] = [:]
+  /// Per model view: where the cells lie in its full-map PNGs, in pixels.
+  var mapRects: [String: Rect] = [:]
 
   init(content: ReportContent) { self.content = content }
 
@@ -164,7 +185,7 @@ struct HTMLPage {
     {{body}}
     </main>
     <dialog id="viewer" aria-label="attention map">
-    <div class="viewer-bar"><span id="viewer-title"></span><span class="viewer-hint">← ↑ → ↓ to move, Esc to close</span><button type="button" id="viewer-close" aria-label="close">×</button></div>
+    <div class="viewer-bar"><span id="viewer-title"></span><span id="viewer-cell" aria-live="polite"></span><span class="viewer-hint">← ↑ → ↓ to move, Esc to close</span><button type="button" id="viewer-close" aria-label="close">×</button></div>
     <img id="viewer-image" alt="">
     </dialog>
     <footer>Made by BertScope. Self-contained: open offline; figures are also in <code>figures/</code> as SVG and PNG.</footer>
@@ -269,7 +290,12 @@ struct HTMLPage {
     let thumbs = thumbnails[v.id] ?? []
     let (layers, heads) = (v.maps.count, v.maps[0].count)
     let size = v.thumbnailSize
-    var s = "<figure class=\"figure model-view\" id=\"figure-\(v.id)\" data-figure=\"\(v.id)\" data-kind=\"model-view\" data-layers=\"\(layers)\" data-heads=\"\(heads)\">\n"
+    var s = "<figure class=\"figure model-view\" id=\"figure-\(v.id)\" data-figure=\"\(v.id)\" data-kind=\"model-view\" data-layers=\"\(layers)\" data-heads=\"\(heads)\""
+    // For the viewer's pointer read-out: the tokens, and the cells' place in the full-map PNGs.
+    if let r = mapRects[v.id], let tokens = try? JSONSerialization.data(withJSONObject: v.tokens) {
+      s += " data-tokens=\"\(escapeXML(String(decoding: tokens, as: UTF8.self)))\" data-map=\"\(num(r.x)) \(num(r.y)) \(num(r.width)) \(num(r.height))\""
+    }
+    s += ">\n"
     s += "<div class=\"scroll\"><div class=\"mv-grid\" style=\"grid-template-columns: auto repeat(\(heads), \(size + 8)px)\">\n"
     s += "<span class=\"mv-corner\">layer \\ head</span>"
     for h in 0..<heads { s += "<span class=\"mv-head\">\(h + 1)</span>" }
@@ -297,7 +323,11 @@ struct HTMLPage {
       s += "</div>\n"
     }
     let sentence = v.tokens.joined(separator: " ")
-    s += "<figcaption><b>Figure \(number).</b> \(escapeXML(v.caption)) Click a map to open it with its token labels (rows: from, columns: to). <span class=\"tokens\">\(escapeXML(sentence))</span></figcaption>\n</figure>"
+    var links = ""
+    if v.exportFiles {
+      links = " <span class=\"downloads\"><a href=\"figures/\(v.id).svg\">SVG</a> · <a href=\"figures/\(v.id).png\">PNG</a></span>"
+    }
+    s += "<figcaption><b>Figure \(number).</b> \(escapeXML(v.caption)) Click a map to open it with its token labels (rows: from, columns: to).\(links) <span class=\"tokens\">\(escapeXML(sentence))</span></figcaption>\n</figure>"
     return s
   }
 }

@@ -85,10 +85,15 @@ public struct ModelView: Sendable {
   public var assignments: [[Int?]]?
   /// Thumbnail side in CSS pixels (the PNG has twice as many, for high-DPI screens).
   public var thumbnailSize: Int
+  /// Also save the grid as a `HeadGrid` figure, `figures/<id>.svg` and `.png`.
+  public var exportFiles: Bool
+  /// The exported figure's title.
+  public var title: String
 
   public init(
     id: String, caption: String = "", tokens: [String], maps: [[Matrix]],
-    categories: [HeadGrid.Category] = HeadGrid.patternTypes, assignments: [[Int?]]? = nil, thumbnailSize: Int = 56
+    categories: [HeadGrid.Category] = HeadGrid.patternTypes, assignments: [[Int?]]? = nil, thumbnailSize: Int = 56,
+    exportFiles: Bool = true, title: String = "Attention maps of one example by pattern type"
   ) {
     self.id = id
     self.caption = caption
@@ -97,5 +102,7 @@ public struct ModelView: Sendable {
     self.categories = categories
     self.assignments = assignments
     self.thumbnailSize = thumbnailSize
+    self.exportFiles = exportFiles
+    self.title = title
   }
 }

@@ -123,6 +123,9 @@ def main():
     if "mv-grid" in dom:
         check("model-view map opens from a thumbnail", 'data-viewer="ok"' in dom,
               (re.search(r'data-viewer="(\w+)"', dom) or [None, "no mark"])[1])
+    if "data-tokens=" in dom:
+        check("viewer names the tokens under the pointer", 'data-readout="ok"' in dom,
+              (re.search(r'data-readout="([^"]*)"', dom) or [None, "no mark"])[1])
 
     # Screenshots: the whole page top, each figure alone, the open viewer.
     shots = [("page", url, "1280,2400")] + [(f"figure-{f}", f"{url}#solo={f}", "1440,1000") for f in figures]
