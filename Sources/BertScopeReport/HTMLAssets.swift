@@ -120,6 +120,7 @@ enum HTMLAssets {
       }
 
       window.addEventListener("load", function () {
+        document.body.dataset.loadMs = String(Math.round(performance.now()));
         var ok = true;
         document.querySelectorAll("[data-figure]").forEach(function (f) {
           var good = false;

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("sample report")
 struct ReportSampleTests {
-  /// `scripts/browser-check` runs this with BERTSCOPE_SAMPLE_REPORT_DIR set and opens the result.
+  /// `scripts/browser-check --sample` runs this with BERTSCOPE_SAMPLE_REPORT_DIR set and opens the result.
   @Test("writes the sample report with every figure type and a model view")
   func writesSample() throws {
     // The full sample (6 × 12 heads) when asked for; a smaller one in ordinary test runs.
