@@ -80,7 +80,7 @@ public enum AnalysisReport {
     switch a.metric {
     case "spearman": return ("Spearman's ρ", "Δ Spearman's ρ (vs intact)")
     case "accuracy": return ("accuracy", "Δ accuracy (fraction, vs intact)")
-    default: return ("embedding change", "Δ mean 1 − cos(ablated, intact)")
+    default: return ("embedding distance", "Δ mean 1 − cos(ablated, intact)")
     }
   }
 
@@ -94,7 +94,7 @@ public enum AnalysisReport {
     let label = metricLabel(a)
     return try MatrixChart(
       values: try Matrix(a.headDelta.map { $0.map(Float.init) }),
-      title: "Disabling one head: change of the \(label.name)",
+      title: "Disabling one head: change of \(label.name)",
       colourMap: signed ? .coolWarm : .viridis, range: signed ? nil : 0...(top > 0 ? top : 1),
       colourBarTitle: label.unit, showValues: true, decimals: decimals(for: values))
   }
@@ -112,6 +112,9 @@ public enum AnalysisReport {
       ],
       title: "Disabling a whole layer", yTitle: label.unit, style: .groupedBars)
     chart.pitch = 56
+    // Signed changes: an axis symmetric about 0 (no change), so that up and down compare.
+    let all = (a.layerDelta + meanOfHeads).filter(\.isFinite)
+    if all.contains(where: { $0 < 0 }), let m = all.map(abs).max(), m > 0 { chart.yRange = -niceCeiling(m)...niceCeiling(m) }
     return chart
   }
 
@@ -317,21 +320,22 @@ public enum AnalysisReport {
       Each head alone, then each whole layer alone, is disabled without retraining: \(how). Measured on \(subset). \
       The intact model's \(label.name) (the baseline) is \(formatNumber(a.baseline, decimals: 4)).
       """
+    let baseline = "baseline \(formatNumber(a.baseline, decimals: 4))"
     if a.task == "embedding-change" {
-      description += " With no labels the metric is how far the pooled sentence embeddings move: mean 1 − cos(ablated, intact), 0 for the intact model."
+      description += " With no labels the metric is the embedding distance, how far the pooled sentence embeddings move: mean 1 − cos(ablated, intact), 0 for the intact model by definition."
     }
     var items: [ReportItem] = [
       .figure(
         ReportFigure(
           id: ID.ablationHeads,
-          caption: "Change of the \(label.name) when one head is disabled; baseline \(formatNumber(a.baseline, decimals: 4)) (Kovaleva et al. 2019, Figure 8).",
+          caption: "Change of \(label.name) when one head is disabled; \(baseline) (Kovaleva et al. 2019, Figure 8).",
           figure: try ablationHeadFigure(a)))
     ]
     if let layers = try ablationLayerFigure(a) {
       items.append(
         .figure(
           ReportFigure(
-            id: ID.ablationLayers, caption: "Change of the \(label.name) when a whole layer is disabled, next to the mean effect of one of its heads.",
+            id: ID.ablationLayers, caption: "Change of \(label.name) when a whole layer is disabled, next to the mean effect of one of its heads; \(baseline).",
             figure: layers)))
     }
     var ranked: [(String, Double, Double)] = []
