@@ -7,11 +7,16 @@
 //   modes  [heads]
 //   T tokens, H = heads · HEAD_DIM
 //
-// _cpu: one work-item per query row (no barriers); NDRange (T rounded up to the local size, heads).
-// _gpu: one work-group of WG work-items per query row, reductions in __local memory;
-//       NDRange exactly (T · WG, heads), local (WG, 1).
+// CPU devices (no barriers, no __local memory):
+//   kernel_attention_keys_cpu    K transposed per (sequence, head) into keysT [Σ_s Lp_s · H]
+//   kernel_attention_probs_cpu   ROWS query rows × 16 keys per step in float16 registers, then
+//                                each row's softmax in place; blocks listed by blockSeq/blockRow
+// GPUs:
+//   kernel_attention_probs_gpu   one work-group of WG work-items per query row, reductions in
+//                                __local memory; NDRange exactly (T · WG, heads), local (WG, 1)
 //
-// Build options: -D HEAD_DIM=<d> (required), -D WG=<power of two> (_gpu, default 128).
+// Build options: -D HEAD_DIM=<d> (required), -D ROWS=<query rows per work-item> (_cpu, default 4),
+// -D WG=<power of two> (_gpu, default 128).
 
 #ifndef HEAD_DIM
 #error "HEAD_DIM must be defined"
@@ -19,71 +24,118 @@
 #ifndef WG
 #define WG 128
 #endif
-
-#if HEAD_DIM % 16 == 0
-#define VW 16
-typedef float16 vecD;
-#define VLOADD vload16
-#define HSUM(v) hsum16(v)
-#elif HEAD_DIM % 8 == 0
-#define VW 8
-typedef float8 vecD;
-#define VLOADD vload8
-#define HSUM(v) hsum8(v)
-#elif HEAD_DIM % 4 == 0
-#define VW 4
-typedef float4 vecD;
-#define VLOADD vload4
-#define HSUM(v) hsum4(v)
-#else
-#define VW 1
-typedef float vecD;
-#define VLOADD(i, p) ((p)[i])
-#define HSUM(v) (v)
+#ifndef ROWS
+#define ROWS 4
 #endif
-#define NV (HEAD_DIM / VW)
 
 inline float hsum4(float4 v) { float2 a = v.lo + v.hi; return a.x + a.y; }
 inline float hsum8(float8 v) { return hsum4(v.lo + v.hi); }
 inline float hsum16(float16 v) { return hsum8(v.lo + v.hi); }
+inline float hmax16(float16 v) {
+  float8 a = fmax(v.lo, v.hi);
+  float4 b = fmax(a.lo, a.hi);
+  float2 c = fmax(b.lo, b.hi);
+  return fmax(c.x, c.y);
+}
 
-__kernel void kernel_attention_probs_cpu(__global float *probs, __global const float *qkv,
-                                         __global const int *tokenSeq, __global const int *lengths,
-                                         __global const int *tokenOffsets, __global const int *probOffsets,
-                                         __global const int *modes, int T, int H, float scale) {
+// Keys transposed per (sequence, head) so that _cpu reads 16 keys as one vector:
+// keysT[paddedOffsets[s]·H + (h·HEAD_DIM + c)·Lp + j] = K[tokenOffsets[s] + j][h·HEAD_DIM + c], with
+// Lp = L rounded up to 16 and paddedOffsets the prefix sums of Lp; padding columns repeat the
+// last key (finite, never stored).
+// The work-item of every 16th token of a sequence moves that block of 16 keys.
+// NDRange (T rounded up to the local size, heads).
+__kernel void kernel_attention_keys_cpu(__global float *keysT, __global const float *qkv,
+                                        __global const int *tokenSeq, __global const int *lengths,
+                                        __global const int *tokenOffsets, __global const int *paddedOffsets, int T,
+                                        int H) {
   const int t = get_global_id(0), h = get_global_id(1);
   if (t >= T) return;
-  const int s = tokenSeq[t], L = lengths[s], t0 = tokenOffsets[s], i = t - t0;
-  __global float *p = probs + probOffsets[s] + ((size_t)h * L + i) * L;
+  const int s = tokenSeq[t], L = lengths[s], j0 = t - tokenOffsets[s], Lp = (L + 15) & ~15;
+  if (j0 & 15) return;
+  const size_t stride = 3 * (size_t)H;
+  __global const float *k[16];
+  for (int jj = 0; jj < 16; jj++) k[jj] = qkv + (size_t)(t + min(jj, L - 1 - j0)) * stride + H + h * HEAD_DIM;
+  __global float *kt = keysT + (size_t)paddedOffsets[s] * H + (size_t)h * HEAD_DIM * Lp + j0;
+  for (int c = 0; c < HEAD_DIM; c++) {
+    const float16 v = (float16)(k[0][c], k[1][c], k[2][c], k[3][c], k[4][c], k[5][c], k[6][c], k[7][c], k[8][c],
+                                k[9][c], k[10][c], k[11][c], k[12][c], k[13][c], k[14][c], k[15][c]);
+    vstore16(v, 0, kt + (size_t)c * Lp);
+  }
+}
+
+// One work-item per block of ROWS query rows of one sequence (blockSeq, blockRow) and one head:
+// scores for 16 keys at a time in float16 registers, then the softmax of each row in place.
+// NDRange (blocks rounded up to the local size, heads).
+__kernel void kernel_attention_probs_cpu(__global float *probs, __global const float *qkv,
+                                         __global const float *keysT, __global const int *blockSeq,
+                                         __global const int *blockRow, __global const int *lengths,
+                                         __global const int *tokenOffsets, __global const int *probOffsets,
+                                         __global const int *paddedOffsets, __global const int *modes, int blocks,
+                                         int H, float scale) {
+  const int b = get_global_id(0), h = get_global_id(1);
+  if (b >= blocks) return;
+  const int s = blockSeq[b], i0 = blockRow[b], L = lengths[s], Lp = (L + 15) & ~15;
+  const int rows = min(ROWS, L - i0);
+  __global float *p0 = probs + probOffsets[s] + ((size_t)h * L + i0) * L;
   const int mode = modes[h];
   if (mode != 0) {
     const float v = (mode == 1) ? 1.0f / (float)L : 0.0f;
-    for (int j = 0; j < L; j++) p[j] = v;
+    for (int e = 0; e < rows * L; e++) p0[e] = v;
     return;
   }
   const size_t stride = 3 * (size_t)H;
-  __global const float *qrow = qkv + (size_t)t * stride + h * HEAD_DIM;
-  __global const float *kbase = qkv + (size_t)t0 * stride + H + h * HEAD_DIM;
-  vecD q[NV];
-  for (int c = 0; c < NV; c++) q[c] = VLOADD(c, qrow) * scale;
+  float q[ROWS][HEAD_DIM];
+  for (int r = 0; r < ROWS; r++) {
+    __global const float *qrow = qkv + (size_t)(tokenOffsets[s] + i0 + min(r, rows - 1)) * stride + h * HEAD_DIM;
+    for (int c = 0; c < HEAD_DIM; c++) q[r][c] = qrow[c] * scale;
+  }
+  __global const float *kt = keysT + (size_t)paddedOffsets[s] * H + (size_t)h * HEAD_DIM * Lp;
 
-  float mx = -INFINITY;
-  for (int j = 0; j < L; j++) {
-    __global const float *krow = kbase + (size_t)j * stride;
-    vecD acc = q[0] * VLOADD(0, krow);
-    for (int c = 1; c < NV; c++) acc = fma(q[c], VLOADD(c, krow), acc);
-    const float score = HSUM(acc);
-    p[j] = score;
-    mx = fmax(mx, score);
+  for (int j0 = 0; j0 < L; j0 += 16) {
+    float16 acc[ROWS];
+#pragma unroll
+    for (int r = 0; r < ROWS; r++) acc[r] = (float16)(0.0f);
+    for (int c = 0; c < HEAD_DIM; c++) {
+      const float16 k = vload16(0, kt + (size_t)c * Lp + j0);
+#pragma unroll
+      for (int r = 0; r < ROWS; r++) acc[r] = fma((float16)(q[r][c]), k, acc[r]);
+    }
+    if (j0 + 16 <= L) {
+#pragma unroll
+      for (int r = 0; r < ROWS; r++)
+        if (r < rows) vstore16(acc[r], 0, p0 + (size_t)r * L + j0);
+    } else {
+      for (int r = 0; r < rows; r++) {
+        float tmp[16];
+        vstore16(acc[r], 0, tmp);
+        for (int j = j0; j < L; j++) p0[(size_t)r * L + j] = tmp[j - j0];
+      }
+    }
   }
-  float sum = 0.0f;
-  for (int j = 0; j < L; j++) {
-    const float e = exp(p[j] - mx);
-    p[j] = e;
-    sum += e;
+
+  const int full = L & ~15;
+  for (int r = 0; r < rows; r++) {
+    __global float *p = p0 + (size_t)r * L;
+    float16 m16 = (float16)(-INFINITY);
+    for (int j = 0; j < full; j += 16) m16 = fmax(m16, vload16(0, p + j));
+    float mx = hmax16(m16);
+    for (int j = full; j < L; j++) mx = fmax(mx, p[j]);
+    float16 s16 = (float16)(0.0f);
+    for (int j = 0; j < full; j += 16) {
+      const float16 e = exp(vload16(0, p + j) - mx);
+      vstore16(e, 0, p + j);
+      s16 += e;
+    }
+    float sum = hsum16(s16);
+    for (int j = full; j < L; j++) {
+      const float e = exp(p[j] - mx);
+      p[j] = e;
+      sum += e;
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < full; j += 16) vstore16(vload16(0, p + j) * inv, 0, p + j);
+    for (int j = full; j < L; j++) p[j] *= inv;
   }
-  const float inv = 1.0f / sum;
-  for (int j = 0; j < L; j++) p[j] *= inv;
 }
 
 // NOTE: no return before a barrier, even a uniform one (PoCL miscompiles that); the NDRange is

@@ -261,9 +261,18 @@ extension OpenCLBackend: ComputeBackend {
       batch.probCount <= Int(Int32.max) && batch.tokenCount <= Int(Int32.max),
       "batch of \(batch.count) sequences needs \(batch.probCount) attention probabilities per layer, "
         + "more than 2³¹; reduce the batch size or the sequence length")
+    let rows = config.attentionRows
     var tokenSequence = [Int32](repeating: 0, count: batch.tokenCount)
+    var paddedOffsets: [Int32] = [], blockSequence: [Int32] = [], blockRow: [Int32] = []
+    var padded = 0
     for (s, (offset, length)) in zip(batch.tokenOffsets, batch.lengths).enumerated() {
       for t in offset..<(offset + length) { tokenSequence[t] = Int32(s) }
+      paddedOffsets.append(Int32(padded))
+      padded += (length + 15) / 16 * 16
+      for row in stride(from: 0, to: length, by: rows) {
+        blockSequence.append(Int32(s))
+        blockRow.append(Int32(row))
+      }
     }
     return try locked {
       OpenCLLayout(
@@ -272,7 +281,9 @@ extension OpenCLBackend: ComputeBackend {
         lengths: try upload(batch.lengths.map { Int32($0) }),
         tokenOffsets: try upload(batch.tokenOffsets.map { Int32($0) }),
         probOffsets: try upload(batch.probOffsets.map { Int32($0) }),
-        tokenCount: batch.tokenCount, sequenceCount: batch.count)
+        paddedOffsets: try upload(paddedOffsets), blockSequence: try upload(blockSequence),
+        blockRow: try upload(blockRow), blockRows: rows, blockCount: blockSequence.count,
+        tokenCount: batch.tokenCount, sequenceCount: batch.count, paddedTokenCount: padded)
     }
   }
 
@@ -376,19 +387,42 @@ extension OpenCLBackend: ComputeBackend {
     guard tokens > 0 else { return }
     try locked {
       let modeBuffer = try modesBuffer(modes, heads: heads)
-      let args: [Arg] = [
-        .buffer(probs), .buffer(qkv), .buffer(layout.tokenSequence), .buffer(layout.lengths),
-        .buffer(layout.tokenOffsets), .buffer(layout.probOffsets), .buffer(modeBuffer), .int(tokens),
-        .int(heads * headDim), .float(scale),
-      ]
+      let hidden = heads * headDim
+      let options = config.attentionOptions(headDim: headDim)
       if config.variant == .cpu {
-        let k = try kernel("attention_probs.cl", "kernel_attention_probs_cpu", options: "-D HEAD_DIM=\(headDim)")
-        try enqueue(k, args, global: [tokens, heads], local: [config.rowLocal, 1])
+        try require(layout.blockRows == config.attentionRows, "attentionProbs: layout made by another backend")
+        let keysT: OpenCLBuffer
+        if let scratch = layout.keysT, scratch.count >= layout.paddedTokenCount * hidden {
+          keysT = scratch
+        } else {
+          keysT = try allocate(count: layout.paddedTokenCount * hidden, copying: nil)
+          layout.keysT = keysT
+        }
+        let keys = try kernel("attention_probs.cl", "kernel_attention_keys_cpu", options: options)
+        try enqueue(
+          keys,
+          [
+            .buffer(keysT), .buffer(qkv), .buffer(layout.tokenSequence), .buffer(layout.lengths),
+            .buffer(layout.tokenOffsets), .buffer(layout.paddedOffsets), .int(tokens), .int(hidden),
+          ], global: [tokens, heads], local: [config.rowLocal, 1])
+        let k = try kernel("attention_probs.cl", "kernel_attention_probs_cpu", options: options)
+        try enqueue(
+          k,
+          [
+            .buffer(probs), .buffer(qkv), .buffer(keysT), .buffer(layout.blockSequence), .buffer(layout.blockRow),
+            .buffer(layout.lengths), .buffer(layout.tokenOffsets), .buffer(layout.probOffsets),
+            .buffer(layout.paddedOffsets), .buffer(modeBuffer), .int(layout.blockCount), .int(hidden),
+            .float(scale),
+          ], global: [layout.blockCount, heads], local: [config.attentionLocal, 1])
       } else {
-        let k = try kernel(
-          "attention_probs.cl", "kernel_attention_probs_gpu",
-          options: "-D HEAD_DIM=\(headDim) " + config.reductionOptions)
-        try enqueue(k, args, global: [tokens * config.reductionGroup, heads], local: [config.reductionGroup, 1])
+        let k = try kernel("attention_probs.cl", "kernel_attention_probs_gpu", options: options)
+        try enqueue(
+          k,
+          [
+            .buffer(probs), .buffer(qkv), .buffer(layout.tokenSequence), .buffer(layout.lengths),
+            .buffer(layout.tokenOffsets), .buffer(layout.probOffsets), .buffer(modeBuffer), .int(tokens),
+            .int(hidden), .float(scale),
+          ], global: [tokens * config.reductionGroup, heads], local: [config.reductionGroup, 1])
       }
     }
   }
@@ -402,17 +436,25 @@ extension OpenCLBackend: ComputeBackend {
     try require(context.count >= tokens * hidden, "attentionContext: context holds \(context.count) floats, needs [\(tokens), \(hidden)]")
     guard tokens > 0 else { return }
     try locked {
-      let args: [Arg] = [
-        .buffer(context), .buffer(probs), .buffer(qkv), .buffer(layout.tokenSequence), .buffer(layout.lengths),
-        .buffer(layout.tokenOffsets), .buffer(layout.probOffsets), .int(tokens), .int(hidden),
-      ]
-      let options = "-D HEAD_DIM=\(headDim)"
+      let options = config.attentionOptions(headDim: headDim)
       if config.variant == .cpu {
+        try require(layout.blockRows == config.attentionRows, "attentionContext: layout made by another backend")
         let k = try kernel("attention_context.cl", "kernel_attention_context_cpu", options: options)
-        try enqueue(k, args, global: [tokens, heads], local: [config.rowLocal, 1])
+        try enqueue(
+          k,
+          [
+            .buffer(context), .buffer(probs), .buffer(qkv), .buffer(layout.blockSequence), .buffer(layout.blockRow),
+            .buffer(layout.lengths), .buffer(layout.tokenOffsets), .buffer(layout.probOffsets),
+            .int(layout.blockCount), .int(hidden),
+          ], global: [layout.blockCount, heads], local: [config.attentionLocal, 1])
       } else {
         let k = try kernel("attention_context.cl", "kernel_attention_context_gpu", options: options)
-        try enqueue(k, args, global: [tokens * headDim, heads], local: [headDim, 1])
+        try enqueue(
+          k,
+          [
+            .buffer(context), .buffer(probs), .buffer(qkv), .buffer(layout.tokenSequence), .buffer(layout.lengths),
+            .buffer(layout.tokenOffsets), .buffer(layout.probOffsets), .int(tokens), .int(hidden),
+          ], global: [tokens * headDim, heads], local: [headDim, 1])
       }
     }
   }

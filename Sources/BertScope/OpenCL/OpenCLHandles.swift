@@ -81,17 +81,29 @@ public final class OpenCLMatrix: @unchecked Sendable {
   }
 }
 
-/// A batch's integer data on the device (`Int32` each).
+/// A batch's integer data on the device (`Int32` each), and the scratch its attention needs.
 public final class OpenCLLayout: @unchecked Sendable {
   let ids, segments, positions: OpenCLBuffer  // [T]
   let tokenSequence: OpenCLBuffer  // [T] sequence of each token
   let lengths, tokenOffsets, probOffsets: OpenCLBuffer  // [sequences]
+  /// [sequences] prefix sums of the lengths rounded up to 16 (the transposed keys' layout).
+  let paddedOffsets: OpenCLBuffer
+  /// [blocks] sequence and first row of each block of `blockRows` query rows (CPU attention).
+  let blockSequence, blockRow: OpenCLBuffer
+  let blockRows: Int
+  let blockCount: Int
   let tokenCount: Int
   let sequenceCount: Int
+  let paddedTokenCount: Int
+  /// Transposed keys, `[paddedTokenCount · H]`, allocated by the first CPU attention call.
+  /// Guarded by the owning backend's lock.
+  var keysT: OpenCLBuffer?
+
   init(
     ids: OpenCLBuffer, segments: OpenCLBuffer, positions: OpenCLBuffer, tokenSequence: OpenCLBuffer,
-    lengths: OpenCLBuffer, tokenOffsets: OpenCLBuffer, probOffsets: OpenCLBuffer, tokenCount: Int,
-    sequenceCount: Int
+    lengths: OpenCLBuffer, tokenOffsets: OpenCLBuffer, probOffsets: OpenCLBuffer, paddedOffsets: OpenCLBuffer,
+    blockSequence: OpenCLBuffer, blockRow: OpenCLBuffer, blockRows: Int, blockCount: Int, tokenCount: Int,
+    sequenceCount: Int, paddedTokenCount: Int
   ) {
     self.ids = ids
     self.segments = segments
@@ -100,8 +112,14 @@ public final class OpenCLLayout: @unchecked Sendable {
     self.lengths = lengths
     self.tokenOffsets = tokenOffsets
     self.probOffsets = probOffsets
+    self.paddedOffsets = paddedOffsets
+    self.blockSequence = blockSequence
+    self.blockRow = blockRow
+    self.blockRows = blockRows
+    self.blockCount = blockCount
     self.tokenCount = tokenCount
     self.sequenceCount = sequenceCount
+    self.paddedTokenCount = paddedTokenCount
   }
 }
 

@@ -12,8 +12,11 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   var gemmMR = 6
   var gemmNR = 16
   var gemmLocal = 4
-  /// Local size of the one-row-per-work-item kernels (attention, layer norm, embeddings).
+  /// Local size of the one-row-per-work-item kernels (layer norm, embeddings).
   var rowLocal = 8
+  /// Query rows per work-item of the attention kernels, and their local size.
+  var attentionRows = 4
+  var attentionLocal = 4
 
   // GPU variant (gemm_gpu.cl): tileM × tileN outputs per work-group, wptM × wptN per work-item.
   var tileM = 64
@@ -43,5 +46,8 @@ struct OpenCLKernelConfig: Sendable, Equatable {
       : "-D TS_M=\(tileM) -D TS_N=\(tileN) -D TS_K=\(tileK) -D WPT_M=\(wptM) -D WPT_N=\(wptN)"
   }
   var reductionOptions: String { "-D WG=\(reductionGroup)" }
+  func attentionOptions(headDim: Int) -> String {
+    variant == .cpu ? "-D HEAD_DIM=\(headDim) -D ROWS=\(attentionRows)" : "-D HEAD_DIM=\(headDim) " + reductionOptions
+  }
   var suffix: String { "_" + variant.rawValue }
 }
