@@ -66,6 +66,22 @@ struct OpenCLOpTests {
     expectClose(try backend.read(io, range: 0..<(rows * n)), expected, "in-place residual")
   }
 
+  @Test("the GELU epilogues stay within 5e-7 of the exact functions over [-8, 8]", arguments: Variant.allCases)
+  func geluAccuracy(variant: Variant) throws {
+    let backend = try OpenCLTest.backend(variant)
+    // out = act(x · 1 + 0): one input column, identity weight.
+    let x = (0..<4001).map { Float(-8 + Double($0) * 0.004) }
+    let input = try backend.makeBuffer(x), bias = try backend.makeBuffer([0])
+    let weight = try backend.makeMatrix([1], rows: 1, cols: 1)
+    for act in [Activation.gelu, .geluTanh, .relu] {
+      let out = try backend.makeBuffer(count: x.count)
+      try backend.linear(
+        out: out, input: input, rows: x.count, weight: weight, bias: bias, epilogue: .biasActivation, activation: act)
+      let expected = x.map { Reference.activate(Double($0), act) }
+      expectClose(try backend.read(out, range: 0..<x.count), expected, rtol: 1e-6, atol: 5e-7, "\(variant) \(act)")
+    }
+  }
+
   /// (lengths, heads, head dim): a batch mixing 1, 5, 64, 130 at head dims 8/32/64; one 512.
   static let attentionCases: [([Int], Int, Int)] = [
     ([1, 5, 64, 130], 3, 8), ([1, 5, 64, 130], 2, 32), ([5, 1, 130, 64], 2, 64), ([512], 1, 64), ([3, 2], 2, 12),
