@@ -3,19 +3,20 @@
 //
 //   probs  [Σ_s heads · L_s²]  per sequence s, [heads, L_s, L_s] at probOffsets[s]
 //   qkv    [T, 3H]  Q | K | V column blocks; head h at columns h·HEAD_DIM..<(h+1)·HEAD_DIM of each
+//   keysT  [Σ_s Lp_s · H]  K transposed per (sequence, head) by kernel_attention_keys (first)
 //   tokenSeq [T] sequence of each packed token; lengths, tokenOffsets, probOffsets [sequences]
+//   blockSeq, blockRow [blocks]  sequence and first row of each block of ROWS query rows
 //   modes  [heads]
 //   T tokens, H = heads · HEAD_DIM
 //
-// CPU devices (no barriers, no __local memory):
-//   kernel_attention_keys_cpu    K transposed per (sequence, head) into keysT [Σ_s Lp_s · H]
-//   kernel_attention_probs_cpu   ROWS query rows × 16 keys per step in float16 registers, then
-//                                each row's softmax in place; blocks listed by blockSeq/blockRow
-// GPUs:
-//   kernel_attention_probs_gpu   one work-group of WG work-items per query row, reductions in
-//                                __local memory; NDRange exactly (T · WG, heads), local (WG, 1)
+// kernel_attention_keys        K → keysT; NDRange (T rounded up to the local size, heads)
+// kernel_attention_probs_cpu   CPU devices: a work-item per block, ROWS rows × 16 keys per step in
+//                              float16 registers, then each row's softmax in place; no barriers;
+//                              NDRange (blocks rounded up to the local size, heads)
+// kernel_attention_probs_gpu   GPUs: a work-group of WG per block, reductions in __local memory;
+//                              NDRange exactly (blocks · WG, heads), local (WG, 1)
 //
-// Build options: -D HEAD_DIM=<d> (required), -D ROWS=<query rows per work-item> (_cpu, default 4),
+// Build options: -D HEAD_DIM=<d> (required), -D ROWS=<query rows per block> (default 4),
 // -D WG=<power of two> (_gpu, default 128).
 
 #ifndef HEAD_DIM
@@ -38,13 +39,14 @@ inline float hmax16(float16 v) {
   return fmax(c.x, c.y);
 }
 
-// Keys transposed per (sequence, head) so that _cpu reads 16 keys as one vector:
+// Keys transposed per (sequence, head), so that _cpu reads 16 keys as one vector and _gpu reads
+// them coalesced:
 // keysT[paddedOffsets[s]·H + (h·HEAD_DIM + c)·Lp + j] = K[tokenOffsets[s] + j][h·HEAD_DIM + c], with
 // Lp = L rounded up to 16 and paddedOffsets the prefix sums of Lp; padding columns repeat the
 // last key (finite, never stored).
 // The work-item of every 16th token of a sequence moves that block of 16 keys.
 // NDRange (T rounded up to the local size, heads).
-__kernel void kernel_attention_keys_cpu(__global float *keysT, __global const float *qkv,
+__kernel void kernel_attention_keys(__global float *keysT, __global const float *qkv,
                                         __global const int *tokenSeq, __global const int *lengths,
                                         __global const int *tokenOffsets, __global const int *paddedOffsets, int T,
                                         int H) {
@@ -138,57 +140,82 @@ __kernel void kernel_attention_probs_cpu(__global float *probs, __global const f
   }
 }
 
+// ROWS query rows of one sequence (blockSeq, blockRow) and one head per work-group of WG
+// work-items; work-item j takes keys j, j + WG, … from keysT (coalesced) against the rows' Q in
+// __local memory, then the rows' maxima and sums are reduced together.
 // NOTE: no return before a barrier, even a uniform one (PoCL miscompiles that); the NDRange is
-// exactly T · WG, and a uniform/zero head skips the work inside loops instead.
+// exactly blocks · WG, and a uniform/zero head skips the work inside loops instead.
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void kernel_attention_probs_gpu(
-    __global float *probs, __global const float *qkv, __global const int *tokenSeq,
-    __global const int *lengths, __global const int *tokenOffsets, __global const int *probOffsets,
-    __global const int *modes, int T, int H, float scale) {
-  __local float red[WG];
-  __local float qs[HEAD_DIM];
-  const int t = get_group_id(0), h = get_global_id(1), lid = get_local_id(0);
-  const int s = tokenSeq[t], L = lengths[s], t0 = tokenOffsets[s], i = t - t0;
-  __global float *p = probs + probOffsets[s] + ((size_t)h * L + i) * L;
+    __global float *probs, __global const float *qkv, __global const float *keysT, __global const int *blockSeq,
+    __global const int *blockRow, __global const int *lengths, __global const int *tokenOffsets,
+    __global const int *probOffsets, __global const int *paddedOffsets, __global const int *modes, int blocks,
+    int H, float scale) {
+  __local float qs[ROWS][HEAD_DIM];
+  __local float red[ROWS][WG];
+  const int b = get_group_id(0), h = get_global_id(1), lid = get_local_id(0);
+  const int s = blockSeq[b], i0 = blockRow[b], L = lengths[s], Lp = (L + 15) & ~15;
+  const int rows = min(ROWS, L - i0);
+  __global float *p0 = probs + probOffsets[s] + ((size_t)h * L + i0) * L;
   const int mode = modes[h];
   const int n = (mode == 0) ? L : 0;  // keys this head computes
   if (mode != 0) {
     const float v = (mode == 1) ? 1.0f / (float)L : 0.0f;
-    for (int j = lid; j < L; j += WG) p[j] = v;
+    for (int e = lid; e < rows * L; e += WG) p0[e] = v;
   }
   const size_t stride = 3 * (size_t)H;
-  for (int c = lid; c < HEAD_DIM; c += WG) qs[c] = qkv[(size_t)t * stride + h * HEAD_DIM + c] * scale;
+  for (int e = lid; e < ROWS * HEAD_DIM; e += WG) {
+    const int r = e / HEAD_DIM, c = e % HEAD_DIM;
+    qs[r][c] = qkv[(size_t)(tokenOffsets[s] + i0 + min(r, rows - 1)) * stride + h * HEAD_DIM + c] * scale;
+  }
   barrier(CLK_LOCAL_MEM_FENCE);
 
-  __global const float *kbase = qkv + (size_t)t0 * stride + H + h * HEAD_DIM;
-  float mx = -INFINITY;
+  __global const float *kt = keysT + (size_t)paddedOffsets[s] * H + (size_t)h * HEAD_DIM * Lp;
+  float m[ROWS];
+  for (int r = 0; r < ROWS; r++) m[r] = -INFINITY;
   for (int j = lid; j < n; j += WG) {
-    __global const float *krow = kbase + (size_t)j * stride;
-    float acc = 0.0f;
-    for (int c = 0; c < HEAD_DIM; c++) acc = fma(qs[c], krow[c], acc);
-    p[j] = acc;
-    mx = fmax(mx, acc);
+    float acc[ROWS];
+    for (int r = 0; r < ROWS; r++) acc[r] = 0.0f;
+    for (int c = 0; c < HEAD_DIM; c++) {
+      const float k = kt[(size_t)c * Lp + j];
+      for (int r = 0; r < ROWS; r++) acc[r] = fma(qs[r][c], k, acc[r]);
+    }
+    for (int r = 0; r < ROWS; r++) {
+      if (r < rows) {
+        p0[(size_t)r * L + j] = acc[r];
+        m[r] = fmax(m[r], acc[r]);
+      }
+    }
   }
-  red[lid] = mx;
+  for (int r = 0; r < ROWS; r++) red[r][lid] = m[r];
   barrier(CLK_LOCAL_MEM_FENCE);
   for (int w = WG / 2; w > 0; w >>= 1) {
-    if (lid < w) red[lid] = fmax(red[lid], red[lid + w]);
+    if (lid < w)
+      for (int r = 0; r < ROWS; r++) red[r][lid] = fmax(red[r][lid], red[r][lid + w]);
     barrier(CLK_LOCAL_MEM_FENCE);
   }
-  mx = red[0];
+  for (int r = 0; r < ROWS; r++) m[r] = red[r][0];
   barrier(CLK_LOCAL_MEM_FENCE);
 
-  float sum = 0.0f;
+  float sum[ROWS];
+  for (int r = 0; r < ROWS; r++) sum[r] = 0.0f;
   for (int j = lid; j < n; j += WG) {
-    const float e = exp(p[j] - mx);
-    p[j] = e;
-    sum += e;
+    for (int r = 0; r < ROWS; r++) {
+      if (r < rows) {
+        const float e = exp(p0[(size_t)r * L + j] - m[r]);
+        p0[(size_t)r * L + j] = e;
+        sum[r] += e;
+      }
+    }
   }
-  red[lid] = sum;
+  for (int r = 0; r < ROWS; r++) red[r][lid] = sum[r];
   barrier(CLK_LOCAL_MEM_FENCE);
   for (int w = WG / 2; w > 0; w >>= 1) {
-    if (lid < w) red[lid] += red[lid + w];
+    if (lid < w)
+      for (int r = 0; r < ROWS; r++) red[r][lid] += red[r][lid + w];
     barrier(CLK_LOCAL_MEM_FENCE);
   }
-  const float inv = 1.0f / red[0];
-  for (int j = lid; j < n; j += WG) p[j] *= inv;
+  for (int r = 0; r < ROWS; r++) sum[r] = 1.0f / red[r][0];
+  for (int j = lid; j < n; j += WG)
+    for (int r = 0; r < ROWS; r++)
+      if (r < rows) p0[(size_t)r * L + j] *= sum[r];
 }

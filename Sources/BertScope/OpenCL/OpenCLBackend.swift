@@ -353,9 +353,14 @@ extension OpenCLBackend: ComputeBackend {
         let panels = (n + nr - 1) / nr
         try enqueue(kern, args, global: [tiles, panels], local: [cpu.gemmLocal, 1])
       } else {
-        let kern = try kernel("gemm_gpu.cl", "kernel_gemm_gpu", options: config.gemmOptions)
-        let lx = config.tileN / config.wptN, ly = config.tileM / config.wptM
-        let global = [(n + config.tileN - 1) / config.tileN * lx, (rows + config.tileM - 1) / config.tileM * ly]
+        // Few output tiles (small batches) leave most of a GPU idle: use smaller ones.
+        var gpu = config
+        if (rows + gpu.tileM - 1) / gpu.tileM * ((n + gpu.tileN - 1) / gpu.tileN) < 2 * device.computeUnits {
+          gpu.useSmallTiles()
+        }
+        let kern = try kernel("gemm_gpu.cl", "kernel_gemm_gpu", options: gpu.gemmOptions)
+        let lx = gpu.tileN / gpu.wptN, ly = gpu.tileM / gpu.wptM
+        let global = [(n + gpu.tileN - 1) / gpu.tileN * lx, (rows + gpu.tileM - 1) / gpu.tileM * ly]
         try enqueue(kern, args, global: global, local: [lx, ly])
       }
     }
@@ -389,40 +394,33 @@ extension OpenCLBackend: ComputeBackend {
       let modeBuffer = try modesBuffer(modes, heads: heads)
       let hidden = heads * headDim
       let options = config.attentionOptions(headDim: headDim)
+      try require(layout.blockRows == config.attentionRows, "attentionProbs: layout made by another backend")
+      let keysT: OpenCLBuffer
+      if let scratch = layout.keysT, scratch.count >= layout.paddedTokenCount * hidden {
+        keysT = scratch
+      } else {
+        keysT = try allocate(count: layout.paddedTokenCount * hidden, copying: nil)
+        layout.keysT = keysT
+      }
+      let keys = try kernel("attention_probs.cl", "kernel_attention_keys", options: options)
+      try enqueue(
+        keys,
+        [
+          .buffer(keysT), .buffer(qkv), .buffer(layout.tokenSequence), .buffer(layout.lengths),
+          .buffer(layout.tokenOffsets), .buffer(layout.paddedOffsets), .int(tokens), .int(hidden),
+        ], global: [tokens, heads], local: [config.variant == .cpu ? config.rowLocal : 64, 1])
+      let args: [Arg] = [
+        .buffer(probs), .buffer(qkv), .buffer(keysT), .buffer(layout.blockSequence), .buffer(layout.blockRow),
+        .buffer(layout.lengths), .buffer(layout.tokenOffsets), .buffer(layout.probOffsets),
+        .buffer(layout.paddedOffsets), .buffer(modeBuffer), .int(layout.blockCount), .int(hidden), .float(scale),
+      ]
       if config.variant == .cpu {
-        try require(layout.blockRows == config.attentionRows, "attentionProbs: layout made by another backend")
-        let keysT: OpenCLBuffer
-        if let scratch = layout.keysT, scratch.count >= layout.paddedTokenCount * hidden {
-          keysT = scratch
-        } else {
-          keysT = try allocate(count: layout.paddedTokenCount * hidden, copying: nil)
-          layout.keysT = keysT
-        }
-        let keys = try kernel("attention_probs.cl", "kernel_attention_keys_cpu", options: options)
-        try enqueue(
-          keys,
-          [
-            .buffer(keysT), .buffer(qkv), .buffer(layout.tokenSequence), .buffer(layout.lengths),
-            .buffer(layout.tokenOffsets), .buffer(layout.paddedOffsets), .int(tokens), .int(hidden),
-          ], global: [tokens, heads], local: [config.rowLocal, 1])
         let k = try kernel("attention_probs.cl", "kernel_attention_probs_cpu", options: options)
-        try enqueue(
-          k,
-          [
-            .buffer(probs), .buffer(qkv), .buffer(keysT), .buffer(layout.blockSequence), .buffer(layout.blockRow),
-            .buffer(layout.lengths), .buffer(layout.tokenOffsets), .buffer(layout.probOffsets),
-            .buffer(layout.paddedOffsets), .buffer(modeBuffer), .int(layout.blockCount), .int(hidden),
-            .float(scale),
-          ], global: [layout.blockCount, heads], local: [config.attentionLocal, 1])
+        try enqueue(k, args, global: [layout.blockCount, heads], local: [config.attentionLocal, 1])
       } else {
         let k = try kernel("attention_probs.cl", "kernel_attention_probs_gpu", options: options)
         try enqueue(
-          k,
-          [
-            .buffer(probs), .buffer(qkv), .buffer(layout.tokenSequence), .buffer(layout.lengths),
-            .buffer(layout.tokenOffsets), .buffer(layout.probOffsets), .buffer(modeBuffer), .int(tokens),
-            .int(hidden), .float(scale),
-          ], global: [tokens * config.reductionGroup, heads], local: [config.reductionGroup, 1])
+          k, args, global: [layout.blockCount * config.reductionGroup, heads], local: [config.reductionGroup, 1])
       }
     }
   }

@@ -14,14 +14,14 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   var gemmLocal = 4
   /// Local size of the one-row-per-work-item kernels (layer norm, embeddings).
   var rowLocal = 8
-  /// Query rows per work-item of the attention kernels, and their local size.
+  /// Query rows per work-item (CPU) or work-group (GPU) of the attention kernels; local size (CPU).
   var attentionRows = 4
   var attentionLocal = 4
 
   // GPU variant (gemm_gpu.cl): tileM × tileN outputs per work-group, wptM × wptN per work-item.
   var tileM = 64
   var tileN = 64
-  var tileK = 16
+  var tileK = 32
   var wptM = 4
   var wptN = 4
   /// Work-group size of the reduction kernels (a power of two).
@@ -29,6 +29,7 @@ struct OpenCLKernelConfig: Sendable, Equatable {
 
   static func defaults(for type: OpenCLDeviceType, maxWorkGroupSize: Int) -> OpenCLKernelConfig {
     var config = OpenCLKernelConfig(variant: type == .cpu ? .cpu : .gpu)
+    if config.variant == .gpu { config.attentionRows = 8 }
     // 16 × 16 work-items per GEMM tile by default; smaller devices get 8 × 8.
     if maxWorkGroupSize < (config.tileM / config.wptM) * (config.tileN / config.wptN) {
       config.tileM = 32
@@ -38,8 +39,14 @@ struct OpenCLKernelConfig: Sendable, Equatable {
     return config
   }
 
-  var gemmFile: String { variant == .cpu ? "gemm_cpu.cl" : "gemm_gpu.cl" }
-  var gemmKernel: String { variant == .cpu ? "kernel_gemm_cpu" : "kernel_gemm_gpu" }
+  /// 32 × 32 output tiles of 2 × 2 per work-item, for GEMMs with few 64 × 64 tiles.
+  mutating func useSmallTiles() {
+    tileM = 32
+    tileN = 32
+    wptM = 2
+    wptN = 2
+  }
+
   var gemmOptions: String {
     variant == .cpu
       ? "-D MR=\(gemmMR) -D NR=\(gemmNR)"
@@ -47,7 +54,7 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   }
   var reductionOptions: String { "-D WG=\(reductionGroup)" }
   func attentionOptions(headDim: Int) -> String {
-    variant == .cpu ? "-D HEAD_DIM=\(headDim) -D ROWS=\(attentionRows)" : "-D HEAD_DIM=\(headDim) " + reductionOptions
+    "-D HEAD_DIM=\(headDim) -D ROWS=\(attentionRows)" + (variant == .cpu ? "" : " " + reductionOptions)
   }
   var suffix: String { "_" + variant.rawValue }
 }
