@@ -20,6 +20,13 @@ struct OpenCLDeviceTests {
     }
   }
 
+  @Test("PoCL's kernel cache points at a writable folder before the first OpenCL call")
+  func poclCache() throws {
+    _ = try OpenCLDevices.all()
+    let dir = try #require(getenv("POCL_CACHE_DIR").map { String(cString: $0) })
+    #expect(FileManager.default.isWritableFile(atPath: dir))
+  }
+
   @Test("a device that does not exist is reported as unavailable")
   func missingDevice() throws {
     let count = try OpenCLDevices.all().count

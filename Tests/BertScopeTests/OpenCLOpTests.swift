@@ -177,6 +177,37 @@ struct OpenCLOpTests {
     }
   }
 
+  @Test("one backend used from several threads at once gives each caller its own result")
+  func concurrentUse() async throws {
+    let backend = try OpenCLTest.backend(.cpu)
+    let (rows, k, n) = (33, 48, 40)
+    var rng = SplitMix(seed: 11)
+    let w = rng.floats(n * k), bias = rng.floats(n)
+    let matrix = try backend.makeMatrix(w, rows: n, cols: k)
+    let db = try backend.makeBuffer(bias)
+    let inputs = (0..<8).map { _ in rng.floats(rows * k) }
+    let results = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+      for (i, x) in inputs.enumerated() {
+        group.addTask {
+          let out = try backend.makeBuffer(count: rows * n)
+          for _ in 0..<5 {
+            try backend.linear(
+              out: out, input: try backend.makeBuffer(x), rows: rows, weight: matrix, bias: db, epilogue: .bias,
+              activation: .gelu)
+          }
+          return (i, try backend.read(out, range: 0..<(rows * n)))
+        }
+      }
+      var all: [Int: [Float]] = [:]
+      for try await (i, r) in group { all[i] = r }
+      return all
+    }
+    for (i, x) in inputs.enumerated() {
+      let expected = Reference.linear(x, rows: rows, w, n: n, k: k, bias: bias, code: 1, act: .gelu, residual: [])
+      expectClose(results[i] ?? [], expected, "caller \(i)")
+    }
+  }
+
   @Test("read returns exactly the ranges asked for")
   func readRanges() throws {
     let backend = try OpenCLTest.backend(.cpu)
