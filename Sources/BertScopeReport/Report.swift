@@ -2,4 +2,16 @@ import BertScope
 import BertScopeAnalysis
 
 /// Namespace of the figures and the HTML report.
+///
+/// Figures take plain inputs (`Matrix`, label arrays, tables of numbers) and render to PNG
+/// (`Figure.png(scale:)`, the project's own encoder and 6 × 10 bitmap font) and SVG
+/// (`Figure.svg()`):
+/// - `Heatmap`: one attention map with token labels, full resolution or thumbnail.
+/// - `HeadGrid`: layers × heads thumbnails framed by pattern type (Kovaleva et al. 2019, Fig. 1).
+/// - `StackedBars`: pattern-type proportions per layer (Fig. 2).
+/// - `LineChart`: a value per layer for several series, lines or grouped bars (Fig. 6).
+/// - `MatrixChart`: layers × heads values, e.g. ablation deltas (Fig. 8) or cosine similarity (Fig. 5).
+///
+/// `Report.write(_:to:)` writes a self-contained `index.html` from a `ReportContent`;
+/// `Report.writeSample(to:)` writes a demonstration on synthetic data.
 public enum Report {}

@@ -143,10 +143,32 @@ protocol ComputeBackend: AnyObject, Sendable {
 
   /// Copies several ranges, waiting once. Results in the order given.
   func read(_ buffer: Buffer, ranges: [Range<Int>]) throws -> [[Float]]
+
+  /// The first `count` floats of `buffer` as host storage. The encoder calls this only for
+  /// buffers it never writes again, so a host backend may return the buffer itself.
+  func readStorage(_ buffer: Buffer, count: Int) throws -> FloatStorage
+
+  /// `ranges` of `buffer` concatenated into one host storage, waiting once.
+  func readStorage(_ buffer: Buffer, ranges: [Range<Int>]) throws -> FloatStorage
 }
 
 extension ComputeBackend {
   func read(_ buffer: Buffer, ranges: [Range<Int>]) throws -> [[Float]] {
     try ranges.map { try read(buffer, range: $0) }
+  }
+
+  func readStorage(_ buffer: Buffer, count: Int) throws -> FloatStorage {
+    FloatStorage(try read(buffer, range: 0..<count))
+  }
+
+  func readStorage(_ buffer: Buffer, ranges: [Range<Int>]) throws -> FloatStorage {
+    let parts = try read(buffer, ranges: ranges)
+    let storage = FloatStorage(count: parts.reduce(0) { $0 + $1.count })
+    var at = 0
+    for part in parts {
+      if !part.isEmpty { part.withUnsafeBufferPointer { (storage.pointer + at).update(from: $0.baseAddress!, count: part.count) } }
+      at += part.count
+    }
+    return storage
   }
 }

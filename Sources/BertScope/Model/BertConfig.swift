@@ -71,9 +71,7 @@ public struct BertConfig: Sendable, Equatable, Codable {
         if let value { return value }
         throw BertScopeError.badModelFile(path: path, problem: "missing \"\(key)\"")
       }
-      guard let number = raw as? NSNumber, !(raw is Bool),
-        let exact = Int(exactly: number.doubleValue)
-      else {
+      guard let exact = JSONValue.integer(raw) else {
         throw BertScopeError.badModelFile(path: path, problem: "\"\(key)\" must be an integer, found \(raw)")
       }
       return exact
@@ -82,10 +80,10 @@ public struct BertConfig: Sendable, Equatable, Codable {
     let act = (dict["hidden_act"] as? String) ?? "gelu"
     var eps: Float = 1e-12
     if let raw = dict["layer_norm_eps"] {
-      guard let number = raw as? NSNumber, !(raw is Bool) else {
+      guard let number = JSONValue.number(raw) else {
         throw BertScopeError.badModelFile(path: path, problem: "\"layer_norm_eps\" must be a number")
       }
-      eps = number.floatValue
+      eps = Float(number)
     }
     var labels: [String]? = nil
     if let id2label = dict["id2label"] as? [String: Any], !id2label.isEmpty {
@@ -115,7 +113,7 @@ public struct BertConfig: Sendable, Equatable, Codable {
       modelType: modelType
     )
     try validate(path: path)
-    if let embedding = dict["embedding_size"] as? Int, embedding != hiddenSize {
+    if let raw = dict["embedding_size"], let embedding = JSONValue.integer(raw), embedding != hiddenSize {
       throw BertScopeError.badModelFile(
         path: path, problem: "embedding_size \(embedding) differs from hidden_size (ALBERT-style factorisation is not supported)")
     }

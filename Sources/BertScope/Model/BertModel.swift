@@ -81,3 +81,22 @@ public enum ModelLocator {
     return defaultDirectory
   }
 }
+
+extension BertTokenizer {
+  /// The tokenizer of the model in `directory` (`vocab.txt` + `tokenizer_config.json`,
+  /// `config.json` for the maximum length), without loading the weights.
+  public static func load(from directory: URL) throws -> BertTokenizer {
+    let vocabURL = directory.appendingPathComponent("vocab.txt")
+    guard FileManager.default.fileExists(atPath: vocabURL.path) else {
+      throw BertScopeError.modelNotFound(path: vocabURL.path, hint: ModelLocator.installHint)
+    }
+    var maxPositions = 512
+    let configURL = directory.appendingPathComponent("config.json")
+    if FileManager.default.fileExists(atPath: configURL.path) {
+      maxPositions = try BertConfig(contentsOf: configURL).maxPositions
+    }
+    let options = try TokenizerOptions(
+      contentsOf: directory.appendingPathComponent("tokenizer_config.json"), maxPositions: maxPositions)
+    return try BertTokenizer(vocabulary: try Vocabulary(contentsOf: vocabURL), options: options, path: vocabURL.path)
+  }
+}

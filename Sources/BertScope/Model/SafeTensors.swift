@@ -142,9 +142,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
       var shape: [Int] = []
       var elements = 1
       for dim in shapeList {
-        guard let number = dim as? NSNumber, !(dim is Bool), let value = Int(exactly: number.doubleValue),
-          value >= 0
-        else {
+        guard let value = JSONValue.integer(dim), value >= 0 else {
           throw BertScopeError.badModelFile(path: path, problem: "tensor \(name): shape \(shapeList) is not a list of sizes")
         }
         let (product, overflow) = elements.multipliedReportingOverflow(by: value)
@@ -155,9 +153,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         shape.append(value)
       }
       guard let offsets = info["data_offsets"] as? [Any], offsets.count == 2,
-        let beginNumber = offsets[0] as? NSNumber, let endNumber = offsets[1] as? NSNumber,
-        !(offsets[0] is Bool), !(offsets[1] is Bool),
-        let begin = Int(exactly: beginNumber.doubleValue), let end = Int(exactly: endNumber.doubleValue)
+        let begin = JSONValue.integer(offsets[0]), let end = JSONValue.integer(offsets[1])
       else {
         throw BertScopeError.badModelFile(path: path, problem: "tensor \(name): data_offsets must be two integers")
       }

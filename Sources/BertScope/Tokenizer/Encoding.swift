@@ -57,7 +57,7 @@ public struct TokenizerOptions: Sendable, Equatable {
     }
     func flag(_ key: String) throws -> Bool? {
       guard let raw = dict[key], !(raw is NSNull) else { return nil }
-      guard let value = raw as? Bool else {
+      guard let value = JSONValue.bool(raw) else {
         throw BertScopeError.badModelFile(path: url.path, problem: "\"\(key)\" must be true, false or null")
       }
       return value
@@ -70,9 +70,8 @@ public struct TokenizerOptions: Sendable, Equatable {
     if let v = try flag("do_lower_case") { lowercase = v }
     stripAccents = try flag("strip_accents")
     if let v = try flag("tokenize_chinese_chars") { tokenizeChineseChars = v }
-    if let raw = dict["model_max_length"] as? NSNumber, !(dict["model_max_length"] is Bool) {
-      let value = raw.doubleValue
-      if value >= 2, value < 1e9 { maxLength = min(maxPositions, Int(value)) }
+    if let raw = dict["model_max_length"], let value = JSONValue.number(raw), value >= 2, value < 1e9 {
+      maxLength = min(maxPositions, Int(value))
     }
     if let s = token("unk_token") { unknownToken = s }
     if let s = token("cls_token") { clsToken = s }

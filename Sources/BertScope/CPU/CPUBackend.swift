@@ -1,0 +1,416 @@
+import COpenBLAS
+import Foundation
+
+/// The host backend: OpenBLAS sgemm for the linear layers, SIMD Swift for everything else,
+/// both cores for every op. It is also the reference the OpenCL backend is tested against.
+///
+/// Ops run synchronously; buffers are `FloatStorage` so that results are handed out without
+/// copying. Stateless apart from its name, so it is safe to share between threads.
+final class CPUBackend: ComputeBackend, @unchecked Sendable {
+  typealias Buffer = FloatStorage
+
+  /// A linear layer's weight in Hugging Face layout `[out, in]`; sgemm reads it transposed.
+  final class Matrix: @unchecked Sendable {
+    let storage: FloatStorage
+    let rows: Int
+    let cols: Int
+    init(storage: FloatStorage, rows: Int, cols: Int) {
+      self.storage = storage
+      self.rows = rows
+      self.cols = cols
+    }
+  }
+
+  struct Layout {}
+
+  let name: String
+
+  init() {
+    // Every op parallelises itself over `hostThreads`; each sgemm call is single-threaded.
+    openblas_set_num_threads(1)
+    let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
+    name = "cpu (OpenBLAS \(core), \(hostThreads) threads)"
+  }
+
+  func makeBuffer(count: Int) throws -> FloatStorage { FloatStorage(count: count) }
+  func makeBuffer(_ values: [Float]) throws -> FloatStorage { FloatStorage(values) }
+  func makeMatrix(_ weight: [Float], rows: Int, cols: Int) throws -> Matrix {
+    precondition(weight.count == rows * cols)
+    return Matrix(storage: FloatStorage(weight), rows: rows, cols: cols)
+  }
+  func makeLayout(_ batch: PackedBatch) throws -> Layout { Layout() }
+
+  func embed(
+    out: FloatStorage, layout: Layout, batch: PackedBatch, word: FloatStorage, position: FloatStorage,
+    type: FloatStorage, gamma: FloatStorage, beta: FloatStorage, hidden: Int, eps: Float
+  ) throws {
+    let o = out.pointer, w = word.pointer, p = position.pointer, ty = type.pointer
+    let g = gamma.pointer, b = beta.pointer
+    batch.ids.withUnsafeBufferPointer { ids in
+      batch.positions.withUnsafeBufferPointer { positions in
+        batch.segments.withUnsafeBufferPointer { segments in
+          parallelChunks(batch.tokenCount, grain: 16) { range in
+            for t in range {
+              let row = o + t * hidden
+              let wr = w + Int(ids[t]) * hidden
+              let pr = p + Int(positions[t]) * hidden
+              let tr = ty + Int(segments[t]) * hidden
+              // Hugging Face's order: (word + token_type) + position.
+              for j in 0..<hidden { row[j] = (wr[j] + tr[j]) + pr[j] }
+              normalizeRow(row, row, hidden, g, b, eps)
+            }
+          }
+        }
+      }
+    }
+  }
+
+  func linear(
+    out: FloatStorage, input: FloatStorage, rows: Int, weight: Matrix, bias: FloatStorage,
+    epilogue: Epilogue<FloatStorage>, activation: Activation
+  ) throws {
+    let n = weight.rows
+    let k = weight.cols
+    guard rows > 0 else { return }
+    let o = out.pointer, x = input.pointer, w = weight.storage.pointer, b = bias.pointer
+    let residual = { () -> UnsafeMutablePointer<Float>? in
+      if case .biasResidual(let r) = epilogue { return r.pointer }
+      return nil
+    }()
+    // Row blocks on our own threads, each a single-threaded sgemm followed by the epilogue
+    // while the block is still in cache. (OpenBLAS's own pool would spin between calls and
+    // fight the attention kernels' threads for the two cores.)
+    let block = max(64, (rows + 2 * hostThreads - 1) / (2 * hostThreads))
+    let blocks = (rows + block - 1) / block
+    parallelItems(blocks) { i in
+      let r0 = i * block
+      let m = min(block, rows - r0)
+      cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
+        x + r0 * k, Int32(k), w, Int32(k), 0, o + r0 * n, Int32(n))
+      for r in r0..<(r0 + m) {
+        switch epilogue {
+        case .bias: addBias(o + r * n, b, n)
+        case .biasResidual: addBiasResidual(o + r * n, b, residual! + r * n, n)
+        case .biasActivation: addBiasActivate(o + r * n, b, n, activation)
+        }
+      }
+    }
+  }
+
+  func attentionProbs(
+    probs: FloatStorage, qkv: FloatStorage, layout: Layout, batch: PackedBatch, heads: Int, headDim d: Int,
+    scale: Float, modes: [HeadMode]
+  ) throws {
+    let hiddenSize = heads * d
+    let stride = 3 * hiddenSize
+    let q = qkv.pointer, pr = probs.pointer
+    parallelItems(batch.count * heads) { item in
+      let s = item / heads, h = item % heads
+      let length = batch.lengths[s], offset = batch.tokenOffsets[s]
+      guard length > 0 else { return }
+      let out = pr + batch.probOffsets[s] + h * length * length
+      switch modes[h] {
+      case .uniform:
+        out.update(repeating: 1 / Float(length), count: length * length)
+        return
+      case .zero:
+        out.update(repeating: 0, count: length * length)
+        return
+      case .normal:
+        break
+      }
+      let padded = (length + 15) & ~15
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: d * padded + 6 * padded)
+      defer { scratch.deallocate() }
+      let kt = scratch, scores = scratch + d * padded
+      // Kᵀ as [d][padded], zero beyond the sequence so whole 16-wide panels can be read.
+      // Column-by-column so the stores are sequential (row-by-row stores stride through
+      // kt and stall on 4K aliasing); the 2·L source cache lines stay in L1.
+      let kBase = q + offset * stride + hiddenSize + h * d
+      for p in 0..<d {
+        let dst = kt + p * padded
+        var src = kBase + p
+        for j in 0..<length {
+          dst[j] = src.pointee
+          src += stride
+        }
+      }
+      if padded > length {
+        for p in 0..<d { (kt + p * padded + length).update(repeating: 0, count: padded - length) }
+      }
+      let qBase = q + offset * stride + h * d
+      var i = 0
+      while i < length {
+        let rowsHere = min(6, length - i)
+        let last = length - 1
+        let a0 = qBase + min(i, last) * stride, a1 = qBase + min(i + 1, last) * stride
+        let a2 = qBase + min(i + 2, last) * stride, a3 = qBase + min(i + 3, last) * stride
+        let a4 = qBase + min(i + 4, last) * stride, a5 = qBase + min(i + 5, last) * stride
+        var j0 = 0
+        while j0 < padded {
+          let t = tile6x16(d, a0, a1, a2, a3, a4, a5, kt + j0, padded)
+          storeRows(t, rowsHere, scores + j0, padded)
+          j0 += 16
+        }
+        for r in 0..<rowsHere {
+          softmaxRow(scores + r * padded, length, padded, scale, out + (i + r) * length)
+        }
+        i += 6
+      }
+    }
+  }
+
+  func attentionContext(
+    context: FloatStorage, probs: FloatStorage, qkv: FloatStorage, layout: Layout, batch: PackedBatch,
+    heads: Int, headDim d: Int
+  ) throws {
+    let hiddenSize = heads * d
+    let stride = 3 * hiddenSize
+    let q = qkv.pointer, pr = probs.pointer, c = context.pointer
+    let dPadded = (d + 15) & ~15
+    parallelItems(batch.count * heads) { item in
+      let s = item / heads, h = item % heads
+      let length = batch.lengths[s], offset = batch.tokenOffsets[s]
+      guard length > 0 else { return }
+      let p = pr + batch.probOffsets[s] + h * length * length
+      // V packed as [L][dPadded] (zero-padded columns).
+      let v = UnsafeMutablePointer<Float>.allocate(capacity: length * dPadded)
+      defer { v.deallocate() }
+      for k in 0..<length {
+        let src = q + (offset + k) * stride + 2 * hiddenSize + h * d
+        (v + k * dPadded).update(from: src, count: d)
+        if dPadded > d { (v + k * dPadded + d).update(repeating: 0, count: dPadded - d) }
+      }
+      var i = 0
+      while i < length {
+        let rowsHere = min(6, length - i)
+        let last = length - 1
+        let a0 = p + min(i, last) * length, a1 = p + min(i + 1, last) * length
+        let a2 = p + min(i + 2, last) * length, a3 = p + min(i + 3, last) * length
+        let a4 = p + min(i + 4, last) * length, a5 = p + min(i + 5, last) * length
+        var j0 = 0
+        while j0 < d {
+          let t = tile6x16(length, a0, a1, a2, a3, a4, a5, v + j0, dPadded)
+          let dst = c + (offset + i) * hiddenSize + h * d + j0
+          let cols = min(16, d - j0)
+          if cols == 16 {
+            storeRows(t, rowsHere, dst, hiddenSize)
+          } else {
+            storeRowsPartial(t, rowsHere, cols, dst, hiddenSize)
+          }
+          j0 += 16
+        }
+        i += 6
+      }
+    }
+  }
+
+  func layerNorm(
+    out: FloatStorage, input: FloatStorage, rows: Int, cols: Int, gamma: FloatStorage, beta: FloatStorage, eps: Float
+  ) throws {
+    let o = out.pointer, x = input.pointer, g = gamma.pointer, b = beta.pointer
+    parallelChunks(rows, grain: 16) { range in
+      for r in range { normalizeRow(o + r * cols, x + r * cols, cols, g, b, eps) }
+    }
+  }
+
+  func read(_ buffer: FloatStorage, range: Range<Int>) throws -> [Float] {
+    buffer.array(range)
+  }
+
+  func readStorage(_ buffer: FloatStorage, count: Int) throws -> FloatStorage {
+    buffer  // no copy: the encoder hands this buffer out and never writes it again
+  }
+}
+
+// MARK: - Kernels
+
+/// 6×16 block of `A·B`: rows `a0…a5` (k floats each) times `b` (k rows of ≥16 floats,
+/// row stride `ldb`). Twelve AVX2 accumulators; the GEMM micro-kernel of QKᵀ and P·V.
+@inline(__always)
+private func tile6x16(
+  _ k: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+  _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
+  _ b: UnsafePointer<Float>, _ ldb: Int
+) -> (F16x, F16x, F16x, F16x, F16x, F16x) {
+  var c0 = F16x(), c1 = F16x(), c2 = F16x(), c3 = F16x(), c4 = F16x(), c5 = F16x()
+  var bp = UnsafeRawPointer(b)
+  let step = ldb * 4
+  for p in 0..<k {
+    let bv = bp.loadUnaligned(as: F16x.self)
+    c0 = c0.addingProduct(a0[p], bv)
+    c1 = c1.addingProduct(a1[p], bv)
+    c2 = c2.addingProduct(a2[p], bv)
+    c3 = c3.addingProduct(a3[p], bv)
+    c4 = c4.addingProduct(a4[p], bv)
+    c5 = c5.addingProduct(a5[p], bv)
+    bp += step
+  }
+  return (c0, c1, c2, c3, c4, c5)
+}
+
+@inline(__always)
+private func storeRows(
+  _ t: (F16x, F16x, F16x, F16x, F16x, F16x), _ rows: Int, _ dst: UnsafeMutablePointer<Float>, _ ld: Int
+) {
+  let raw = UnsafeMutableRawPointer(dst)
+  let step = ld * 4
+  raw.storeBytes(of: t.0, as: F16x.self)
+  if rows > 1 { (raw + step).storeBytes(of: t.1, as: F16x.self) }
+  if rows > 2 { (raw + 2 * step).storeBytes(of: t.2, as: F16x.self) }
+  if rows > 3 { (raw + 3 * step).storeBytes(of: t.3, as: F16x.self) }
+  if rows > 4 { (raw + 4 * step).storeBytes(of: t.4, as: F16x.self) }
+  if rows > 5 { (raw + 5 * step).storeBytes(of: t.5, as: F16x.self) }
+}
+
+private func storeRowsPartial(
+  _ t: (F16x, F16x, F16x, F16x, F16x, F16x), _ rows: Int, _ cols: Int, _ dst: UnsafeMutablePointer<Float>, _ ld: Int
+) {
+  let all = [t.0, t.1, t.2, t.3, t.4, t.5]
+  for r in 0..<rows {
+    for c in 0..<cols { dst[r * ld + c] = all[r][c] }
+  }
+}
+
+/// `out[0..<n] = softmax(scale · s[0..<n])`; `s` has room for `padded` (a multiple of 16)
+/// floats and is used as scratch.
+@inline(__always)
+private func softmaxRow(
+  _ s: UnsafeMutablePointer<Float>, _ n: Int, _ padded: Int, _ scale: Float, _ out: UnsafeMutablePointer<Float>
+) {
+  for j in n..<padded { s[j] = -.infinity }
+  let raw = UnsafeMutableRawPointer(s)
+  var m = F16x(repeating: -.infinity)
+  var j = 0
+  while j < padded {
+    m = vmax(m, (raw + 4 * j).load(as: F16x.self))
+    j += 16
+  }
+  let shift = hmax(m) * scale
+  var sum = F16x()
+  j = 0
+  while j < padded {
+    let e = vexpNonPositive((raw + 4 * j).load(as: F16x.self) * scale - shift)
+    (raw + 4 * j).storeBytes(of: e, as: F16x.self)
+    sum += e
+    j += 16
+  }
+  let inverse = 1 / hsum(sum)
+  j = 0
+  let outRaw = UnsafeMutableRawPointer(out)
+  while j + 16 <= n {
+    (outRaw + 4 * j).storeBytes(of: (raw + 4 * j).load(as: F16x.self) * inverse, as: F16x.self)
+    j += 16
+  }
+  while j < n {
+    out[j] = s[j] * inverse
+    j += 1
+  }
+}
+
+/// LayerNorm of one row (`out` may equal `x`): mean and biased variance in two passes.
+@inline(__always)
+func normalizeRow(
+  _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, _ gamma: UnsafePointer<Float>,
+  _ beta: UnsafePointer<Float>, _ eps: Float
+) {
+  let raw = UnsafeRawPointer(x)
+  var acc = F16x()
+  var j = 0
+  while j + 16 <= n {
+    acc += (raw + 4 * j).loadUnaligned(as: F16x.self)
+    j += 16
+  }
+  var sum = hsum(acc)
+  while j < n {
+    sum += x[j]
+    j += 1
+  }
+  let mean = sum / Float(n)
+  acc = F16x()
+  j = 0
+  while j + 16 <= n {
+    let dv = (raw + 4 * j).loadUnaligned(as: F16x.self) - mean
+    acc = acc.addingProduct(dv, dv)
+    j += 16
+  }
+  var squares = hsum(acc)
+  while j < n {
+    let dv = x[j] - mean
+    squares += dv * dv
+    j += 1
+  }
+  let inverse = 1 / (squares / Float(n) + eps).squareRoot()
+  let g = UnsafeRawPointer(gamma), b = UnsafeRawPointer(beta), o = UnsafeMutableRawPointer(out)
+  j = 0
+  while j + 16 <= n {
+    let v = ((raw + 4 * j).loadUnaligned(as: F16x.self) - mean) * inverse
+    let r = (b + 4 * j).loadUnaligned(as: F16x.self).addingProduct(v, (g + 4 * j).loadUnaligned(as: F16x.self))
+    (o + 4 * j).storeBytes(of: r, as: F16x.self)
+    j += 16
+  }
+  while j < n {
+    out[j] = (x[j] - mean) * inverse * gamma[j] + beta[j]
+    j += 1
+  }
+}
+
+@inline(__always)
+private func addBias(_ row: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, _ n: Int) {
+  let o = UnsafeMutableRawPointer(row), b = UnsafeRawPointer(bias)
+  var j = 0
+  while j + 16 <= n {
+    (o + 4 * j).storeBytes(of: (o + 4 * j).loadUnaligned(as: F16x.self) + (b + 4 * j).loadUnaligned(as: F16x.self), as: F16x.self)
+    j += 16
+  }
+  while j < n {
+    row[j] += bias[j]
+    j += 1
+  }
+}
+
+@inline(__always)
+private func addBiasResidual(
+  _ row: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, _ residual: UnsafePointer<Float>, _ n: Int
+) {
+  let o = UnsafeMutableRawPointer(row), b = UnsafeRawPointer(bias), r = UnsafeRawPointer(residual)
+  var j = 0
+  while j + 16 <= n {
+    // Hugging Face: LayerNorm(dense(x) + residual), dense(x) = x·Wᵀ + b.
+    let v = ((o + 4 * j).loadUnaligned(as: F16x.self) + (b + 4 * j).loadUnaligned(as: F16x.self))
+      + (r + 4 * j).loadUnaligned(as: F16x.self)
+    (o + 4 * j).storeBytes(of: v, as: F16x.self)
+    j += 16
+  }
+  while j < n {
+    row[j] = (row[j] + bias[j]) + residual[j]
+    j += 1
+  }
+}
+
+@inline(__always)
+private func addBiasActivate(_ row: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, _ n: Int, _ act: Activation) {
+  let o = UnsafeMutableRawPointer(row), b = UnsafeRawPointer(bias)
+  var j = 0
+  while j + 16 <= n {
+    let v = (o + 4 * j).loadUnaligned(as: F16x.self) + (b + 4 * j).loadUnaligned(as: F16x.self)
+    let y: F16x
+    switch act {
+    case .gelu: y = vgelu(v)
+    case .geluTanh: y = vgeluTanh(v)
+    case .relu: y = vmax(v, F16x())
+    }
+    (o + 4 * j).storeBytes(of: y, as: F16x.self)
+    j += 16
+  }
+  while j < n {
+    let v = Double(row[j] + bias[j])
+    switch act {
+    case .gelu: row[j] = Float(0.5 * v * (1 + erf(v / 2.0.squareRoot())))
+    case .geluTanh: row[j] = Float(0.5 * v * (1 + tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v))))
+    case .relu: row[j] = Float(max(v, 0))
+    }
+    j += 1
+  }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// Which backend runs the encoder.
+public enum BackendKind: String, Sendable, CaseIterable {
+  /// OpenBLAS + SIMD Swift on the host.
+  case cpu
+  /// Our OpenCL kernels on an OpenCL device (`--device N`).
+  case opencl
+  /// A GPU OpenCL device when there is one, the CPU backend otherwise.
+  case auto
+}
+
+/// A BERT encoder with its weights uploaded to a backend. Thread-safe: `encode` may be
+/// called from several threads at once (each call uses its own activation buffers).
+public final class Encoder: Sendable {
+  public let config: BertConfig
+  public let tokenizer: BertTokenizer
+  /// The backend actually used (`auto` resolved).
+  public let backend: BackendKind
+  /// E.g. "cpu (OpenBLAS Haswell, …)" or "opencl: NVIDIA H100 …".
+  public let backendDescription: String
+  /// Seconds spent preparing and uploading the weights.
+  public let uploadSeconds: Double
+  let engine: any EncoderEngine
+  let pooler: (weight: [Float], bias: [Float])?
+  let classifier: (weight: [Float], bias: [Float])?
+
+  /// Uploads `model`'s weights to `backend`.
+  /// - Parameters:
+  ///   - device: OpenCL device index (as `bertscope devices` lists them); nil picks the first GPU, else the first device.
+  ///   - note: receives one-line notes for the user (e.g. which backend `auto` took).
+  public init(model: BertModel, backend: BackendKind = .cpu, device: Int? = nil, note: (String) -> Void = { _ in }) throws {
+    let start = DispatchTime.now().uptimeNanoseconds
+    config = model.config
+    tokenizer = model.tokenizer
+    pooler = model.weights.pooler
+    classifier = model.weights.classifier
+    let resolved = try Self.makeEngine(weights: model.weights, kind: backend, device: device, note: note)
+    engine = resolved.engine
+    self.backend = resolved.kind
+    backendDescription = engine.backendName
+    uploadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+  }
+
+  static func makeEngine(
+    weights: BertWeights, kind: BackendKind, device: Int?, note: (String) -> Void
+  ) throws -> (engine: any EncoderEngine, kind: BackendKind) {
+    switch kind {
+    case .cpu:
+      return (try Forward(backend: CPUBackend(), weights: weights), .cpu)
+    case .opencl, .auto:
+      if kind == .auto { note("backend auto: no OpenCL backend in this build; using the CPU backend") }
+      if kind == .opencl { throw BertScopeError.backendUnavailable("the OpenCL backend is not available in this build") }
+      return (try Forward(backend: CPUBackend(), weights: weights), .cpu)
+    }
+  }
+
+  /// Runs the encoder on already tokenized inputs.
+  public func encode(_ encodings: [Encoding], options: EncodeOptions = EncodeOptions()) throws -> EncoderOutput {
+    try engine.run(encodings, options: options)
+  }
+
+  /// Tokenizes `texts` (truncating to the model's maximum) and runs the encoder.
+  public func encode(texts: [String], options: EncodeOptions = EncodeOptions()) throws -> EncoderOutput {
+    try encode(texts.map { try tokenizer.encode($0) }, options: options)
+  }
+
+  /// True when the checkpoint has a sequence-classification head (`pooler.*` + `classifier.*`).
+  public var hasClassifier: Bool { pooler != nil && classifier != nil }
+
+  /// Class logits `[count, labels]` of a `BertForSequenceClassification` checkpoint:
+  /// `classifier(tanh(pooler(h_[CLS])))`.
+  public func logits(_ output: EncoderOutput) throws -> [Float] {
+    guard let pooler, let classifier else {
+      throw BertScopeError.invalidInput("this checkpoint has no classification head (pooler.* and classifier.*)")
+    }
+    let h = output.hiddenSize
+    let labels = classifier.bias.count
+    var logits = [Float](repeating: 0, count: output.count * labels)
+    for s in 0..<output.count {
+      let cls = output.hidden.pointer + output.tokenOffsets[s] * h
+      var pooled = [Double](repeating: 0, count: h)
+      for i in 0..<h {
+        var acc = Double(pooler.bias[i])
+        for j in 0..<h { acc += Double(pooler.weight[i * h + j]) * Double(cls[j]) }
+        pooled[i] = tanh(acc)
+      }
+      for k in 0..<labels {
+        var acc = Double(classifier.bias[k])
+        for j in 0..<h { acc += Double(classifier.weight[k * h + j]) * pooled[j] }
+        logits[s * labels + k] = Float(acc)
+      }
+    }
+    return logits
+  }
+}

@@ -1,0 +1,135 @@
+import Foundation
+
+/// Which attention maps a forward pass returns. Layer and head indices are 0-based here;
+/// everything a user reads (CLI, CSV, JSON) numbers them from 1.
+public enum MapRequest: Sendable, Equatable {
+  case none
+  case all
+  /// A subset; nil means all layers (or all heads).
+  case select(layers: [Int]?, heads: [Int]?)
+
+  /// The concrete sorted layer and head lists for `config`, validated.
+  public func resolve(_ config: BertConfig) throws -> (layers: [Int], heads: [Int]) {
+    switch self {
+    case .none: return ([], [])
+    case .all: return (Array(0..<config.numLayers), Array(0..<config.numHeads))
+    case .select(let layers, let heads):
+      let l = Array(Set(layers ?? Array(0..<config.numLayers))).sorted()
+      let h = Array(Set(heads ?? Array(0..<config.numHeads))).sorted()
+      if let bad = l.first(where: { $0 < 0 || $0 >= config.numLayers }) {
+        throw BertScopeError.invalidInput("layer \(bad + 1) does not exist (the model has layers 1–\(config.numLayers))")
+      }
+      if let bad = h.first(where: { $0 < 0 || $0 >= config.numHeads }) {
+        throw BertScopeError.invalidInput("head \(bad + 1) does not exist (the model has heads 1–\(config.numHeads))")
+      }
+      return (l, h)
+    }
+  }
+}
+
+/// How a sentence embedding is made from the last hidden state.
+public enum Pooling: String, Sendable, CaseIterable {
+  /// Mean over the real tokens, then L2-normalised (sentence-transformers' recipe for
+  /// all-MiniLM-L6-v2: Pooling(mean) + Normalize).
+  case mean
+  /// The `[CLS]` token's hidden state, L2-normalised.
+  case cls
+}
+
+/// Options of one forward pass.
+public struct EncodeOptions: Sendable {
+  public var maps: MapRequest
+  public var pooling: Pooling
+  /// Per layer, per head: what attention does (nil: the intact model).
+  public var headModes: [[HeadMode]]?
+
+  public init(maps: MapRequest = .none, pooling: Pooling = .mean, headModes: [[HeadMode]]? = nil) {
+    self.maps = maps
+    self.pooling = pooling
+    self.headModes = headModes
+  }
+}
+
+/// The attention probabilities of one sequence for the requested layers and heads, cropped
+/// to its real tokens: conceptually `[layers.count, heads.count, L, L]`, rows = queries
+/// (attention *from*), columns = keys (attention *to*); every row sums to 1.
+/// Backed by the forward pass's buffers without copying.
+public struct AttentionMaps: Sendable {
+  /// Model layers held (0-based), in order.
+  public let layers: [Int]
+  /// Model heads held (0-based), in order.
+  public let heads: [Int]
+  /// Sequence length L.
+  public let length: Int
+  let storages: [FloatStorage]  // per held layer
+  let blocks: [[Int]]  // [layer][head]: offset of the L×L block in storages[layer]
+
+  init(layers: [Int], heads: [Int], length: Int, storages: [FloatStorage], blocks: [[Int]]) {
+    self.layers = layers
+    self.heads = heads
+    self.length = length
+    self.storages = storages
+    self.blocks = blocks
+  }
+
+  /// The L×L map at positions `layerIndex` in `layers` and `headIndex` in `heads`, row-major.
+  public func map(_ layerIndex: Int, _ headIndex: Int) -> UnsafeBufferPointer<Float> {
+    UnsafeBufferPointer(start: storages[layerIndex].pointer + blocks[layerIndex][headIndex], count: length * length)
+  }
+
+  /// The L×L map of model layer `layer` and head `head` (0-based), if held.
+  public func map(layer: Int, head: Int) -> UnsafeBufferPointer<Float>? {
+    guard let li = layers.firstIndex(of: layer), let hi = heads.firstIndex(of: head) else { return nil }
+    return map(li, hi)
+  }
+
+  /// All held maps as one array `[layers, heads, L, L]`.
+  public func values() -> [Float] {
+    let block = length * length
+    var out = [Float](repeating: 0, count: layers.count * heads.count * block)
+    out.withUnsafeMutableBufferPointer { dst in
+      for li in layers.indices {
+        for hi in heads.indices where block > 0 {
+          (dst.baseAddress! + (li * heads.count + hi) * block).update(from: map(li, hi).baseAddress!, count: block)
+        }
+      }
+    }
+    return out
+  }
+
+  /// Applies `body` to every held map with its model layer and head (0-based).
+  public func forEach(_ body: (_ layer: Int, _ head: Int, _ map: UnsafeBufferPointer<Float>) throws -> Void) rethrows {
+    for li in layers.indices {
+      for hi in heads.indices { try body(layers[li], heads[hi], map(li, hi)) }
+    }
+  }
+}
+
+/// The result of encoding a batch.
+public struct EncoderOutput: Sendable {
+  /// Real length of each sequence.
+  public let lengths: [Int]
+  /// First row of each sequence in `hidden`.
+  public let tokenOffsets: [Int]
+  public let hiddenSize: Int
+  /// Last hidden state of every real token, sequences back to back: `[Σ L, hiddenSize]`.
+  public let hidden: FloatStorage
+  /// Pooled, L2-normalised sentence embeddings `[count, hiddenSize]`.
+  public let pooled: [Float]
+  /// Attention maps per sequence (empty when none were requested).
+  public let maps: [AttentionMaps]
+  /// Seconds the forward pass took (device work and reads).
+  public let seconds: Double
+
+  public var count: Int { lengths.count }
+
+  /// The last hidden state of sequence `s`: `[L, hiddenSize]`.
+  public func hiddenState(_ s: Int) -> [Float] {
+    hidden.array(tokenOffsets[s] * hiddenSize..<(tokenOffsets[s] + lengths[s]) * hiddenSize)
+  }
+
+  /// The pooled embedding of sequence `s`.
+  public func embedding(_ s: Int) -> ArraySlice<Float> {
+    pooled[s * hiddenSize..<(s + 1) * hiddenSize]
+  }
+}

@@ -1,0 +1,244 @@
+import BertScope
+import CZlib
+import Foundation
+
+/// An 8-bit image in memory, rows top to bottom, pixels interleaved (RGB or RGBA).
+public struct Bitmap: Equatable, Sendable {
+  public let width: Int
+  public let height: Int
+  /// 3 (RGB) or 4 (RGBA, straight alpha).
+  public let channels: Int
+  /// (height, width, channels) bytes.
+  public var bytes: [UInt8]
+
+  /// A bitmap filled with `background` (opaque when `channels` is 4).
+  public init(width: Int, height: Int, channels: Int = 3, background: RGB = .white) {
+    precondition(width >= 0 && height >= 0 && (channels == 3 || channels == 4))
+    self.width = width
+    self.height = height
+    self.channels = channels
+    let pixel = channels == 3 ? [background.r, background.g, background.b] : [background.r, background.g, background.b, 255]
+    var bytes = [UInt8](repeating: 0, count: width * height * channels)
+    for i in stride(from: 0, to: bytes.count, by: channels) {
+      for c in 0..<channels { bytes[i + c] = pixel[c] }
+    }
+    self.bytes = bytes
+  }
+
+  /// Wraps existing bytes; throws when their count is not width × height × channels.
+  public init(width: Int, height: Int, channels: Int, bytes: [UInt8]) throws {
+    guard width >= 0, height >= 0, channels == 3 || channels == 4, bytes.count == width * height * channels else {
+      throw BertScopeError.invalidInput(
+        "bitmap: \(bytes.count) bytes do not make a \(width)×\(height) image with \(channels) channels")
+    }
+    self.width = width
+    self.height = height
+    self.channels = channels
+    self.bytes = bytes
+  }
+
+  /// The colour at (x, y), ignoring alpha.
+  public subscript(x: Int, y: Int) -> RGB {
+    let i = (y * width + x) * channels
+    return RGB(bytes[i], bytes[i + 1], bytes[i + 2])
+  }
+
+  /// Alpha at (x, y): 255 for RGB bitmaps.
+  public func alpha(x: Int, y: Int) -> UInt8 { channels == 4 ? bytes[(y * width + x) * channels + 3] : 255 }
+}
+
+/// PNG encoding and decoding (ISO/IEC 15948), limited to what the figures need: 8-bit RGB and
+/// RGBA, no interlacing. The decoder exists so that tests can read back the pixels written.
+public enum PNG {
+  /// The 8 bytes every PNG file starts with.
+  public static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
+
+  /// One chunk as found in a file.
+  public struct Chunk: Sendable {
+    public let type: String
+    public let data: [UInt8]
+    /// The CRC stored in the file.
+    public let storedCRC: UInt32
+    /// The CRC computed over type and data: equal to `storedCRC` in a sound file.
+    public let computedCRC: UInt32
+  }
+
+  /// Encodes `bitmap` as a PNG file: IHDR, one IDAT (zlib `compress2`), IEND. Each row gets
+  /// filter 0 (None) or 1 (Sub), whichever has the smaller sum of absolute bytes, the
+  /// heuristic recommended by the PNG specification.
+  public static func encode(_ bitmap: Bitmap, compressionLevel: Int32 = 6) throws -> [UInt8] {
+    let (w, h, n) = (bitmap.width, bitmap.height, bitmap.channels)
+    guard w > 0, h > 0, w < 1 << 31, h < 1 << 31 else {
+      throw BertScopeError.invalidInput("PNG: cannot encode a \(w)×\(h) image")
+    }
+    let stride = w * n
+    var raw = [UInt8](repeating: 0, count: h * (stride + 1))
+    bitmap.bytes.withUnsafeBufferPointer { src in
+      raw.withUnsafeMutableBufferPointer { dst in
+        var sub = [UInt8](repeating: 0, count: stride)
+        for y in 0..<h {
+          let row = src.baseAddress! + y * stride
+          var costNone = 0
+          var costSub = 0
+          for i in 0..<stride {
+            let left: UInt8 = i >= n ? row[i - n] : 0
+            let s = row[i] &- left
+            sub[i] = s
+            costNone += Int(Int8(bitPattern: row[i]).magnitude)
+            costSub += Int(Int8(bitPattern: s).magnitude)
+          }
+          let out = dst.baseAddress! + y * (stride + 1)
+          if costSub < costNone {
+            out[0] = 1
+            for i in 0..<stride { out[i + 1] = sub[i] }
+          } else {
+            out[0] = 0
+            (out + 1).update(from: row, count: stride)
+          }
+        }
+      }
+    }
+    var compressedCount = compressBound(uLong(raw.count))
+    var compressed = [UInt8](repeating: 0, count: Int(compressedCount))
+    let status = compress2(&compressed, &compressedCount, raw, uLong(raw.count), compressionLevel)
+    guard status == Z_OK else { throw BertScopeError.invalidInput("PNG: zlib compress2 failed with status \(status)") }
+    compressed.removeSubrange(Int(compressedCount)...)
+
+    var file = signature
+    var header = [UInt8]()
+    header.appendBigEndian(UInt32(w))
+    header.appendBigEndian(UInt32(h))
+    // Bit depth 8; colour type 2 (RGB) or 6 (RGBA); deflate; adaptive filtering; no interlace.
+    header += [8, n == 4 ? 6 : 2, 0, 0, 0]
+    appendChunk("IHDR", header, to: &file)
+    appendChunk("IDAT", compressed, to: &file)
+    appendChunk("IEND", [], to: &file)
+    return file
+  }
+
+  /// Encodes `bitmap` and writes it to `url` atomically.
+  public static func write(_ bitmap: Bitmap, to url: URL) throws {
+    try writeAtomically(Data(try encode(bitmap)), to: url)
+  }
+
+  /// The chunks of a PNG file, in order, with stored and computed CRCs.
+  public static func chunks(of file: [UInt8]) throws -> [Chunk] {
+    guard file.count >= 8, Array(file[0..<8]) == signature else {
+      throw BertScopeError.invalidInput("PNG: missing signature")
+    }
+    var chunks: [Chunk] = []
+    var at = 8
+    while at < file.count {
+      guard at + 12 <= file.count else { throw BertScopeError.invalidInput("PNG: truncated chunk at byte \(at)") }
+      let length = Int(file.readBigEndian(at))
+      guard length <= file.count - at - 12 else {
+        throw BertScopeError.invalidInput("PNG: chunk at byte \(at) claims \(length) bytes past the end")
+      }
+      let typeBytes = Array(file[(at + 4)..<(at + 8)])
+      let data = Array(file[(at + 8)..<(at + 8 + length)])
+      let stored = file.readBigEndian(at + 8 + length)
+      let computed = crc(typeBytes + data)
+      chunks.append(
+        Chunk(type: String(decoding: typeBytes, as: UTF8.self), data: data, storedCRC: stored, computedCRC: computed))
+      at += 12 + length
+      if chunks.last?.type == "IEND" { break }
+    }
+    return chunks
+  }
+
+  /// Decodes an 8-bit, non-interlaced RGB or RGBA PNG (any of the five row filters). Throws on
+  /// a bad signature, a CRC mismatch, a missing chunk or an unsupported format.
+  public static func decode(_ file: [UInt8]) throws -> Bitmap {
+    let chunks = try chunks(of: file)
+    for c in chunks where c.storedCRC != c.computedCRC {
+      throw BertScopeError.invalidInput("PNG: CRC mismatch in chunk \(c.type)")
+    }
+    guard let ihdr = chunks.first, ihdr.type == "IHDR", ihdr.data.count == 13 else {
+      throw BertScopeError.invalidInput("PNG: first chunk is not a 13-byte IHDR")
+    }
+    guard chunks.last?.type == "IEND" else { throw BertScopeError.invalidInput("PNG: no IEND chunk") }
+    let w = Int(ihdr.data.readBigEndian(0))
+    let h = Int(ihdr.data.readBigEndian(4))
+    let (depth, colourType, interlace) = (ihdr.data[8], ihdr.data[9], ihdr.data[12])
+    guard depth == 8, colourType == 2 || colourType == 6, interlace == 0, w > 0, h > 0 else {
+      throw BertScopeError.invalidInput(
+        "PNG: unsupported format (bit depth \(depth), colour type \(colourType), interlace \(interlace))")
+    }
+    let n = colourType == 6 ? 4 : 3
+    let stride = w * n
+    let idat = chunks.filter { $0.type == "IDAT" }.flatMap(\.data)
+    var raw = [UInt8](repeating: 0, count: h * (stride + 1))
+    var rawCount = uLong(raw.count)
+    let status = uncompress(&raw, &rawCount, idat, uLong(idat.count))
+    guard status == Z_OK, Int(rawCount) == raw.count else {
+      throw BertScopeError.invalidInput("PNG: image data does not inflate to \(h) rows of \(stride + 1) bytes")
+    }
+    var out = [UInt8](repeating: 0, count: h * stride)
+    for y in 0..<h {
+      let filter = raw[y * (stride + 1)]
+      for i in 0..<stride {
+        let x = raw[y * (stride + 1) + 1 + i]
+        let a = i >= n ? Int(out[y * stride + i - n]) : 0
+        let b = y > 0 ? Int(out[(y - 1) * stride + i]) : 0
+        let c = i >= n && y > 0 ? Int(out[(y - 1) * stride + i - n]) : 0
+        let predictor: Int
+        switch filter {
+        case 0: predictor = 0
+        case 1: predictor = a
+        case 2: predictor = b
+        case 3: predictor = (a + b) / 2
+        case 4:
+          let p = a + b - c
+          let (pa, pb, pc) = (abs(p - a), abs(p - b), abs(p - c))
+          predictor = pa <= pb && pa <= pc ? a : (pb <= pc ? b : c)
+        default: throw BertScopeError.invalidInput("PNG: unknown filter type \(filter) in row \(y)")
+        }
+        out[y * stride + i] = x &+ UInt8(truncatingIfNeeded: predictor)
+      }
+    }
+    return try Bitmap(width: w, height: h, channels: n, bytes: out)
+  }
+
+  /// CRC-32 (ISO 3309, as PNG and zlib define it) of `bytes`.
+  public static func crc(_ bytes: [UInt8]) -> UInt32 {
+    UInt32(crc32(0, bytes, uInt(bytes.count)))
+  }
+
+  static func appendChunk(_ type: String, _ data: [UInt8], to file: inout [UInt8]) {
+    let typeBytes = Array(type.utf8)
+    file.appendBigEndian(UInt32(data.count))
+    file += typeBytes
+    file += data
+    file.appendBigEndian(crc(typeBytes + data))
+  }
+}
+
+extension [UInt8] {
+  mutating func appendBigEndian(_ v: UInt32) {
+    append(UInt8(v >> 24))
+    append(UInt8((v >> 16) & 0xff))
+    append(UInt8((v >> 8) & 0xff))
+    append(UInt8(v & 0xff))
+  }
+
+  func readBigEndian(_ at: Int) -> UInt32 {
+    UInt32(self[at]) << 24 | UInt32(self[at + 1]) << 16 | UInt32(self[at + 2]) << 8 | UInt32(self[at + 3])
+  }
+}
+
+/// Writes `data` to a temporary name in the destination folder, then renames it over `url`, so
+/// that a reader never sees a half-written file.
+func writeAtomically(_ data: Data, to url: URL) throws {
+  let folder = url.deletingLastPathComponent()
+  let temp = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+  do {
+    try data.write(to: temp)
+  } catch {
+    throw BertScopeError.io(path: temp.path, problem: "cannot write: \(error.localizedDescription)")
+  }
+  if rename(temp.path, url.path) != 0 {
+    let problem = String(cString: strerror(errno))
+    try? FileManager.default.removeItem(at: temp)
+    throw BertScopeError.io(path: url.path, problem: "cannot rename the temporary file into place: \(problem)")
+  }
+}

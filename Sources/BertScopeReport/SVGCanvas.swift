@@ -1,0 +1,167 @@
+import Foundation
+
+/// A vector surface: collects SVG elements, in figure units. Text is real SVG text (any
+/// script renders natively), in a monospaced font whose advance (0.6 em) matches the bitmap
+/// font's 6-unit cell, so that layouts computed for PNG fit in SVG too.
+public final class SVGCanvas: Surface {
+  public let width: Double
+  public let height: Double
+  /// Grids with more cells than this are embedded as one PNG image (pixelated) instead of
+  /// one `<rect>` per cell, which keeps a 512 × 512 map at kilobytes, not megabytes.
+  public var maxCellRects: Int
+  private var body: [String] = []
+
+  public static let fontFamily = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace"
+
+  public init(width: Double, height: Double, maxCellRects: Int = 1024) {
+    self.width = width
+    self.height = height
+    self.maxCellRects = maxCellRects
+  }
+
+  /// The `<svg>` element alone, for inlining in HTML. `attributes` go on the root element.
+  public func element(attributes: [(String, String)] = []) -> String {
+    // `attributes` may override width and height (to display the figure larger).
+    let overridden = Set(attributes.map(\.0))
+    var root: [(String, String)] = [("xmlns", "http://www.w3.org/2000/svg")]
+    if !overridden.contains("width") { root.append(("width", num(width))) }
+    if !overridden.contains("height") { root.append(("height", num(height))) }
+    root += [("viewBox", "0 0 \(num(width)) \(num(height))"), ("font-family", Self.fontFamily)]
+    root += attributes
+    var s = "<svg" + attrs(root) + ">\n"
+    s += "<rect x=\"0\" y=\"0\" width=\"\(num(width))\" height=\"\(num(height))\" fill=\"#ffffff\"/>\n"
+    for e in body { s += e + "\n" }
+    s += "</svg>\n"
+    return s
+  }
+
+  /// A standalone SVG file.
+  public func document(attributes: [(String, String)] = []) -> String {
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + element(attributes: attributes)
+  }
+
+  public func fill(_ rect: Rect, _ colour: RGB, attributes: [(String, String)]) {
+    body.append(
+      "<rect" + attrs([("x", num(rect.x)), ("y", num(rect.y)), ("width", num(rect.width)), ("height", num(rect.height)), ("fill", colour.hex)] + attributes) + "/>")
+  }
+
+  public func frame(_ rect: Rect, _ colour: RGB, width: Double) {
+    // The stroke is centred on the path: inset by half the width to stay inside `rect`.
+    let h = width / 2
+    body.append(
+      "<rect" + attrs([("x", num(rect.x + h)), ("y", num(rect.y + h)), ("width", num(rect.width - width)), ("height", num(rect.height - width)), ("fill", "none"), ("stroke", colour.hex), ("stroke-width", num(width))]) + "/>")
+  }
+
+  public func line(_ points: [Point], _ colour: RGB, width: Double) {
+    guard points.count >= 2 else { return }
+    let p = points.map { "\(num($0.x)),\(num($0.y))" }.joined(separator: " ")
+    body.append(
+      "<polyline" + attrs([("points", p), ("fill", "none"), ("stroke", colour.hex), ("stroke-width", num(width)), ("stroke-linejoin", "round"), ("stroke-linecap", "round")]) + "/>")
+  }
+
+  public func polygon(_ points: [Point], fill: RGB) {
+    let p = points.map { "\(num($0.x)),\(num($0.y))" }.joined(separator: " ")
+    body.append("<polygon" + attrs([("points", p), ("fill", fill.hex)]) + "/>")
+  }
+
+  public func text(_ text: String, at point: Point, style: TextStyle) {
+    let (_, across) = style.anchorOffsets(for: text)
+    let toBaseline = Double(BitmapFont.baseline * style.size) - across
+    let anchor: String
+    switch style.anchor {
+    case .start: anchor = "start"
+    case .middle: anchor = "middle"
+    case .end: anchor = "end"
+    }
+    var a: [(String, String)]
+    if style.rotated {
+      let (x, y) = (point.x + toBaseline, point.y)
+      a = [("x", num(x)), ("y", num(y)), ("transform", "rotate(-90 \(num(x)) \(num(y)))")]
+    } else {
+      a = [("x", num(point.x)), ("y", num(point.y + toBaseline))]
+    }
+    a += [("font-size", num(Double(10 * style.size))), ("fill", style.colour.hex)]
+    if style.anchor != .start { a.append(("text-anchor", anchor)) }
+    if style.bold { a.append(("font-weight", "bold")) }
+    a.append(("xml:space", "preserve"))
+    body.append("<text" + attrs(a) + ">" + escapeXML(text) + "</text>")
+  }
+
+  public func cells(
+    _ rect: Rect, rows: Int, columns: Int, colour: (Int, Int) -> RGB, value: ((Int, Int) -> String)?
+  ) {
+    guard rows > 0, columns > 0 else { return }
+    if rows * columns <= maxCellRects {
+      let (cw, ch) = (rect.width / Double(columns), rect.height / Double(rows))
+      body.append("<g shape-rendering=\"crispEdges\">")
+      for r in 0..<rows {
+        for c in 0..<columns {
+          var a: [(String, String)] = [
+            ("x", num(rect.x + Double(c) * cw)), ("y", num(rect.y + Double(r) * ch)),
+            ("width", num(cw)), ("height", num(ch)), ("fill", colour(r, c).hex),
+          ]
+          if let value { a += [("data-row", "\(r)"), ("data-col", "\(c)"), ("data-value", value(r, c))] }
+          body.append("<rect" + attrs(a) + "/>")
+        }
+      }
+      body.append("</g>")
+    } else {
+      var bitmap = Bitmap(width: columns, height: rows)
+      for r in 0..<rows {
+        for c in 0..<columns {
+          let col = colour(r, c)
+          let i = (r * columns + c) * 3
+          bitmap.bytes[i] = col.r
+          bitmap.bytes[i + 1] = col.g
+          bitmap.bytes[i + 2] = col.b
+        }
+      }
+      image(bitmap, in: rect)
+    }
+  }
+
+  public func image(_ bitmap: Bitmap, in rect: Rect) {
+    let png = (try? PNG.encode(bitmap)) ?? []
+    let uri = "data:image/png;base64," + Data(png).base64EncodedString()
+    body.append(
+      "<image" + attrs([("x", num(rect.x)), ("y", num(rect.y)), ("width", num(rect.width)), ("height", num(rect.height)), ("preserveAspectRatio", "none"), ("style", "image-rendering:pixelated"), ("href", uri)]) + "/>")
+  }
+
+  public func beginGroup(_ attributes: [(String, String)]) { body.append("<g" + attrs(attributes) + ">") }
+  public func endGroup() { body.append("</g>") }
+
+  private func attrs(_ list: [(String, String)]) -> String {
+    list.map { " \($0.0)=\"\(escapeXML($0.1))\"" }.joined()
+  }
+}
+
+/// A coordinate with at most 3 decimals and no trailing zeros ("12", "12.5", "0.333").
+func num(_ v: Double) -> String {
+  guard v.isFinite else { return "0" }
+  let r = (v * 1000).rounded() / 1000
+  if r == r.rounded() && abs(r) < 1e15 { return String(Int(r)) }
+  var s = String(format: "%.3f", r)
+  while s.hasSuffix("0") { s.removeLast() }
+  return s
+}
+
+/// Escapes text for XML/HTML character data and attribute values (both quote kinds), and
+/// drops characters XML 1.0 does not allow (C0 controls other than tab, newline, return).
+public func escapeXML(_ s: String) -> String {
+  var out = ""
+  out.reserveCapacity(s.utf8.count)
+  for u in s.unicodeScalars {
+    switch u {
+    case "&": out += "&amp;"
+    case "<": out += "&lt;"
+    case ">": out += "&gt;"
+    case "\"": out += "&quot;"
+    case "'": out += "&#39;"
+    case "\t", "\n", "\r": out.unicodeScalars.append(u)
+    default:
+      if u.value < 0x20 || u.value == 0xFFFE || u.value == 0xFFFF { continue }
+      out.unicodeScalars.append(u)
+    }
+  }
+  return out
+}

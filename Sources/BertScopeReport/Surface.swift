@@ -1,0 +1,115 @@
+/// A point in figure units (1 unit = 1 pixel of a PNG rendered at scale 1; SVG user units).
+public struct Point: Hashable, Sendable {
+  public var x: Double
+  public var y: Double
+  public init(_ x: Double, _ y: Double) {
+    self.x = x
+    self.y = y
+  }
+}
+
+/// An axis-aligned rectangle in figure units; y grows downwards.
+public struct Rect: Hashable, Sendable {
+  public var x: Double
+  public var y: Double
+  public var width: Double
+  public var height: Double
+  public init(x: Double, y: Double, width: Double, height: Double) {
+    self.x = x
+    self.y = y
+    self.width = width
+    self.height = height
+  }
+  public var maxX: Double { x + width }
+  public var maxY: Double { y + height }
+  public var midX: Double { x + width / 2 }
+  public var midY: Double { y + height / 2 }
+}
+
+/// Where a text's anchor point lies along its reading direction.
+public enum TextAnchor: Sendable { case start, middle, end }
+
+/// Where a text's anchor point lies across its reading direction: the top of the 10-unit
+/// cell, the middle of the capitals, the baseline, or the bottom of the descenders.
+public enum TextBaseline: Sendable { case top, middle, baseline, bottom }
+
+/// How a text is drawn. `size` multiplies the 6 × 10 font cell; `rotated` turns the text 90°
+/// anticlockwise so that it reads upwards (y-axis titles, column labels).
+public struct TextStyle: Sendable {
+  public var size: Int
+  public var colour: RGB
+  public var anchor: TextAnchor
+  public var baseline: TextBaseline
+  public var rotated: Bool
+  public var bold: Bool
+  public init(
+    size: Int = 1, colour: RGB = .ink, anchor: TextAnchor = .start, baseline: TextBaseline = .top,
+    rotated: Bool = false, bold: Bool = false
+  ) {
+    self.size = size
+    self.colour = colour
+    self.anchor = anchor
+    self.baseline = baseline
+    self.rotated = rotated
+    self.bold = bold
+  }
+
+  /// Length of `text` along its reading direction, in figure units (monospaced: 6 per character).
+  public func length(of text: String) -> Double { Double(text.count * BitmapFont.cellWidth * size) }
+
+  /// Height of one line across the reading direction.
+  public var lineHeight: Double { Double(BitmapFont.cellHeight * size) }
+
+  /// Offsets (along, across) from the text's start/top corner to its anchor point.
+  func anchorOffsets(for text: String) -> (along: Double, across: Double) {
+    let along: Double
+    switch anchor {
+    case .start: along = 0
+    case .middle: along = length(of: text) / 2
+    case .end: along = length(of: text)
+    }
+    let across: Double
+    switch baseline {
+    case .top: across = 0
+    case .middle: across = 4.5 * Double(size)
+    case .baseline: across = Double(BitmapFont.baseline * size)
+    case .bottom: across = lineHeight
+    }
+    return (along, across)
+  }
+}
+
+/// What figures draw on: a raster `Canvas` (PNG) or an `SVGCanvas`. Both take the same calls
+/// in figure units so that one drawing routine makes both files.
+public protocol Surface: AnyObject {
+  /// Fills `rect`. `attributes` are carried into SVG (e.g. `class`, `data-value`) and ignored
+  /// by raster surfaces.
+  func fill(_ rect: Rect, _ colour: RGB, attributes: [(String, String)])
+  /// Draws the outline of `rect`, `width` units thick, inside the rectangle.
+  func frame(_ rect: Rect, _ colour: RGB, width: Double)
+  /// A polyline through `points`.
+  func line(_ points: [Point], _ colour: RGB, width: Double)
+  /// A filled polygon.
+  func polygon(_ points: [Point], fill: RGB)
+  /// One line of text.
+  func text(_ text: String, at point: Point, style: TextStyle)
+  /// A rows × columns grid of equal cells filling `rect` (heatmaps, colour bars): cell (r, c)
+  /// gets `colour(r, c)`. `value(r, c)`, when given, is recorded per cell in SVG.
+  func cells(
+    _ rect: Rect, rows: Int, columns: Int, colour: (Int, Int) -> RGB, value: ((Int, Int) -> String)?)
+  /// `bitmap` stretched over `rect`, nearest neighbour (pixelated), e.g. a small map thumbnail.
+  func image(_ bitmap: Bitmap, in rect: Rect)
+  /// Starts a group (an SVG `<g>` with `attributes`); raster surfaces ignore groups.
+  func beginGroup(_ attributes: [(String, String)])
+  func endGroup()
+}
+
+extension Surface {
+  public func fill(_ rect: Rect, _ colour: RGB) { fill(rect, colour, attributes: []) }
+
+  public func group(_ attributes: [(String, String)], _ body: () -> Void) {
+    beginGroup(attributes)
+    body()
+    endGroup()
+  }
+}

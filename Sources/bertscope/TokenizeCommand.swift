@@ -1,0 +1,50 @@
+import ArgumentParser
+import BertScope
+import Foundation
+
+struct TokenizeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "tokenize",
+    abstract: "Tokenize text as the model's WordPiece tokenizer does (bit-exact with Hugging Face's BertTokenizer).",
+    discussion: """
+      Prints one JSON object per text on stdout: {"ids": [...], "segments": [...], "tokens": [...]}. \
+      With --input, one text per line; a TAB separates the two texts of a pair.
+      """)
+
+  @Option(help: "Text to tokenize.") var text: String?
+  @Option(help: "Second text of a pair (segment 1).") var pair: String?
+  @Option(help: "File with one text per line (TAB separates a pair); - for stdin.") var input: String?
+  @Option(help: "Hugging Face BERT model folder (default: $BERTSCOPE_MODEL, else the installed default).") var model: String?
+  @Flag(help: "Fail on inputs longer than the model's maximum instead of truncating them.") var noTruncate = false
+  @Flag(help: "Also print each token's character offsets in the source text.") var offsets = false
+
+  func validate() throws {
+    if (text == nil) == (input == nil) { throw ValidationError("give exactly one of --text or --input") }
+    if pair != nil && input != nil { throw ValidationError("--pair goes with --text; in --input files a TAB separates the pair") }
+  }
+
+  func run() throws {
+    let tokenizer = try BertTokenizer.load(from: ModelLocator.resolve(model))
+    var out = ""
+    func emit(_ e: Encoding) throws {
+      var object = encodingJSON(e)
+      if offsets { object["offsets"] = e.offsets.map { r -> Any in r.map { [$0.lowerBound, $0.upperBound] } ?? NSNull() } }
+      out += try jsonText(object) + "\n"
+      if out.utf8.count > 1 << 16 { flush() }
+    }
+    func flush() {
+      FileHandle.standardOutput.write(Data(out.utf8))
+      out = ""
+    }
+    let options = Truncation(noTruncate: noTruncate)
+    if let text {
+      try emit(try options.encode(tokenizer, text, pair: pair, where: "--text"))
+    } else if let input {
+      let reader = try CorpusReader(path: input)
+      while let line = try reader.nextLine() {
+        try emit(try options.encode(tokenizer, line.text, pair: line.pair, where: "\(reader.path):\(line.number)"))
+      }
+    }
+    flush()
+  }
+}

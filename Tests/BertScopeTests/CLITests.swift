@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+@testable import BertScope
+
+/// The command-line contract: file names, shapes, JSON keys, one-line errors, exit codes.
+@Suite("bertscope command line", .enabled(if: CLI.available, "the bertscope binary is not built next to the tests"))
+struct CLITests {
+  let tiny = Fixtures.tiny.path
+
+  @Test("tokenize prints one JSON object per text, pairs from --pair or a TAB")
+  func tokenize() throws {
+    let r = try CLI.run(["tokenize", "--model", tiny, "--text", "hello world", "--pair", "is this"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+    #expect((object?["tokens"] as? [String])?.first == "[CLS]")
+    #expect((object?["segments"] as? [Int])?.last == 1)
+    let many = try CLI.run(["tokenize", "--model", tiny, "--input", "-"], stdin: "a b\nc\td\n")
+    let lines = many.stdout.split(separator: "\n")
+    #expect(lines.count == 2)
+    #expect(lines[1].contains("\"segments\":[0,0,0,1,1]"))
+  }
+
+  @Test("attention writes attention.npy [layers, heads, L, L], hidden.npy and tokens.json")
+  func attention() throws {
+    let dir = Fixtures.temporaryDirectory()
+    let r = try CLI.run(["attention", "--model", tiny, "--text", "the cat sat", "--out", dir.path, "--layers", "2", "--heads", "1,3"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let a = try NPY.read(dir.appendingPathComponent("attention.npy"))
+    let h = try NPY.read(dir.appendingPathComponent("hidden.npy"))
+    let info = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("tokens.json"))) as? [String: Any]
+    let l = (info?["ids"] as? [Int])?.count ?? -1
+    #expect(a.shape == [1, 2, l, l])
+    #expect(h.shape == [l, 32])
+    #expect(info?["layers"] as? [Int] == [2] && info?["heads"] as? [Int] == [1, 3])
+    #expect(info?["tokens"] != nil && info?["segments"] != nil)
+  }
+
+  @Test("embed writes float32 [n, hidden], one row per line, from a file or stdin")
+  func embed() throws {
+    let out = Fixtures.temporaryDirectory().appendingPathComponent("e.npy")
+    let r = try CLI.run(["embed", "--model", tiny, "--input", "-", "--out", out.path, "--batch-size", "2"], stdin: "one\ntwo three\n\nfour\tfive\nsix\n")
+    #expect(r.status == 0, "\(r.stderr)")
+    let e = try NPY.read(out)
+    #expect(e.shape == [5, 32])
+    for row in 0..<5 {
+      let norm = (0..<32).reduce(0.0) { $0 + Double(e.values[row * 32 + $1] * e.values[row * 32 + $1]) }.squareRoot()
+      #expect(abs(norm - 1) < 1e-5)
+    }
+  }
+
+  @Test("errors are one line on stderr and a non-zero exit")
+  func errors() throws {
+    let missing = try CLI.run(["attention", "--model", "/nonexistent/model", "--text", "x", "--out", "/tmp/x"])
+    #expect(missing.status != 0)
+    #expect(missing.stderr.hasPrefix("error: model not found: /nonexistent/model"))
+    #expect(missing.stderr.split(separator: "\n").count == 1)
+
+    let bad = Fixtures.temporaryDirectory().appendingPathComponent("bad.txt")
+    try Data([0x61, 0x0A, 0xFF, 0x0A]).write(to: bad)
+    let utf8 = try CLI.run(["embed", "--model", tiny, "--input", bad.path, "--out", "/tmp/never.npy"])
+    #expect(utf8.status != 0)
+    #expect(utf8.stderr.contains("bad.txt:2: not valid UTF-8"))
+    #expect(!FileManager.default.fileExists(atPath: "/tmp/never.npy"))
+
+    let layer = try CLI.run(["attention", "--model", tiny, "--text", "x", "--out", "/tmp/x", "--layers", "9"])
+    #expect(layer.status != 0 && layer.stderr.contains("layer 9 does not exist"))
+  }
+
+  @Test("over-long text is truncated with a note, or refused with --no-truncate")
+  func overLong() throws {
+    let long = Array(repeating: "word", count: 200).joined(separator: " ")
+    let note = try CLI.run(["tokenize", "--model", tiny, "--text", long])
+    #expect(note.status == 0)
+    #expect(note.stderr.contains("truncated to 64 tokens"))
+    let refused = try CLI.run(["tokenize", "--model", tiny, "--text", long, "--no-truncate"])
+    #expect(refused.status != 0)
+    #expect(refused.stderr.contains("the model takes at most 64"))
+  }
+}
