@@ -8,6 +8,8 @@ import Testing
 /// machines). Run in an optimised build:
 ///
 ///     BERTSCOPE_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter OpenCLBenchmarks
+///
+/// OpenCL and OpenBLAS samples alternate, so that load from other processes hits both alike.
 @Suite(
   "OpenCL benchmarks", .serialized,
   .enabled(
@@ -29,7 +31,9 @@ struct OpenCLBenchmarks {
   @Test("GEMM GFLOPS against OpenBLAS sgemm on the encoder's shapes")
   func gemm() throws {
     let backend = try OpenCLTest.backend(.cpu)
-    openblas_set_num_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
+    // For a one-core comparison: BERTSCOPE_BENCH_THREADS=1 POCL_CPU_MAX_CU_COUNT=1.
+    let threads = Int(ProcessInfo.processInfo.environment["BERTSCOPE_BENCH_THREADS"] ?? "")
+    openblas_set_num_threads(Int32(threads ?? ProcessInfo.processInfo.activeProcessorCount))
     var rng = SplitMix(seed: 42)
     var lines = [
       "GEMM on \(backend.device.name), OpenBLAS \(String(cString: openblas_get_corename())) "
