@@ -45,7 +45,7 @@ struct OpenCLOpTests {
         let out = try backend.makeBuffer(count: rows * n)
         try backend.linear(out: out, input: dx, rows: rows, weight: matrix, bias: db, epilogue: epilogue, activation: act)
         let expected = Reference.linear(x, rows: rows, w, n: n, k: k, bias: bias, code: code, act: act, residual: residual)
-        expectClose(
+        expectMatches(
           try backend.read(out, range: 0..<(rows * n)), expected, atol: 1e-5 * Double(k).squareRoot(),
           "\(backend.config.variant) linear \(label) [\(rows)×\(k)]·[\(n)×\(k)]ᵀ")
       }
@@ -63,7 +63,7 @@ struct OpenCLOpTests {
       out: io, input: try backend.makeBuffer(x), rows: rows, weight: try backend.makeMatrix(w, rows: n, cols: k),
       bias: try backend.makeBuffer(bias), epilogue: .biasResidual(io), activation: .gelu)
     let expected = Reference.linear(x, rows: rows, w, n: n, k: k, bias: bias, code: 3, act: .gelu, residual: residual)
-    expectClose(try backend.read(io, range: 0..<(rows * n)), expected, "in-place residual")
+    expectMatches(try backend.read(io, range: 0..<(rows * n)), expected, "in-place residual")
   }
 
   @Test("the GELU epilogues stay within 5e-7 of the exact functions over [-8, 8]", arguments: Variant.allCases)
@@ -78,7 +78,7 @@ struct OpenCLOpTests {
       try backend.linear(
         out: out, input: input, rows: x.count, weight: weight, bias: bias, epilogue: .biasActivation, activation: act)
       let expected = x.map { Reference.activate(Double($0), act) }
-      expectClose(try backend.read(out, range: 0..<x.count), expected, rtol: 1e-6, atol: 5e-7, "\(variant) \(act)")
+      expectMatches(try backend.read(out, range: 0..<x.count), expected, rtol: 1e-6, atol: 5e-7, "\(variant) \(act)")
     }
   }
 
@@ -106,7 +106,7 @@ struct OpenCLOpTests {
           probs: probs, qkv: dqkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: scale, modes: modes)
         let expected = Reference.attentionProbs(
           qkv: qkv, batch: batch, heads: heads, headDim: d, scale: Double(scale), modes: modes)
-        expectClose(
+        expectMatches(
           try backend.read(probs, range: 0..<batch.probCount), expected, rtol: 0, atol: 1e-5,
           "\(variant) probs lengths \(lengths) heads \(heads) d \(d) modes \(modes.map(\.rawValue))")
       }
@@ -126,7 +126,7 @@ struct OpenCLOpTests {
         context: context, probs: try backend.makeBuffer(probs), qkv: try backend.makeBuffer(qkv),
         layout: try backend.makeLayout(batch), batch: batch, heads: heads, headDim: d)
       let expected = Reference.attentionContext(probs: probs, qkv: qkv, batch: batch, heads: heads, headDim: d)
-      expectClose(
+      expectMatches(
         try backend.read(context, range: 0..<context.count), expected, atol: 1e-5 * Double(batch.maxLength),
         "\(variant) context lengths \(lengths) heads \(heads) d \(d)")
     }
@@ -143,9 +143,9 @@ struct OpenCLOpTests {
       let dx = try backend.makeBuffer(x), dg = try backend.makeBuffer(gamma), dbeta = try backend.makeBuffer(beta)
       let out = try backend.makeBuffer(count: rows * cols)
       try backend.layerNorm(out: out, input: dx, rows: rows, cols: cols, gamma: dg, beta: dbeta, eps: 1e-12)
-      expectClose(try backend.read(out, range: 0..<(rows * cols)), expected, "\(variant) layerNorm [\(rows), \(cols)]")
+      expectMatches(try backend.read(out, range: 0..<(rows * cols)), expected, "\(variant) layerNorm [\(rows), \(cols)]")
       try backend.layerNorm(out: dx, input: dx, rows: rows, cols: cols, gamma: dg, beta: dbeta, eps: 1e-12)
-      expectClose(try backend.read(dx, range: 0..<(rows * cols)), expected, "\(variant) in-place layerNorm")
+      expectMatches(try backend.read(dx, range: 0..<(rows * cols)), expected, "\(variant) in-place layerNorm")
     }
   }
 
@@ -173,7 +173,7 @@ struct OpenCLOpTests {
       }
       let expected = Reference.layerNorm(
         sums, rows: batch.tokenCount, cols: hidden, gamma: gamma, beta: beta, eps: 1e-12)
-      expectClose(try backend.read(out, range: 0..<out.count), expected, "\(variant) embed hidden \(hidden)")
+      expectMatches(try backend.read(out, range: 0..<out.count), expected, "\(variant) embed hidden \(hidden)")
     }
   }
 
@@ -204,7 +204,7 @@ struct OpenCLOpTests {
     }
     for (i, x) in inputs.enumerated() {
       let expected = Reference.linear(x, rows: rows, w, n: n, k: k, bias: bias, code: 1, act: .gelu, residual: [])
-      expectClose(results[i] ?? [], expected, "caller \(i)")
+      expectMatches(results[i] ?? [], expected, "caller \(i)")
     }
   }
 

@@ -52,7 +52,7 @@ struct SplitMix: RandomNumberGenerator {
 }
 
 /// Expects `|actual - expected| <= atol + rtol·|expected|` everywhere; reports the worst element.
-func expectClose(
+func expectMatches(
   _ actual: [Float], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5, _ what: String,
   sourceLocation: SourceLocation = #_sourceLocation
 ) {

@@ -485,24 +485,46 @@ extension OpenCLBackend: ComputeBackend {
   }
 
   func read(_ buffer: OpenCLBuffer, ranges: [Range<Int>]) throws -> [[Float]] {
+    let total = ranges.reduce(0) { $0 + $1.count }
+    let host = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(total, 1))
+    defer { host.deallocate() }
+    try read(buffer, ranges: ranges, into: host.baseAddress!)
+    var results: [[Float]] = []
+    var offset = 0
+    for range in ranges {
+      results.append(Array(host[offset..<(offset + range.count)]))
+      offset += range.count
+    }
+    return results
+  }
+
+  func readStorage(_ buffer: OpenCLBuffer, count: Int) throws -> FloatStorage {
+    try readStorage(buffer, ranges: [0..<count])
+  }
+
+  func readStorage(_ buffer: OpenCLBuffer, ranges: [Range<Int>]) throws -> FloatStorage {
+    let storage = FloatStorage(count: ranges.reduce(0) { $0 + $1.count })
+    try read(buffer, ranges: ranges, into: storage.pointer)
+    return storage
+  }
+
+  /// Copies `ranges` of `buffer` back to back into `host`: reads are queued without blocking
+  /// and waited on once.
+  private func read(_ buffer: OpenCLBuffer, ranges: [Range<Int>], into host: UnsafeMutablePointer<Float>) throws {
     for range in ranges {
       try require(
         range.lowerBound >= 0 && range.upperBound <= buffer.count,
         "read: range \(range) outside a buffer of \(buffer.count) floats")
     }
-    let total = ranges.reduce(0) { $0 + $1.count }
-    // Reads are queued without blocking into one host block, then waited on once.
-    let host = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(total, 1))
-    defer { host.deallocate() }
     try locked {
       var queued = false
+      // Never leave a read in flight into memory the caller may free.
       defer { if queued { clFinish(queue.handle) } }
       var offset = 0
       for range in ranges where !range.isEmpty {
-        let destination = host.baseAddress! + offset
         try call("clEnqueueReadBuffer", "\(range.count) floats at \(range.lowerBound)") {
           clEnqueueReadBuffer(
-            queue.handle, buffer.mem, cl_bool(CL_FALSE), range.lowerBound * 4, range.count * 4, destination, 0, nil,
+            queue.handle, buffer.mem, cl_bool(CL_FALSE), range.lowerBound * 4, range.count * 4, host + offset, 0, nil,
             nil)
         }
         queued = true
@@ -511,12 +533,5 @@ extension OpenCLBackend: ComputeBackend {
       try call("clFinish") { clFinish(queue.handle) }
       queued = false
     }
-    var results: [[Float]] = []
-    var offset = 0
-    for range in ranges {
-      results.append(Array(host[offset..<(offset + range.count)]))
-      offset += range.count
-    }
-    return results
   }
 }
