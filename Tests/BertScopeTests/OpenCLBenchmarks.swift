@@ -64,7 +64,8 @@ struct OpenCLBenchmarks {
         blas.append(
           Self.seconds {
             for _ in 0..<Self.callsPerSample {
-              cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w,
+              cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w,
                 Int32(k), 0, &c, Int32(n))
             }
           })
@@ -100,16 +101,60 @@ struct OpenCLBenchmarks {
       let wo = try backend.makeMatrix(rng.floats(hidden * hidden), rows: hidden, cols: hidden)
       let w1 = try backend.makeMatrix(rng.floats(ffn * hidden), rows: ffn, cols: hidden)
       let w2 = try backend.makeMatrix(rng.floats(ffn * hidden), rows: hidden, cols: ffn)
-      let word = try backend.makeBuffer(rng.floats(1000 * hidden)), pos = try backend.makeBuffer(rng.floats(512 * hidden))
+      let word = try backend.makeBuffer(rng.floats(1000 * hidden)),
+        pos = try backend.makeBuffer(rng.floats(512 * hidden))
       let steps: [(String, () throws -> Void)] = [
-        ("embed", { try backend.embed(out: x, layout: layout, batch: batch, word: word, position: pos, type: pos, gamma: g, beta: g, hidden: hidden, eps: 1e-12) }),
-        ("qkv gemm", { try backend.linear(out: qkv, input: x, rows: t, weight: wqkv, bias: b, epilogue: .bias, activation: .gelu) }),
-        ("attention probs", { try backend.attentionProbs(probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.17, modes: []) }),
-        ("attention context", { try backend.attentionContext(context: context, probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d) }),
-        ("out gemm + residual", { try backend.linear(out: out, input: context, rows: t, weight: wo, bias: b, epilogue: .biasResidual(x), activation: .gelu) }),
-        ("layer norm", { try backend.layerNorm(out: out, input: out, rows: t, cols: hidden, gamma: g, beta: g, eps: 1e-12) }),
-        ("ffn1 gemm + gelu", { try backend.linear(out: inter, input: out, rows: t, weight: w1, bias: b, epilogue: .biasActivation, activation: .gelu) }),
-        ("ffn2 gemm + residual", { try backend.linear(out: x, input: inter, rows: t, weight: w2, bias: b, epilogue: .biasResidual(out), activation: .gelu) }),
+        (
+          "embed",
+          {
+            try backend.embed(
+              out: x, layout: layout, batch: batch, word: word, position: pos, type: pos, gamma: g, beta: g,
+              hidden: hidden, eps: 1e-12)
+          }
+        ),
+        (
+          "qkv gemm",
+          { try backend.linear(out: qkv, input: x, rows: t, weight: wqkv, bias: b, epilogue: .bias, activation: .gelu) }
+        ),
+        (
+          "attention probs",
+          {
+            try backend.attentionProbs(
+              probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.17, modes: [])
+          }
+        ),
+        (
+          "attention context",
+          {
+            try backend.attentionContext(
+              context: context, probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d)
+          }
+        ),
+        (
+          "out gemm + residual",
+          {
+            try backend.linear(
+              out: out, input: context, rows: t, weight: wo, bias: b, epilogue: .biasResidual(x), activation: .gelu)
+          }
+        ),
+        (
+          "layer norm",
+          { try backend.layerNorm(out: out, input: out, rows: t, cols: hidden, gamma: g, beta: g, eps: 1e-12) }
+        ),
+        (
+          "ffn1 gemm + gelu",
+          {
+            try backend.linear(
+              out: inter, input: out, rows: t, weight: w1, bias: b, epilogue: .biasActivation, activation: .gelu)
+          }
+        ),
+        (
+          "ffn2 gemm + residual",
+          {
+            try backend.linear(
+              out: x, input: inter, rows: t, weight: w2, bias: b, epilogue: .biasResidual(out), activation: .gelu)
+          }
+        ),
       ]
       var lines = ["ops on \(backend.name), batch 32 × 128, medians of \(Self.samples) (ms):"]
       var total = 0.0
@@ -118,7 +163,10 @@ struct OpenCLBenchmarks {
         try backend.finish()
         var times: [Double] = []
         for _ in 0..<Self.samples {
-          times.append(try Self.seconds { for _ in 0..<4 { try step() }; try backend.finish() } / 4)
+          times.append(
+            try Self.seconds {
+              for _ in 0..<4 { try step() }; try backend.finish()
+            } / 4)
         }
         let ms = Self.median(times) * 1000
         if label != "embed" { total += ms }

@@ -20,7 +20,8 @@ struct OpenCLEncoderTests {
       let where_ = "\(golden.folder.lastPathComponent) #\(b) on OpenCL \(variant) kernels"
       expectClose(out.hiddenState(b), try golden.array("hidden_b\(b).npy").values, atol: 1e-4, "hidden \(where_)")
       if golden.has("attention_b\(b).npy") {
-        expectClose(out.maps[b].values(), try golden.array("attention_b\(b).npy").values, atol: 1e-5, "attention \(where_)")
+        expectClose(
+          out.maps[b].values(), try golden.array("attention_b\(b).npy").values, atol: 1e-5, "attention \(where_)")
       }
       if golden.has("attention_rows_b\(b).npy") {
         let rows = try golden.array("rows_b\(b).npy").values.map { Int($0) }

@@ -55,7 +55,8 @@ struct OpenCLFaultTests {
       guard case .openCL(_, let status, let detail) = error as? BertScopeError else { return false }
       return status == -2 && detail.contains("lost")
     }
-    #expect(performing: { try backend.layerNorm(out: x, input: x, rows: 1, cols: 4, gamma: g, beta: g, eps: 1e-5) },
+    #expect(
+      performing: { try backend.layerNorm(out: x, input: x, rows: 1, cols: 4, gamma: g, beta: g, eps: 1e-5) },
       throws: isLost)
     #expect(performing: { try backend.read(x, range: 0..<4) }, throws: isLost)
     #expect(performing: { try backend.makeBuffer(count: 4) }, throws: isLost)

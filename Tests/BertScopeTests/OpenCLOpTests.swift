@@ -43,8 +43,10 @@ struct OpenCLOpTests {
       ]
       for (label, epilogue, code, act) in cases {
         let out = try backend.makeBuffer(count: rows * n)
-        try backend.linear(out: out, input: dx, rows: rows, weight: matrix, bias: db, epilogue: epilogue, activation: act)
-        let expected = Reference.linear(x, rows: rows, w, n: n, k: k, bias: bias, code: code, act: act, residual: residual)
+        try backend.linear(
+          out: out, input: dx, rows: rows, weight: matrix, bias: db, epilogue: epilogue, activation: act)
+        let expected = Reference.linear(
+          x, rows: rows, w, n: n, k: k, bias: bias, code: code, act: act, residual: residual)
         expectMatches(
           try backend.read(out, range: 0..<(rows * n)), expected, atol: 1e-5 * Double(k).squareRoot(),
           "\(backend.config.variant) linear \(label) [\(rows)×\(k)]·[\(n)×\(k)]ᵀ")
@@ -98,8 +100,10 @@ struct OpenCLOpTests {
       let scale = 1 / Float(d).squareRoot()
       let layout = try backend.makeLayout(batch)
       let dqkv = try backend.makeBuffer(qkv)
-      let allModes: [[HeadMode]] = [[], [HeadMode](repeating: .normal, count: heads),
-        (0..<heads).map { [HeadMode.uniform, .zero, .normal][$0 % 3] }]
+      let allModes: [[HeadMode]] = [
+        [], [HeadMode](repeating: .normal, count: heads),
+        (0..<heads).map { [HeadMode.uniform, .zero, .normal][$0 % 3] },
+      ]
       for modes in allModes {
         let probs = try backend.makeBuffer(count: batch.probCount)
         try backend.attentionProbs(
@@ -143,7 +147,8 @@ struct OpenCLOpTests {
       let dx = try backend.makeBuffer(x), dg = try backend.makeBuffer(gamma), dbeta = try backend.makeBuffer(beta)
       let out = try backend.makeBuffer(count: rows * cols)
       try backend.layerNorm(out: out, input: dx, rows: rows, cols: cols, gamma: dg, beta: dbeta, eps: 1e-12)
-      expectMatches(try backend.read(out, range: 0..<(rows * cols)), expected, "\(variant) layerNorm [\(rows), \(cols)]")
+      expectMatches(
+        try backend.read(out, range: 0..<(rows * cols)), expected, "\(variant) layerNorm [\(rows), \(cols)]")
       try backend.layerNorm(out: dx, input: dx, rows: rows, cols: cols, gamma: dg, beta: dbeta, eps: 1e-12)
       expectMatches(try backend.read(dx, range: 0..<(rows * cols)), expected, "\(variant) in-place layerNorm")
     }
@@ -224,7 +229,8 @@ struct OpenCLOpTests {
     let small = try backend.makeBuffer(count: 10)
     let matrix = try backend.makeMatrix([Float](repeating: 1, count: 12), rows: 3, cols: 4)
     #expect(throws: BertScopeError.self) {
-      try backend.linear(out: small, input: small, rows: 5, weight: matrix, bias: small, epilogue: .bias, activation: .gelu)
+      try backend.linear(
+        out: small, input: small, rows: 5, weight: matrix, bias: small, epilogue: .bias, activation: .gelu)
     }
     #expect(throws: BertScopeError.self) { try backend.makeMatrix([1, 2, 3], rows: 2, cols: 2) }
     var rng = SplitMix(seed: 9)
@@ -245,7 +251,8 @@ struct OpenCLOpTests {
     try backend.attentionProbs(
       probs: buffer, qkv: buffer, layout: try backend.makeLayout(batch), batch: batch, heads: 2, headDim: 8,
       scale: 1, modes: [])
-    try backend.layerNorm(out: buffer, input: buffer, rows: 0, cols: 4, gamma: try backend.makeBuffer(count: 4),
+    try backend.layerNorm(
+      out: buffer, input: buffer, rows: 0, cols: 4, gamma: try backend.makeBuffer(count: 4),
       beta: try backend.makeBuffer(count: 4), eps: 1e-5)
     #expect(try backend.read(buffer, range: 0..<0) == [])
   }

@@ -116,14 +116,16 @@ public final class OpenCLBackend: @unchecked Sendable {
     if UInt64(bytes) > device.maxAllocationBytes {
       throw outOfMemory(
         bytes: bytes,
-        String(format: "one buffer would exceed the device's largest allocation (%.0f MiB)",
+        String(
+          format: "one buffer would exceed the device's largest allocation (%.0f MiB)",
           Double(device.maxAllocationBytes) / 1_048_576))
     }
     try useDevice("clCreateBuffer")
     var status: cl_int = 0
     let copy = host != nil && count > 0
     let flags = cl_mem_flags(CL_MEM_READ_WRITE) | (copy ? cl_mem_flags(CL_MEM_COPY_HOST_PTR) : 0)
-    let mem = clCreateBuffer(shared.context, flags, bytes, copy ? UnsafeMutableRawPointer(mutating: host) : nil, &status)
+    let mem = clCreateBuffer(
+      shared.context, flags, bytes, copy ? UnsafeMutableRawPointer(mutating: host) : nil, &status)
     guard let mem, status == CL_SUCCESS else {
       if let m = mem { clReleaseMemObject(m) }
       switch status {
@@ -292,7 +294,8 @@ extension OpenCLBackend: ComputeBackend {
     type: OpenCLBuffer, gamma: OpenCLBuffer, beta: OpenCLBuffer, hidden: Int, eps: Float
   ) throws {
     let tokens = batch.tokenCount
-    try require(hidden > 0 && layout.tokenCount == tokens, "embed: layout of \(layout.tokenCount) tokens, batch of \(tokens)")
+    try require(
+      hidden > 0 && layout.tokenCount == tokens, "embed: layout of \(layout.tokenCount) tokens, batch of \(tokens)")
     try require(out.count >= tokens * hidden, "embed: out holds \(out.count) floats, needs [\(tokens), \(hidden)]")
     try require(gamma.count >= hidden && beta.count >= hidden, "embed: gamma/beta shorter than hidden size \(hidden)")
     let vocab = word.count / hidden, maxPosition = position.count / hidden, types = type.count / hidden
@@ -326,7 +329,8 @@ extension OpenCLBackend: ComputeBackend {
     epilogue: Epilogue<OpenCLBuffer>, activation: Activation
   ) throws {
     let n = weight.rows, k = weight.cols
-    try require(rows >= 0 && input.count >= rows * k, "linear: input holds \(input.count) floats, needs [\(rows), \(k)]")
+    try require(
+      rows >= 0 && input.count >= rows * k, "linear: input holds \(input.count) floats, needs [\(rows), \(k)]")
     try require(out.count >= rows * n, "linear: out holds \(out.count) floats, needs [\(rows), \(n)]")
     try require(bias.count >= n, "linear: bias holds \(bias.count) floats, needs \(n)")
     let code: Int
@@ -386,7 +390,8 @@ extension OpenCLBackend: ComputeBackend {
     probs: OpenCLBuffer, qkv: OpenCLBuffer, layout: OpenCLLayout, batch: PackedBatch, heads: Int, headDim: Int,
     scale: Float, modes: [HeadMode]
   ) throws {
-    try checkAttention(qkv: qkv, probs: probs, layout: layout, batch: batch, heads: heads, headDim: headDim, op: "attentionProbs")
+    try checkAttention(
+      qkv: qkv, probs: probs, layout: layout, batch: batch, heads: heads, headDim: headDim, op: "attentionProbs")
     try require(modes.isEmpty || modes.count == heads, "attentionProbs: \(modes.count) head modes for \(heads) heads")
     let tokens = batch.tokenCount
     guard tokens > 0 else { return }
@@ -429,9 +434,12 @@ extension OpenCLBackend: ComputeBackend {
     context: OpenCLBuffer, probs: OpenCLBuffer, qkv: OpenCLBuffer, layout: OpenCLLayout, batch: PackedBatch,
     heads: Int, headDim: Int
   ) throws {
-    try checkAttention(qkv: qkv, probs: probs, layout: layout, batch: batch, heads: heads, headDim: headDim, op: "attentionContext")
+    try checkAttention(
+      qkv: qkv, probs: probs, layout: layout, batch: batch, heads: heads, headDim: headDim, op: "attentionContext")
     let tokens = batch.tokenCount, hidden = heads * headDim
-    try require(context.count >= tokens * hidden, "attentionContext: context holds \(context.count) floats, needs [\(tokens), \(hidden)]")
+    try require(
+      context.count >= tokens * hidden,
+      "attentionContext: context holds \(context.count) floats, needs [\(tokens), \(hidden)]")
     guard tokens > 0 else { return }
     try locked {
       let options = config.attentionOptions(headDim: headDim)

@@ -213,8 +213,9 @@ final class OpenCLDeviceContext: @unchecked Sendable {
 
   private func buildLog(_ program: cl_program) -> String {
     var size = 0
-    guard clGetProgramBuildInfo(program, device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
-      == CL_SUCCESS, size > 0
+    guard
+      clGetProgramBuildInfo(program, device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
+        == CL_SUCCESS, size > 0
     else { return "(no build log)" }
     var bytes = [CChar](repeating: 0, count: size + 1)
     _ = clGetProgramBuildInfo(program, device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
