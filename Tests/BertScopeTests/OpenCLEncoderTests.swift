@@ -81,55 +81,10 @@ struct OpenCLEncoderTests {
     }
   }
 
-  /// Every op once on `backend`, on fixed random inputs; outputs by op name.
-  static func runEveryOp<B: ComputeBackend>(_ backend: B) throws -> [(String, [Float], Double)] {
-    var rng = SplitMix(seed: 77)
-    var results: [(String, [Float], Double)] = []  // (op, output, absolute tolerance)
-    let (rows, k, n) = (131, 65, 40)
-    let x = try backend.makeBuffer(rng.floats(rows * k)), bias = try backend.makeBuffer(rng.floats(n))
-    let residual = try backend.makeBuffer(rng.floats(rows * n))
-    let w = try backend.makeMatrix(rng.floats(n * k), rows: n, cols: k)
-    let epilogues: [(String, Epilogue<B.Buffer>, Activation)] = [
-      ("bias", .bias, .gelu), ("gelu", .biasActivation, .gelu), ("gelu_tanh", .biasActivation, .geluTanh),
-      ("relu", .biasActivation, .relu), ("residual", .biasResidual(residual), .gelu),
-    ]
-    for (label, epilogue, act) in epilogues {
-      let out = try backend.makeBuffer(count: rows * n)
-      try backend.linear(out: out, input: x, rows: rows, weight: w, bias: bias, epilogue: epilogue, activation: act)
-      results.append(("linear \(label)", try backend.read(out, range: 0..<(rows * n)), 1e-4))
-    }
-    let (heads, d) = (3, 32)
-    let batch = OpenCLTest.batch(lengths: [1, 5, 64, 130], heads: heads, vocab: 50, rng: &rng)
-    let layout = try backend.makeLayout(batch)
-    let qkv = try backend.makeBuffer(rng.floats(batch.tokenCount * 3 * heads * d, in: -2...2))
-    let probs = try backend.makeBuffer(count: batch.probCount)
-    try backend.attentionProbs(
-      probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.18,
-      modes: [.normal, .uniform, .zero])
-    results.append(("attentionProbs", try backend.read(probs, range: 0..<batch.probCount), 1e-5))
-    let context = try backend.makeBuffer(count: batch.tokenCount * heads * d)
-    try backend.attentionContext(
-      context: context, probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d)
-    results.append(("attentionContext", try backend.read(context, range: 0..<(batch.tokenCount * heads * d)), 1e-4))
-    let hidden = 384
-    let gamma = try backend.makeBuffer(rng.floats(hidden)), beta = try backend.makeBuffer(rng.floats(hidden))
-    let y = try backend.makeBuffer(rng.floats(rows * hidden, in: -3...5))
-    let normed = try backend.makeBuffer(count: rows * hidden)
-    try backend.layerNorm(out: normed, input: y, rows: rows, cols: hidden, gamma: gamma, beta: beta, eps: 1e-12)
-    results.append(("layerNorm", try backend.read(normed, range: 0..<(rows * hidden)), 1e-4))
-    let embedded = try backend.makeBuffer(count: batch.tokenCount * hidden)
-    try backend.embed(
-      out: embedded, layout: layout, batch: batch, word: try backend.makeBuffer(rng.floats(50 * hidden)),
-      position: try backend.makeBuffer(rng.floats(140 * hidden)), type: try backend.makeBuffer(rng.floats(2 * hidden)),
-      gamma: gamma, beta: beta, hidden: hidden, eps: 1e-12)
-    results.append(("embed", try backend.read(embedded, range: 0..<(batch.tokenCount * hidden)), 1e-4))
-    return results
-  }
-
   @Test("every op agrees with the CPU backend", arguments: Variant.allCases)
   func opsAgainstCPU(variant: Variant) throws {
-    let expected = try Self.runEveryOp(CPUBackend())
-    let actual = try Self.runEveryOp(try OpenCLTest.backend(variant))
+    let expected = try SelfTest.runEveryOp(CPUBackend())
+    let actual = try SelfTest.runEveryOp(try OpenCLTest.backend(variant))
     for ((op, mine, tol), (_, reference, _)) in zip(actual, expected) {
       expectClose(mine, reference, atol: Float(tol), rtol: 1e-4, "\(op) on OpenCL \(variant) kernels vs CPU")
     }
