@@ -35,6 +35,7 @@ let package = Package(
       exclude: ["README.md"],
       resources: [
         .copy("attention_context.cl"),
+        .copy("attention_features.cl"),
         .copy("attention_probs.cl"),
         .copy("embed.cl"),
         .copy("gemm_cpu.cl"),

@@ -90,6 +90,8 @@ public final class OpenCLLayout: @unchecked Sendable {
   let paddedOffsets: OpenCLBuffer
   /// [blocks] sequence and first row of each block of `blockRows` query rows (CPU attention).
   let blockSequence, blockRow: OpenCLBuffer
+  /// [T] token kinds and [sequences] uniform within-segment shares (`attentionFeatures`).
+  let kinds, withinUniform: OpenCLBuffer
   let blockRows: Int
   let blockCount: Int
   let tokenCount: Int
@@ -102,9 +104,11 @@ public final class OpenCLLayout: @unchecked Sendable {
   init(
     ids: OpenCLBuffer, segments: OpenCLBuffer, positions: OpenCLBuffer, tokenSequence: OpenCLBuffer,
     lengths: OpenCLBuffer, tokenOffsets: OpenCLBuffer, probOffsets: OpenCLBuffer, paddedOffsets: OpenCLBuffer,
-    blockSequence: OpenCLBuffer, blockRow: OpenCLBuffer, blockRows: Int, blockCount: Int, tokenCount: Int,
-    sequenceCount: Int, paddedTokenCount: Int
+    blockSequence: OpenCLBuffer, blockRow: OpenCLBuffer, kinds: OpenCLBuffer, withinUniform: OpenCLBuffer,
+    blockRows: Int, blockCount: Int, tokenCount: Int, sequenceCount: Int, paddedTokenCount: Int
   ) {
+    self.kinds = kinds
+    self.withinUniform = withinUniform
     self.ids = ids
     self.segments = segments
     self.positions = positions
