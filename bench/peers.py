@@ -620,7 +620,7 @@ def markdown(doc: dict) -> str:
     detail = f" ({ids.get('vendor_id', '?')} family {ids.get('cpu_family', '?')} model {ids.get('model', '?')}, {ids.get('cpu_MHz', '?')} MHz nominal{', AVX-512' if m.get('avx512') else ''})" if ids else ""
     lines.append(f"- CPU: {m['cpu']}{detail} — {m['cores']} cores online; threads per engine: {doc['threads']}")
     lines.append(f"- OpenCL devices (clinfo): {', '.join(m['opencl_devices']) or 'none'}")
-    lines.append(f"- bertscope {doc['bertscope']['commit']} ({doc['bertscope']['device'] or 'cpu'}); " + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()))
+    lines.append(f"- bertscope: source tree at commit {doc['bertscope']['commit']}, backend {doc['bertscope']['device'] or 'cpu'}; " + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()))
     noise = [c["foreign_cores"] for c in doc["configs"] if c.get("foreign_cores") is not None]
     la = doc["loadavg"]
     if noise:
