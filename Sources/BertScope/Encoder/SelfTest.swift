@@ -54,6 +54,24 @@ public enum SelfTest {
       probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.18,
       modes: [.normal, .uniform, .zero])
     results.append(("attentionProbs", try backend.read(probs, range: 0..<batch.probCount), 1e-5))
+    let kinds = (0..<batch.tokenCount).map { _ in Int32.random(in: 0...3, using: &rng) }
+    var offset = 0
+    let perSequence = batch.lengths.map { l -> [Int32] in
+      defer { offset += l }
+      return Array(kinds[offset..<(offset + l)])
+    }
+    let kinded = PackedBatch(
+      zip(batch.lengths, batch.tokenOffsets).map { l, o in
+        Encoding(
+          tokens: [], ids: Array(batch.ids[o..<(o + l)]), segments: Array(batch.segments[o..<(o + l)]),
+          offsets: Array(repeating: nil, count: l))
+      }, heads: heads, kinds: perSequence)
+    let featureCount = 2 * batch.count * heads * AttentionFeatures.count
+    let features = try backend.makeBuffer(count: featureCount)
+    let kindedLayout = try backend.makeLayout(kinded)
+    try backend.attentionFeatures(
+      out: features, offset: featureCount / 2, probs: probs, layout: kindedLayout, batch: kinded, heads: heads)
+    results.append(("attentionFeatures", try backend.read(features, range: (featureCount / 2)..<featureCount), 2e-5))
     let context = try backend.makeBuffer(count: batch.tokenCount * heads * d)
     try backend.attentionContext(
       context: context, probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d)
