@@ -33,7 +33,15 @@ let package = Package(
       name: "BertScopeKernels",
       path: "Kernels",
       exclude: ["README.md"],
-      resources: []
+      resources: [
+        .copy("attention_context.cl"),
+        .copy("attention_features.cl"),
+        .copy("attention_probs.cl"),
+        .copy("embed.cl"),
+        .copy("gemm_cpu.cl"),
+        .copy("gemm_gpu.cl"),
+        .copy("layer_norm.cl"),
+      ]
     ),
 
     // Model files, tokenizer, encoder and its backends.

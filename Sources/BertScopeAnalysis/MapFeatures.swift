@@ -7,8 +7,8 @@ public struct MapContext: Sendable, Equatable {
   public let kinds: [TokenKind]
   public let segments: [Int32]
   public var length: Int { kinds.count }
-  /// 1 for keys that are neither [CLS] nor [SEP], else 0.
-  let otherMask: [Float]
+  /// `kinds` as `AttentionFeatures.Kind` raw values, what the backends take.
+  public let kindCodes: [Int32]
   /// The within-segment share of a query's non-[CLS]/[SEP] mass if it attended uniformly,
   /// averaged over queries: (1/L) Σᵢ n(segᵢ)/n, n(s) = non-special keys in segment s.
   let withinUniform: Float
@@ -19,19 +19,8 @@ public struct MapContext: Sendable, Equatable {
     }
     self.kinds = kinds
     self.segments = segments
-    otherMask = kinds.map { $0 == .cls || $0 == .sep ? 0 : 1 }
-    var perSegment: [Int32: Int] = [:]
-    var total = 0
-    for (k, s) in zip(kinds, segments) where k != .cls && k != .sep {
-      perSegment[s, default: 0] += 1
-      total += 1
-    }
-    if total == 0 || kinds.isEmpty {
-      withinUniform = 1
-    } else {
-      let sum = segments.reduce(0.0) { $0 + Double(perSegment[$1] ?? 0) / Double(total) }
-      withinUniform = Float(sum / Double(kinds.count))
-    }
+    kindCodes = kinds.map { Int32($0.rawValue) }
+    withinUniform = AttentionFeatures.withinUniform(kinds: kindCodes, segments: segments)
   }
 
   /// The context of `encoding` (kinds from `TokenKind.kinds`).
@@ -121,80 +110,23 @@ public enum MapFeatures {
     map.withUnsafeBufferPointer { compute($0, context: context) }
   }
 
-  /// Writes the features of `map` into `out[0..<count]`.
+  /// Writes the features of `map` into `out[0..<count]` (`AttentionFeatures.compute`, the
+  /// one implementation the backends share).
   public static func compute(into out: UnsafeMutableBufferPointer<Float>, _ map: UnsafeBufferPointer<Float>, context: MapContext) {
     let n = context.length
     precondition(map.count == n * n && out.count >= count, "map is \(map.count) floats, context has \(n) positions")
-    for k in 0..<count { out[k] = 0 }
-    out[Index.length.rawValue] = Float(n)
-    out[Index.withinUniform.rawValue] = context.withinUniform
-    guard n > 0, let a = map.baseAddress else { return }
-    var column = [Double](repeating: 0, count: n)
-    var entropy = 0.0, diagonal = 0.0, previous = 0.0, following = 0.0
-    var band = 0.0, within = 0.0, cross = 0.0
-    context.otherMask.withUnsafeBufferPointer { other in
-      context.segments.withUnsafeBufferPointer { segment in
-        for i in 0..<n {
-          let row = a + i * n
-          let si = segment[i]
-          var h: Float = 0, w: Float = 0, x: Float = 0
-          for j in 0..<n {
-            let p = row[j]
-            column[j] += Double(p)
-            if p > 0 { h -= p * logf(p) }
-            let o = p * other[j]
-            if segment[j] == si { w += o } else { x += o }
-          }
-          entropy += Double(h)
-          within += Double(w)
-          cross += Double(x)
-          diagonal += Double(row[i])
-          if i > 0 {
-            previous += Double(row[i - 1])
-            band += Double(row[i - 1] * other[i - 1])
-          }
-          if i + 1 < n {
-            following += Double(row[i + 1])
-            band += Double(row[i + 1] * other[i + 1])
-          }
-          band += Double(row[i] * other[i])
-        }
+    guard n > 0 else {
+      for k in 0..<count { out[k] = 0 }
+      out[Index.withinUniform.rawValue] = context.withinUniform
+      return
+    }
+    context.kindCodes.withUnsafeBufferPointer { kinds in
+      context.segments.withUnsafeBufferPointer { segments in
+        AttentionFeatures.compute(
+          into: out.baseAddress!, map: map.baseAddress!, length: n, kinds: kinds.baseAddress!,
+          segments: segments.baseAddress!, withinUniform: context.withinUniform)
       }
     }
-    let length = Double(n)
-    var maxBy = [Double](repeating: 0, count: TokenKind.allCases.count)
-    var massBy = [Double](repeating: 0, count: TokenKind.allCases.count)
-    var columnEntropy = 0.0, maxColumn = 0.0
-    for j in 0..<n {
-      let c = column[j] / length
-      let k = context.kinds[j].rawValue
-      maxBy[k] = max(maxBy[k], c)
-      massBy[k] += c
-      maxColumn = max(maxColumn, c)
-      if c > 0 { columnEntropy -= c * log(c) }
-    }
-    out[Index.cls.rawValue] = Float(maxBy[TokenKind.cls.rawValue])
-    out[Index.sep.rawValue] = Float(maxBy[TokenKind.sep.rawValue])
-    out[Index.punct.rawValue] = Float(maxBy[TokenKind.punctuation.rawValue])
-    out[Index.selfAttention.rawValue] = Float(diagonal / length)
-    if n > 1 {
-      out[Index.prev.rawValue] = Float(previous / (length - 1))
-      out[Index.next.rawValue] = Float(following / (length - 1))
-    }
-    out[Index.entropy.rawValue] = Float(entropy / length)
-    out[Index.specialMass.rawValue] = Float(massBy[TokenKind.cls.rawValue] + massBy[TokenKind.sep.rawValue])
-    out[Index.punctMass.rawValue] = Float(massBy[TokenKind.punctuation.rawValue])
-    out[Index.maxColumn.rawValue] = Float(maxColumn)
-    out[Index.columnEntropy.rawValue] = Float(columnEntropy)
-    out[Index.bandOther.rawValue] = Float(band / length)
-    out[Index.withinOther.rawValue] = Float(within / length)
-    out[Index.crossOther.rawValue] = Float(cross / length)
-    var clsRow = [Double](repeating: 0, count: TokenKind.allCases.count)
-    for j in 0..<n { clsRow[context.kinds[j].rawValue] += Double(a[j]) }
-    out[Index.clsRowCLS.rawValue] = Float(clsRow[TokenKind.cls.rawValue])
-    out[Index.clsRowSEP.rawValue] = Float(clsRow[TokenKind.sep.rawValue])
-    out[Index.clsRowPunct.rawValue] = Float(clsRow[TokenKind.punctuation.rawValue])
-    out[Index.clsRowOther.rawValue] = Float(clsRow[TokenKind.other.rawValue])
   }
 }
 
@@ -258,18 +190,18 @@ struct UnsafeSendablePointer: @unchecked Sendable {
 }
 
 extension FeatureBlock {
-  /// Encodes `encodings` and returns the features of all their maps, in runs whose maps fit
-  /// in `budgetBytes` (`Analysis.mapBatches`). This is the one place where the corpus
-  /// statistics pull maps back from the encoder; a device backend that computes
-  /// `MapFeatures` next to the maps replaces it and returns the same blocks.
+  /// Encodes `encodings` and returns the features of all their maps. The backend computes
+  /// them next to the maps (`EncodeOptions.featureKinds`), so no map leaves the device and
+  /// a corpus run moves 80 bytes per map; batches are split so that one layer's maps fit in
+  /// `budgetBytes` on the device.
   public static func compute(_ encodings: [Encoding], encoder: Encoder, budgetBytes: Int = 256 << 20) throws -> [FeatureBlock] {
     let c = encoder.config
-    return try Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: c.numLayers * c.numHeads, budgetBytes: budgetBytes)
+    return try Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: c.numHeads, budgetBytes: budgetBytes)
       .map { run in
         let part = Array(encodings[run])
-        let output = try encoder.encode(part, options: EncodeOptions(maps: .all))
-        let contexts = try part.map { try MapContext($0, tokenizer: encoder.tokenizer) }
-        return try compute(output, contexts: contexts, layers: c.numLayers, heads: c.numHeads)
+        let kinds = part.map { TokenKind.kinds(of: $0, tokenizer: encoder.tokenizer).map { Int32($0.rawValue) } }
+        let output = try encoder.encode(part, options: EncodeOptions(featureKinds: kinds))
+        return FeatureBlock(sequences: part.count, layers: c.numLayers, heads: c.numHeads, values: output.features)
       }
   }
 }

@@ -13,7 +13,8 @@ struct BertScopeCommand: ParsableCommand {
       (all-MiniLM-L6-v2). Layers and heads are numbered from 1.
       """,
     subcommands: [
-      TokenizeCommand.self, AttentionCommand.self, EmbedCommand.self, BenchCommand.self, PatternsCommand.self,
+      TokenizeCommand.self, AttentionCommand.self, EmbedCommand.self, BenchCommand.self, DevicesCommand.self,
+      SelftestCommand.self, PatternsCommand.self,
       SpecialCommand.self, AblateCommand.self, CompareCommand.self, RelationsCommand.self, RolloutCommand.self, ReportCommand.self, PlotCommand.self,
     ])
 

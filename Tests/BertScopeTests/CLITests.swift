@@ -77,4 +77,41 @@ struct CLITests {
     #expect(refused.status != 0)
     #expect(refused.stderr.contains("the model takes at most 64"))
   }
+
+  @Test("where no OpenCL platform exists: auto falls back to the CPU with a note, opencl fails clearly")
+  func noOpenCL() throws {
+    let empty = Fixtures.temporaryDirectory("no-icd")
+    let env = ["OCL_ICD_VENDORS": empty.path]
+    let devices = try CLI.run(["devices"], env: env)
+    #expect(devices.status == 0)
+    #expect(devices.stdout.contains("no OpenCL platform found"))
+    let dir = Fixtures.temporaryDirectory()
+    let auto = try CLI.run(["attention", "--model", tiny, "--text", "a b", "--out", dir.path, "--backend", "auto"], env: env)
+    #expect(auto.status == 0, "\(auto.stderr)")
+    #expect(auto.stderr.contains("backend auto: no OpenCL GPU found; using the CPU backend"))
+    let forced = try CLI.run(["attention", "--model", tiny, "--text", "a b", "--out", dir.path, "--backend", "opencl"], env: env)
+    #expect(forced.status != 0)
+    #expect(forced.stderr.hasPrefix("error: no OpenCL device found"))
+    #expect(forced.stderr.split(separator: "\n").count == 1)
+  }
+
+  @Test(
+    "devices lists PoCL's CPU device; the OpenCL backend gives the CPU backend's maps",
+    .enabled(if: OpenCLDevices.isAvailable, "no OpenCL platform or device on this machine (install pocl-opencl-icd)"))
+  func openCLBackend() throws {
+    let devices = try CLI.run(["devices"])
+    #expect(devices.status == 0 && devices.stdout.contains("[0] "))
+    let a = Fixtures.temporaryDirectory(), b = Fixtures.temporaryDirectory()
+    let cl = try CLI.run(["attention", "--model", tiny, "--text", "the cat sat", "--out", a.path, "--backend", "opencl", "--device", "0"])
+    let cpu = try CLI.run(["attention", "--model", tiny, "--text", "the cat sat", "--out", b.path])
+    #expect(cl.status == 0 && cpu.status == 0, "\(cl.stderr) \(cpu.stderr)")
+    let x = try NPY.read(a.appendingPathComponent("attention.npy")), y = try NPY.read(b.appendingPathComponent("attention.npy"))
+    #expect(x.shape == y.shape)
+    #expect(maxAbsDiff(x.values, y.values) <= 1e-5)
+    let bad = try CLI.run(["attention", "--model", tiny, "--text", "x", "--out", a.path, "--backend", "opencl", "--device", "99"])
+    #expect(bad.status != 0 && bad.stderr.contains("no OpenCL device 99"))
+    let selftest = try CLI.run(["selftest", "--device", "0"])
+    #expect(selftest.status == 0, "\(selftest.stdout)")
+    #expect(selftest.stdout.contains("agree with the CPU backend"))
+  }
 }

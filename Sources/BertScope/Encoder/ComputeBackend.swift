@@ -14,6 +14,10 @@ public struct PackedBatch: Sendable, Equatable {
   public let ids: [Int32]  // [tokenCount]
   public let segments: [Int32]  // [tokenCount]
   public let positions: [Int32]  // [tokenCount]: 0..<L per sequence
+  /// Each token's `AttentionFeatures.Kind` (all `.other` unless given): [tokenCount].
+  public let kinds: [Int32]
+  /// `AttentionFeatures.withinUniform` of each sequence.
+  public let withinUniform: [Float]
   public let heads: Int
 
   public var count: Int { lengths.count }
@@ -22,19 +26,27 @@ public struct PackedBatch: Sendable, Equatable {
   public let probCount: Int
   public var maxLength: Int { lengths.max() ?? 0 }
 
-  public init(_ encodings: [Encoding], heads: Int) {
+  /// - Parameter kinds: per sequence, each token's `AttentionFeatures.Kind` raw value
+  ///   (needed only for `attentionFeatures`).
+  public init(_ encodings: [Encoding], heads: Int, kinds: [[Int32]]? = nil) {
     var lengths: [Int] = [], tokenOffsets: [Int] = [], probOffsets: [Int] = []
-    var ids: [Int32] = [], segments: [Int32] = [], positions: [Int32] = []
+    var ids: [Int32] = [], segments: [Int32] = [], positions: [Int32] = [], allKinds: [Int32] = []
+    var within: [Float] = []
     var probs = 0
-    for e in encodings {
+    for (s, e) in encodings.enumerated() {
       tokenOffsets.append(ids.count)
       probOffsets.append(probs)
       lengths.append(e.count)
       ids += e.ids
       segments += e.segments
       positions += (0..<e.count).map { Int32($0) }
+      let k = kinds?[s] ?? Array(repeating: AttentionFeatures.Kind.other.rawValue, count: e.count)
+      allKinds += k
+      within.append(AttentionFeatures.withinUniform(kinds: k, segments: e.segments))
       probs += heads * e.count * e.count
     }
+    self.kinds = allKinds
+    self.withinUniform = within
     self.lengths = lengths
     self.tokenOffsets = tokenOffsets
     self.probOffsets = probOffsets
@@ -134,6 +146,11 @@ protocol ComputeBackend: AnyObject, Sendable {
   /// context: [T, H]; qkv and probs as in `attentionProbs`.
   func attentionContext(
     context: Buffer, probs: Buffer, qkv: Buffer, layout: Layout, batch: PackedBatch, heads: Int, headDim: Int) throws
+
+  /// The `AttentionFeatures` vector of every map of one layer, next to the maps:
+  /// `out[offset + (s·nh + h)·count ..< +count]` for sequence s, head h, from `probs` as
+  /// written by `attentionProbs` and the batch's token kinds and segments.
+  func attentionFeatures(out: Buffer, offset: Int, probs: Buffer, layout: Layout, batch: PackedBatch, heads: Int) throws
 
   /// `out[r] = (x[r] - mean) / sqrt(var + eps) · gamma + beta` per row. out, input: [rows, cols].
   func layerNorm(out: Buffer, input: Buffer, rows: Int, cols: Int, gamma: Buffer, beta: Buffer, eps: Float) throws

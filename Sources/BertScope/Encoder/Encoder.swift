@@ -49,9 +49,37 @@ public final class Encoder: Sendable {
     case .cpu:
       return (try Forward(backend: CPUBackend(), weights: weights), .cpu)
     case .opencl, .auto:
-      if kind == .auto { note("backend auto: no OpenCL backend in this build; using the CPU backend") }
-      if kind == .opencl { throw BertScopeError.backendUnavailable("the OpenCL backend is not available in this build") }
-      return (try Forward(backend: CPUBackend(), weights: weights), .cpu)
+      let devices: [OpenCLDeviceInfo]
+      do {
+        devices = try OpenCLDevices.all()
+      } catch {
+        if kind == .opencl { throw error }
+        devices = []
+      }
+      if let device {
+        guard devices.indices.contains(device) else {
+          throw BertScopeError.backendUnavailable(
+            devices.isEmpty
+              ? "no OpenCL device found (install an OpenCL driver, e.g. pocl-opencl-icd; see `bertscope devices`)"
+              : "no OpenCL device \(device); `bertscope devices` lists 0–\(devices.count - 1)")
+        }
+        return (try Forward(backend: OpenCLBackend(device: device), weights: weights), .opencl)
+      }
+      let gpu = devices.first(where: { $0.type == .gpu && $0.available })
+      if kind == .auto {
+        guard let gpu else {
+          note("backend auto: no OpenCL GPU found; using the CPU backend")
+          return (try Forward(backend: CPUBackend(), weights: weights), .cpu)
+        }
+        note("backend auto: using OpenCL device \(gpu.index), \(gpu.name)")
+        return (try Forward(backend: OpenCLBackend(device: gpu.index), weights: weights), .opencl)
+      }
+      guard let chosen = gpu ?? devices.first(where: \.available) else {
+        throw BertScopeError.backendUnavailable(
+          "no OpenCL device found (install an OpenCL driver, e.g. pocl-opencl-icd; see `bertscope devices`)")
+      }
+      note("backend opencl: using device \(chosen.index), \(chosen.name)")
+      return (try Forward(backend: OpenCLBackend(device: chosen.index), weights: weights), .opencl)
     }
   }
 

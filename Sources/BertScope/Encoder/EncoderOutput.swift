@@ -42,11 +42,17 @@ public struct EncodeOptions: Sendable {
   public var pooling: Pooling
   /// Per layer, per head: what attention does (nil: the intact model).
   public var headModes: [[HeadMode]]?
+  /// When given (per sequence, each token's `AttentionFeatures.Kind` raw value), the backend
+  /// computes the `AttentionFeatures` of every map next to it: `EncoderOutput.features`.
+  public var featureKinds: [[Int32]]?
 
-  public init(maps: MapRequest = .none, pooling: Pooling = .mean, headModes: [[HeadMode]]? = nil) {
+  public init(
+    maps: MapRequest = .none, pooling: Pooling = .mean, headModes: [[HeadMode]]? = nil, featureKinds: [[Int32]]? = nil
+  ) {
     self.maps = maps
     self.pooling = pooling
     self.headModes = headModes
+    self.featureKinds = featureKinds
   }
 }
 
@@ -120,6 +126,9 @@ public struct EncoderOutput: Sendable {
   public let maps: [AttentionMaps]
   /// Seconds the forward pass took (device work and reads).
   public let seconds: Double
+  /// `AttentionFeatures` of every map when `EncodeOptions.featureKinds` was given:
+  /// `[count, layers, heads, AttentionFeatures.count]`; empty otherwise.
+  public let features: [Float]
 
   public var count: Int { lengths.count }
 

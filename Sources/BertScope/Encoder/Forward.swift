@@ -98,11 +98,20 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
         throw BertScopeError.invalidInput("head modes must be [\(c.numLayers)][\(nh)]")
       }
     }
-    let batch = PackedBatch(encodings, heads: nh)
+    if let kinds = options.featureKinds {
+      guard kinds.count == encodings.count, zip(kinds, encodings).allSatisfy({ $0.count == $1.count }) else {
+        throw BertScopeError.invalidInput("feature kinds must give one kind per token of every input")
+      }
+      guard kinds.allSatisfy({ $0.allSatisfy { (0...3).contains($0) } }) else {
+        throw BertScopeError.invalidInput("feature kinds must be AttentionFeatures.Kind raw values 0–3")
+      }
+    }
+    let batch = PackedBatch(encodings, heads: nh, kinds: options.featureKinds)
     let t = batch.tokenCount
     guard t > 0 else {
       return EncoderOutput(
-        lengths: [], tokenOffsets: [], hiddenSize: h, hidden: FloatStorage(count: 0), pooled: [], maps: [], seconds: 0)
+        lengths: [], tokenOffsets: [], hiddenSize: h, hidden: FloatStorage(count: 0), pooled: [], maps: [], seconds: 0,
+        features: [])
     }
     let layout = try backend.makeLayout(batch)
     let x = try backend.makeBuffer(count: t * h)
@@ -110,6 +119,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     let qkv = try backend.makeBuffer(count: t * 3 * h)
     let context = try backend.makeBuffer(count: t * h)
     let ffn = try backend.makeBuffer(count: t * c.intermediateSize)
+    let featureStride = batch.count * nh * AttentionFeatures.count
+    let features = options.featureKinds == nil ? nil : try backend.makeBuffer(count: c.numLayers * featureStride)
     var scratchProbs: B.Buffer? = nil
     var heldProbs: [B.Buffer] = []
     let scale = 1 / Float(d).squareRoot()
@@ -130,6 +141,10 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
       try backend.linear(out: qkv, input: x, rows: t, weight: w.qkv, bias: w.qkvBias, epilogue: .bias, activation: activation)
       try backend.attentionProbs(
         probs: probs, qkv: qkv, layout: layout, batch: batch, heads: nh, headDim: d, scale: scale, modes: modes)
+      if let features {
+        try backend.attentionFeatures(
+          out: features, offset: l * featureStride, probs: probs, layout: layout, batch: batch, heads: nh)
+      }
       try backend.attentionContext(
         context: context, probs: probs, qkv: qkv, layout: layout, batch: batch, heads: nh, headDim: d)
       try backend.linear(
@@ -180,11 +195,24 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
         AttentionMaps(layers: mapLayers, heads: mapHeads, length: batch.lengths[s], storages: storages, blocks: blocks[s])
       }
     }
+    var featureValues: [Float] = []
+    if let features {
+      // [layers, sequences, heads, K] on the device → [sequences, layers, heads, K].
+      let raw = try backend.read(features, range: 0..<(c.numLayers * featureStride))
+      let k = AttentionFeatures.count, block = nh * k
+      featureValues = [Float](repeating: 0, count: raw.count)
+      for l in 0..<c.numLayers {
+        for s in 0..<batch.count {
+          let src = l * featureStride + s * block, dst = (s * c.numLayers + l) * block
+          featureValues[dst..<(dst + block)] = raw[src..<(src + block)]
+        }
+      }
+    }
     let pooled = Self.pool(hidden, batch: batch, hiddenSize: h, pooling: options.pooling)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     return EncoderOutput(
       lengths: batch.lengths, tokenOffsets: batch.tokenOffsets, hiddenSize: h, hidden: hidden, pooled: pooled,
-      maps: maps, seconds: seconds)
+      maps: maps, seconds: seconds, features: featureValues)
   }
 
   /// Mean (or CLS) pooling then L2 normalisation, in double precision.

@@ -1,0 +1,100 @@
+// kernel_attention_context_{cpu,gpu}: context = P · V per (sequence, head), heads merged back.
+//
+//   context [T, H]  head h at columns h·HEAD_DIM..<(h+1)·HEAD_DIM
+//   probs   per sequence s, [heads, L_s, L_s] at probOffsets[s] (as attention_probs.cl writes)
+//   qkv     [T, 3H]  V is the third column block
+//   tokenSeq [T], lengths, tokenOffsets, probOffsets [sequences]
+//
+// _cpu: one work-item per block of ROWS query rows of one sequence (blockSeq, blockRow) and one
+//       head, ROWS × HEAD_DIM accumulators in vector registers, no barriers;
+//       NDRange (blocks rounded up to the local size, heads).
+// _gpu: one work-item per output element, a work-group per (row, head) (coalesced V reads);
+//       NDRange (T · HEAD_DIM, heads), local (HEAD_DIM, 1).
+//
+// Build options: -D HEAD_DIM=<d> (required), -D ROWS=<query rows per work-item> (_cpu, default 4).
+
+#ifndef HEAD_DIM
+#error "HEAD_DIM must be defined"
+#endif
+#ifndef ROWS
+#define ROWS 4
+#endif
+
+#if HEAD_DIM % 16 == 0
+#define VW 16
+typedef float16 vecD;
+#define VLOADD vload16
+#define VSTORED vstore16
+#elif HEAD_DIM % 8 == 0
+#define VW 8
+typedef float8 vecD;
+#define VLOADD vload8
+#define VSTORED vstore8
+#elif HEAD_DIM % 4 == 0
+#define VW 4
+typedef float4 vecD;
+#define VLOADD vload4
+#define VSTORED vstore4
+#else
+#define VW 1
+typedef float vecD;
+#define VLOADD(i, p) ((p)[i])
+#define VSTORED(v, i, p) ((p)[i] = (v))
+#endif
+#define NV (HEAD_DIM / VW)
+
+__kernel void kernel_attention_context_cpu(__global float *context, __global const float *probs,
+                                           __global const float *qkv, __global const int *blockSeq,
+                                           __global const int *blockRow, __global const int *lengths,
+                                           __global const int *tokenOffsets, __global const int *probOffsets,
+                                           int blocks, int H) {
+  const int b = get_global_id(0), h = get_global_id(1);
+  if (b >= blocks) return;
+  const int s = blockSeq[b], i0 = blockRow[b], L = lengths[s], t0 = tokenOffsets[s];
+  const int rows = min(ROWS, L - i0);
+  __global const float *p[ROWS];
+#pragma unroll
+  for (int r = 0; r < ROWS; r++) p[r] = probs + probOffsets[s] + ((size_t)h * L + i0 + min(r, rows - 1)) * L;
+  const size_t stride = 3 * (size_t)H;
+  __global const float *vbase = qkv + (size_t)t0 * stride + 2 * H + h * HEAD_DIM;
+  vecD acc[ROWS][NV];
+#pragma unroll
+  for (int r = 0; r < ROWS; r++)
+#pragma unroll
+    for (int c = 0; c < NV; c++) acc[r][c] = (vecD)(0.0f);
+  for (int j = 0; j < L; j++) {
+    __global const float *vrow = vbase + (size_t)j * stride;
+    vecD v[NV];
+#pragma unroll
+    for (int c = 0; c < NV; c++) v[c] = VLOADD(c, vrow);
+#pragma unroll
+    for (int r = 0; r < ROWS; r++) {
+      const vecD pj = (vecD)(p[r][j]);
+#pragma unroll
+      for (int c = 0; c < NV; c++) acc[r][c] = fma(pj, v[c], acc[r][c]);
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < ROWS; r++) {
+    if (r < rows) {
+      __global float *out = context + (size_t)(t0 + i0 + r) * H + h * HEAD_DIM;
+#pragma unroll
+      for (int c = 0; c < NV; c++) VSTORED(acc[r][c], c, out);
+    }
+  }
+}
+
+__kernel __attribute__((reqd_work_group_size(HEAD_DIM, 1, 1))) void kernel_attention_context_gpu(
+    __global float *context, __global const float *probs, __global const float *qkv,
+    __global const int *tokenSeq, __global const int *lengths, __global const int *tokenOffsets,
+    __global const int *probOffsets, int T, int H) {
+  const int t = get_group_id(0), h = get_global_id(1), c = get_local_id(0);
+  if (t >= T) return;
+  const int s = tokenSeq[t], L = lengths[s], t0 = tokenOffsets[s], i = t - t0;
+  __global const float *p = probs + probOffsets[s] + ((size_t)h * L + i) * L;
+  const size_t stride = 3 * (size_t)H;
+  __global const float *v = qkv + (size_t)t0 * stride + 2 * H + h * HEAD_DIM + c;
+  float acc = 0.0f;
+  for (int j = 0; j < L; j++) acc = fma(p[j], v[(size_t)j * stride], acc);
+  context[(size_t)t * H + h * HEAD_DIM + c] = acc;
+}

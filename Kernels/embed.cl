@@ -1,0 +1,105 @@
+// kernel_embed_{cpu,gpu}: out[t] = LayerNorm(word[ids[t]] + position[positions[t]] + type[segments[t]]).
+//
+//   out [T, H]; word [V, H]; position [P, H]; type [S, H]; gamma, beta [H]
+//   ids, positions, segments [T] (checked against V, P, S by the host)
+//
+// _cpu: one work-item per token: the sum is written to out, then normalised in place
+//       (no barriers); NDRange (T rounded up to the local size).
+// _gpu: one work-group of WG work-items per token, reductions in __local memory;
+//       NDRange exactly (T · WG), local (WG): no return before a barrier (PoCL miscompiles it).
+//
+// Build options: -D WG=<power of two> (_gpu, default 128).
+
+#ifndef WG
+#define WG 128
+#endif
+
+inline float hsum4(float4 v) { float2 a = v.lo + v.hi; return a.x + a.y; }
+inline float hsum8(float8 v) { return hsum4(v.lo + v.hi); }
+inline float hsum16(float16 v) { return hsum8(v.lo + v.hi); }
+
+__kernel void kernel_embed_cpu(__global float *out, __global const int *ids, __global const int *positions,
+                               __global const int *segments, __global const float *word,
+                               __global const float *position, __global const float *type,
+                               __global const float *gamma, __global const float *beta, int T, int H,
+                               float eps) {
+  const int t = get_global_id(0);
+  if (t >= T) return;
+  __global const float *w = word + (size_t)ids[t] * H;
+  __global const float *p = position + (size_t)positions[t] * H;
+  __global const float *y = type + (size_t)segments[t] * H;
+  __global float *o = out + (size_t)t * H;
+  const int nv = H / 16;
+
+  float16 s16 = (float16)(0.0f);
+  for (int c = 0; c < nv; c++) {
+    const float16 e = vload16(c, w) + vload16(c, p) + vload16(c, y);
+    vstore16(e, c, o);
+    s16 += e;
+  }
+  float sum = hsum16(s16);
+  for (int c = nv * 16; c < H; c++) {
+    const float e = w[c] + p[c] + y[c];
+    o[c] = e;
+    sum += e;
+  }
+  const float mean = sum / (float)H;
+
+  float16 q16 = (float16)(0.0f);
+  for (int c = 0; c < nv; c++) {
+    const float16 d = vload16(c, o) - mean;
+    q16 = fma(d, d, q16);
+  }
+  float sq = hsum16(q16);
+  for (int c = nv * 16; c < H; c++) {
+    const float d = o[c] - mean;
+    sq = fma(d, d, sq);
+  }
+  const float rstd = rsqrt(sq / (float)H + eps);
+
+  for (int c = 0; c < nv; c++)
+    vstore16(fma((vload16(c, o) - mean) * rstd, vload16(c, gamma), vload16(c, beta)), c, o);
+  for (int c = nv * 16; c < H; c++) o[c] = fma((o[c] - mean) * rstd, gamma[c], beta[c]);
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void kernel_embed_gpu(
+    __global float *out, __global const int *ids, __global const int *positions, __global const int *segments,
+    __global const float *word, __global const float *position, __global const float *type,
+    __global const float *gamma, __global const float *beta, int T, int H, float eps) {
+  __local float red[WG];
+  const int t = get_group_id(0), lid = get_local_id(0);
+  __global const float *w = word + (size_t)ids[t] * H;
+  __global const float *p = position + (size_t)positions[t] * H;
+  __global const float *y = type + (size_t)segments[t] * H;
+  __global float *o = out + (size_t)t * H;
+
+  // Each work-item keeps to its own columns (c ≡ lid mod WG) throughout, so o needs no barrier.
+  float sum = 0.0f;
+  for (int c = lid; c < H; c += WG) {
+    const float e = w[c] + p[c] + y[c];
+    o[c] = e;
+    sum += e;
+  }
+  red[lid] = sum;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int k = WG / 2; k > 0; k >>= 1) {
+    if (lid < k) red[lid] += red[lid + k];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  const float mean = red[0] / (float)H;
+  barrier(CLK_LOCAL_MEM_FENCE);
+
+  float sq = 0.0f;
+  for (int c = lid; c < H; c += WG) {
+    const float d = o[c] - mean;
+    sq = fma(d, d, sq);
+  }
+  red[lid] = sq;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int k = WG / 2; k > 0; k >>= 1) {
+    if (lid < k) red[lid] += red[lid + k];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  const float rstd = rsqrt(red[0] / (float)H + eps);
+  for (int c = lid; c < H; c += WG) o[c] = fma((o[c] - mean) * rstd, gamma[c], beta[c]);
+}
