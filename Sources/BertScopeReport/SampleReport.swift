@@ -1,3 +1,4 @@
+import BertScope
 import Foundation
 
 /// Synthetic inputs for a demonstration report and for browser checks: made-up attention
@@ -10,26 +11,9 @@ public enum SampleData {
     "café", "'", "s", "sun", ",", "happily", ".", "[SEP]",
   ]
 
-  /// SplitMix64: small, deterministic, good enough for sample data.
-  struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func normal() -> Double {
-      let (u, v) = (max(unit(), 1e-12), unit())
-      return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
-    }
-  }
-
   /// A row-stochastic (L, L) map of pattern `kind` (an index into `HeadGrid.patternTypes`).
   public static func attentionMap(tokens: [String], kind: Int, seed: UInt64) -> Matrix {
-    var rng = Random(state: seed)
+    var rng = SplitMix64(seed: seed)
     let l = tokens.count
     let special = tokens.indices.filter { ["[CLS]", "[SEP]", ".", ","].contains(tokens[$0]) }
     let firstSep = tokens.firstIndex(of: "[SEP]") ?? l - 1
@@ -61,7 +45,7 @@ public enum SampleData {
   /// Pattern type per head for `layers` × `heads`: vertical heads grow with depth, diagonal
   /// ones shrink (the trend Kovaleva et al. report), the rest heterogeneous or block.
   public static func patternAssignments(layers: Int, heads: Int, seed: UInt64 = 7) -> [[Int?]] {
-    var rng = Random(state: seed)
+    var rng = SplitMix64(seed: seed)
     return (0..<layers).map { l in
       let depth = layers > 1 ? Double(l) / Double(layers - 1) : 0
       return (0..<heads).map { _ -> Int? in
@@ -113,7 +97,7 @@ public enum SampleData {
       ],
       title: "Attention to special tokens by layer", yTitle: "mean attention weight")
 
-    var rng = Random(state: 42)
+    var rng = SplitMix64(seed: 42)
     var deltas = Matrix(rows: layers, columns: heads, repeating: 0)
     for i in deltas.values.indices { deltas.values[i] = Float(rng.normal() * 0.008) }
     deltas[0, min(3, heads - 1)] = -0.042

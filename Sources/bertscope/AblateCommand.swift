@@ -34,24 +34,9 @@ struct AblateCommand: ParsableCommand {
     let run = try AblationRun(encoder: encoder, task: task, mode: mode, pooling: pooling)
     let reader = try CorpusReader(path: corpus.input)
     let path = reader.path
-    let classes = model.weights.classifier.map { $0.bias.count } ?? 0
     options.note("\(run.targets.count) targets (every head and every layer) + the intact model per batch")
     let examples = try forEachBatch(reader, size: corpus.batchSize, progress: Progress("ablate", enabled: !options.quiet)) { lines in
-      let items: [AblationItem] = try lines.map { line in
-        let at = "\(path):\(line.number)"
-        switch task {
-        case .similarity:
-          let (a, b, score) = try AblationInput.similarity(line, path: path)
-          return AblationItem(
-            first: try options.encode(model.tokenizer, a, where: at), second: try options.encode(model.tokenizer, b, where: at),
-            score: score)
-        case .classify:
-          let (text, pair, label) = try AblationInput.classification(line, classes: classes, names: model.config.labels, path: path)
-          return AblationItem(first: try options.encode(model.tokenizer, text, pair: pair, where: at), label: label)
-        case .embeddingChange:
-          return AblationItem(first: try options.encode(model.tokenizer, line.text, pair: line.pair, where: at))
-        }
-      }
+      let items = try ablationItems(lines, task: task, model: model, options: options, path: path)
       try run.add(items)
       return items.reduce(0) { $0 + $1.first.count + ($1.second?.count ?? 0) }
     }

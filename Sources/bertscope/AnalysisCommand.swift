@@ -18,15 +18,17 @@ struct CorpusOptions: ParsableArguments {
   var json: [String: Any] { ["input": input, "batchSize": batchSize] }
 }
 
-/// Streams `reader` in batches of `size` non-blank lines; `body` gets each batch and returns
-/// the tokens it processed (for the progress line). Memory holds one batch at a time.
+/// Streams `reader` in batches of `size` non-blank lines (at most `limit` in all); `body` gets
+/// each batch and returns the tokens it processed (for the progress line). Memory holds one
+/// batch at a time.
 func forEachBatch(
-  _ reader: CorpusReader, size: Int, progress: BertScope.Progress, body: ([CorpusLine]) throws -> Int
+  _ reader: CorpusReader, size: Int, limit: Int = .max, progress: BertScope.Progress,
+  body: ([CorpusLine]) throws -> Int
 ) throws -> Int {
   var examples = 0, tokens = 0
-  while true {
+  while examples < limit {
     var lines: [CorpusLine] = []
-    while lines.count < size, let line = try reader.nextLine() {
+    while lines.count < min(size, limit - examples), let line = try reader.nextLine() {
       if line.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
       lines.append(line)
     }
@@ -38,6 +40,29 @@ func forEachBatch(
   progress.finish(examples, tokens: tokens)
   guard examples > 0 else { throw BertScopeError.invalidInput("\(reader.path): no texts (the input is empty or blank)") }
   return examples
+}
+
+/// The ablation items of corpus lines for `task`: pairs with a score, a text (or pair) with a
+/// label, or plain texts; errors name the line.
+func ablationItems(
+  _ lines: [CorpusLine], task: AblationTask, model: BertModel, options: ModelOptions, path: String
+) throws -> [AblationItem] {
+  let classes = model.weights.classifier.map { $0.bias.count } ?? 0
+  return try lines.map { line in
+    let at = "\(path):\(line.number)"
+    switch task {
+    case .similarity:
+      let (a, b, score) = try AblationInput.similarity(line, path: path)
+      return AblationItem(
+        first: try options.encode(model.tokenizer, a, where: at), second: try options.encode(model.tokenizer, b, where: at),
+        score: score)
+    case .classify:
+      let (text, pair, label) = try AblationInput.classification(line, classes: classes, names: model.config.labels, path: path)
+      return AblationItem(first: try options.encode(model.tokenizer, text, pair: pair, where: at), label: label)
+    case .embeddingChange:
+      return AblationItem(first: try options.encode(model.tokenizer, line.text, pair: line.pair, where: at))
+    }
+  }
 }
 
 /// Tokenizes the text (and pair) of each line, naming the line on errors.

@@ -220,27 +220,11 @@ struct ReportCommand: ParsableCommand {
     let run = try AblationRun(encoder: encoder, task: task, mode: ablationMode)
     let reader = try CorpusReader(path: input)
     let path = reader.path
-    let classes = model.weights.classifier.map { $0.bias.count } ?? 0
     options.note("ablation: \(run.targets.count) targets + the intact model on each batch of the first \(ablationLimit) texts of \(path)")
     let examples = try forEachBatch(
       reader, size: batchSize, limit: ablationLimit, progress: Progress("ablate", total: nil, enabled: !options.quiet)
     ) { lines in
-      // The same parsing as `bertscope ablate`.
-      let items: [AblationItem] = try lines.map { line in
-        let at = "\(path):\(line.number)"
-        switch task {
-        case .similarity:
-          let (a, b, score) = try AblationInput.similarity(line, path: path)
-          return AblationItem(
-            first: try options.encode(model.tokenizer, a, where: at), second: try options.encode(model.tokenizer, b, where: at),
-            score: score)
-        case .classify:
-          let (text, pair, label) = try AblationInput.classification(line, classes: classes, names: model.config.labels, path: path)
-          return AblationItem(first: try options.encode(model.tokenizer, text, pair: pair, where: at), label: label)
-        case .embeddingChange:
-          return AblationItem(first: try options.encode(model.tokenizer, line.text, pair: line.pair, where: at))
-        }
-      }
+      let items = try ablationItems(lines, task: task, model: model, options: options, path: path)
       try run.add(items)
       return items.reduce(0) { $0 + $1.first.count + ($1.second?.count ?? 0) }
     }
@@ -323,23 +307,3 @@ struct ReportCommand: ParsableCommand {
   }
 }
 
-/// `forEachBatch` over at most `limit` non-blank lines from the start of `reader`.
-func forEachBatch(
-  _ reader: CorpusReader, size: Int, limit: Int, progress: BertScope.Progress, body: ([CorpusLine]) throws -> Int
-) throws -> Int {
-  var examples = 0, tokens = 0
-  while examples < limit {
-    var lines: [CorpusLine] = []
-    while lines.count < min(size, limit - examples), let line = try reader.nextLine() {
-      if line.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
-      lines.append(line)
-    }
-    if lines.isEmpty { break }
-    tokens += try body(lines)
-    examples += lines.count
-    progress.update(examples, tokens: tokens)
-  }
-  progress.finish(examples, tokens: tokens)
-  guard examples > 0 else { throw BertScopeError.invalidInput("\(reader.path): no texts (the input is empty or blank)") }
-  return examples
-}

@@ -4,19 +4,6 @@ import Testing
 
 @testable import BertScope
 
-/// A seeded generator (SplitMix64) so synthetic maps are the same on every run.
-struct SeededRandom: RandomNumberGenerator {
-  var state: UInt64
-  init(_ seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
 /// Small maps whose statistics are known by hand.
 @Suite("Analysis: map features on maps known by hand")
 struct AnalysisFeatureTests {
@@ -122,7 +109,7 @@ struct AnalysisFeatureTests {
 struct AnalysisPrototypeTests {
   /// Positions: [CLS] w… [SEP] (w… [SEP]); rows mix a prototype with random rows (weight `noise`).
   static func prototype(
-    _ pattern: AttentionPattern, length n: Int, pairAt split: Int?, noise: Float, rng: inout SeededRandom
+    _ pattern: AttentionPattern, length n: Int, pairAt split: Int?, noise: Float, rng: inout SplitMix64
   ) -> (map: [Float], context: MapContext) {
     var kinds = [TokenKind](repeating: .other, count: n)
     var segments = [Int32](repeating: 0, count: n)
@@ -163,7 +150,7 @@ struct AnalysisPrototypeTests {
 
   @Test("200 noisy prototypes (L 12–60, singles and pairs, 20 % noise) are all classified right", arguments: AttentionPattern.allCases)
   func prototypes(_ pattern: AttentionPattern) {
-    var rng = SeededRandom(UInt64(17 + pattern.rawValue))
+    var rng = SplitMix64(seed: UInt64(17 + pattern.rawValue))
     let classifier = PatternClassifier()
     var wrong: [String] = []
     for k in 0..<200 {

@@ -17,13 +17,21 @@ struct EncoderGoldenTests {
   /// Runs `golden` through `backend` and compares every output the case holds.
   static func check(model: BertModel, golden: GoldenCase, backend: BackendKind) throws {
     let encoder = try Encoder(model: model, backend: backend)
-    let out = try encoder.encode(golden.encodings, options: EncodeOptions(maps: .all))
-    let cls = try encoder.encode(golden.encodings, options: EncodeOptions(pooling: .cls))
+    try check(model: model, golden: golden, on: "\(backend)") { try encoder.encode(golden.encodings, options: $0) }
+  }
+
+  /// Compares what `run` (a forward pass of `golden`'s inputs with the given options) returns
+  /// with every output the case holds.
+  static func check(
+    model: BertModel, golden: GoldenCase, on label: String, run: (EncodeOptions) throws -> EncoderOutput
+  ) throws {
+    let out = try run(EncodeOptions(maps: .all))
+    let cls = try run(EncodeOptions(pooling: .cls))
     let meanPooled = try golden.array("mean_pooled.npy")
     let clsPooled = try golden.array("cls_pooled.npy")
     let h = model.config.hiddenSize
     for b in 0..<golden.lengths.count {
-      let where_ = "\(golden.folder.lastPathComponent) #\(b) on \(backend)"
+      let where_ = "\(golden.folder.lastPathComponent) #\(b) on \(label)"
       expectClose(out.hiddenState(b), try golden.array("hidden_b\(b).npy").values, atol: 1e-4, "hidden \(where_)")
       if golden.has("attention_b\(b).npy") {
         expectClose(out.maps[b].values(), try golden.array("attention_b\(b).npy").values, atol: 1e-5, "attention \(where_)")

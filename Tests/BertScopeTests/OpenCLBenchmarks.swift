@@ -34,7 +34,7 @@ struct OpenCLBenchmarks {
     // For a one-core comparison: BERTSCOPE_BENCH_THREADS=1 POCL_CPU_MAX_CU_COUNT=1.
     let threads = Int(ProcessInfo.processInfo.environment["BERTSCOPE_BENCH_THREADS"] ?? "")
     openblas_set_num_threads(Int32(threads ?? ProcessInfo.processInfo.activeProcessorCount))
-    var rng = SplitMix(seed: 42)
+    var rng = SplitMix64(seed: 42)
     var lines = [
       "GEMM on \(backend.device.name), OpenBLAS \(String(cString: openblas_get_corename())) "
         + "\(openblas_get_num_threads()) threads; medians of \(Self.samples) samples × \(Self.callsPerSample) calls",
@@ -85,7 +85,7 @@ struct OpenCLBenchmarks {
   func ops() throws {
     for variant in [OpenCLKernelConfig.Variant.cpu] {
       let backend = try OpenCLTest.backend(variant)
-      var rng = SplitMix(seed: 43)
+      var rng = SplitMix64(seed: 43)
       let (hidden, heads, d, ffn) = (384, 12, 32, 1536)
       let batch = OpenCLTest.batch(lengths: Array(repeating: 128, count: 32), heads: heads, vocab: 1000, rng: &rng)
       let t = batch.tokenCount

@@ -12,30 +12,8 @@ struct OpenCLEncoderTests {
 
   static func check(model: BertModel, golden: GoldenCase, variant: Variant) throws {
     let forward = try Forward(backend: try OpenCLTest.backend(variant), weights: model.weights)
-    let out = try forward.run(golden.encodings, options: EncodeOptions(maps: .all))
-    let cls = try forward.run(golden.encodings, options: EncodeOptions(pooling: .cls))
-    let meanPooled = try golden.array("mean_pooled.npy"), clsPooled = try golden.array("cls_pooled.npy")
-    let h = model.config.hiddenSize
-    for b in 0..<golden.lengths.count {
-      let where_ = "\(golden.folder.lastPathComponent) #\(b) on OpenCL \(variant) kernels"
-      expectClose(out.hiddenState(b), try golden.array("hidden_b\(b).npy").values, atol: 1e-4, "hidden \(where_)")
-      if golden.has("attention_b\(b).npy") {
-        expectClose(
-          out.maps[b].values(), try golden.array("attention_b\(b).npy").values, atol: 1e-5, "attention \(where_)")
-      }
-      if golden.has("attention_rows_b\(b).npy") {
-        let rows = try golden.array("rows_b\(b).npy").values.map { Int($0) }
-        let l = golden.lengths[b]
-        var mine: [Float] = []
-        out.maps[b].forEach { _, _, map in
-          for r in rows { mine += map[(r * l)..<(r * l + l)] }
-        }
-        expectClose(mine, try golden.array("attention_rows_b\(b).npy").values, atol: 1e-5, "attention rows \(where_)")
-      }
-      let c1 = cosine(out.embedding(b), meanPooled.values[(b * h)..<((b + 1) * h)])
-      let c2 = cosine(cls.embedding(b), clsPooled.values[(b * h)..<((b + 1) * h)])
-      #expect(c1 >= 0.99999, "mean-pooled cosine \(c1) \(where_)")
-      #expect(c2 >= 0.99999, "CLS-pooled cosine \(c2) \(where_)")
+    try EncoderGoldenTests.check(model: model, golden: golden, on: "OpenCL \(variant) kernels") {
+      try forward.run(golden.encodings, options: $0)
     }
   }
 

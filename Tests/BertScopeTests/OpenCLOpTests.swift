@@ -31,7 +31,7 @@ struct OpenCLOpTests {
   }
 
   private func checkLinear(_ backend: OpenCLBackend, seed: UInt64) throws {
-    var rng = SplitMix(seed: seed)
+    var rng = SplitMix64(seed: seed)
     for (rows, k, n) in Self.gemmShapes {
       let x = rng.floats(rows * k), w = rng.floats(n * k), bias = rng.floats(n), residual = rng.floats(rows * n)
       let dx = try backend.makeBuffer(x), db = try backend.makeBuffer(bias), dr = try backend.makeBuffer(residual)
@@ -57,7 +57,7 @@ struct OpenCLOpTests {
   @Test("linear adds the residual in place (out aliases residual)", arguments: Variant.allCases)
   func linearInPlace(variant: Variant) throws {
     let backend = try OpenCLTest.backend(variant)
-    var rng = SplitMix(seed: 7)
+    var rng = SplitMix64(seed: 7)
     let (rows, k, n) = (9, 20, 35)
     let x = rng.floats(rows * k), w = rng.floats(n * k), bias = rng.floats(n), residual = rng.floats(rows * n)
     let io = try backend.makeBuffer(residual)
@@ -93,7 +93,7 @@ struct OpenCLOpTests {
   @Test("attention probabilities match the reference, with uniform and zero heads", arguments: Variant.allCases)
   func attentionProbs(variant: Variant) throws {
     let backend = try OpenCLTest.backend(variant)
-    var rng = SplitMix(seed: 3)
+    var rng = SplitMix64(seed: 3)
     for (lengths, heads, d) in Self.attentionCases {
       let batch = OpenCLTest.batch(lengths: lengths, heads: heads, rng: &rng)
       let qkv = rng.floats(batch.tokenCount * 3 * heads * d, in: -2...2)
@@ -120,7 +120,7 @@ struct OpenCLOpTests {
   @Test("attention context P·V matches the reference", arguments: Variant.allCases)
   func attentionContext(variant: Variant) throws {
     let backend = try OpenCLTest.backend(variant)
-    var rng = SplitMix(seed: 4)
+    var rng = SplitMix64(seed: 4)
     for (lengths, heads, d) in Self.attentionCases {
       let batch = OpenCLTest.batch(lengths: lengths, heads: heads, rng: &rng)
       let qkv = rng.floats(batch.tokenCount * 3 * heads * d)
@@ -139,7 +139,7 @@ struct OpenCLOpTests {
   @Test("layer norm matches the reference, also in place", arguments: Variant.allCases)
   func layerNorm(variant: Variant) throws {
     let backend = try OpenCLTest.backend(variant)
-    var rng = SplitMix(seed: 5)
+    var rng = SplitMix64(seed: 5)
     for (rows, cols) in [(1, 1), (7, 5), (131, 384), (3, 385), (2, 768)] {
       let x = rng.floats(rows * cols, in: -3...5), gamma = rng.floats(cols), beta = rng.floats(cols)
       let expected = Reference.layerNorm(
@@ -157,7 +157,7 @@ struct OpenCLOpTests {
   @Test("embeddings gather, add and normalise", arguments: Variant.allCases)
   func embed(variant: Variant) throws {
     let backend = try OpenCLTest.backend(variant)
-    var rng = SplitMix(seed: 6)
+    var rng = SplitMix64(seed: 6)
     for hidden in [5, 37, 384] {
       let (vocab, maxPositions, types) = (50, 140, 2)
       let batch = OpenCLTest.batch(lengths: [1, 5, 64, 130], heads: 1, vocab: vocab, types: types, rng: &rng)
@@ -186,7 +186,7 @@ struct OpenCLOpTests {
   func concurrentUse() async throws {
     let backend = try OpenCLTest.backend(.cpu)
     let (rows, k, n) = (33, 48, 40)
-    var rng = SplitMix(seed: 11)
+    var rng = SplitMix64(seed: 11)
     let w = rng.floats(n * k), bias = rng.floats(n)
     let matrix = try backend.makeMatrix(w, rows: n, cols: k)
     let db = try backend.makeBuffer(bias)
@@ -233,7 +233,7 @@ struct OpenCLOpTests {
         out: small, input: small, rows: 5, weight: matrix, bias: small, epilogue: .bias, activation: .gelu)
     }
     #expect(throws: BertScopeError.self) { try backend.makeMatrix([1, 2, 3], rows: 2, cols: 2) }
-    var rng = SplitMix(seed: 9)
+    var rng = SplitMix64(seed: 9)
     let batch = OpenCLTest.batch(lengths: [4], heads: 2, vocab: 1000, rng: &rng)
     let word = try backend.makeBuffer(count: 10 * 4)
     #expect(throws: BertScopeError.self) {

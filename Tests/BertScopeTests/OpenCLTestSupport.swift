@@ -23,7 +23,7 @@ enum OpenCLTest {
     return try OpenCLBackend(device: deviceIndex, config: config, faults: faults)
   }
 
-  static func batch(lengths: [Int], heads: Int, vocab: Int = 100, types: Int = 2, rng: inout SplitMix) -> PackedBatch {
+  static func batch(lengths: [Int], heads: Int, vocab: Int = 100, types: Int = 2, rng: inout SplitMix64) -> PackedBatch {
     let encodings = lengths.map { n in
       Encoding(
         tokens: Array(repeating: "x", count: n),
@@ -32,22 +32,6 @@ enum OpenCLTest {
         offsets: Array(repeating: nil, count: n))
     }
     return PackedBatch(encodings, heads: heads)
-  }
-}
-
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func floats(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
-    (0..<count).map { _ in Float.random(in: range, using: &self) }
   }
 }
 

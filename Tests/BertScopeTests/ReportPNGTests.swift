@@ -8,7 +8,7 @@ import Testing
 @Suite("PNG writer and reader")
 struct ReportPNGTests {
   static func pattern(width: Int, height: Int, channels: Int) throws -> Bitmap {
-    var rng = SampleData.Random(state: 99)
+    var rng = SplitMix64(seed: 99)
     let bytes = (0..<(width * height * channels)).map { i in
       // Smooth gradients (filter Sub wins) mixed with noise (filter None wins).
       i % 7 == 0 ? UInt8(truncatingIfNeeded: rng.next()) : UInt8((i / channels) % width * 255 / max(1, width - 1))

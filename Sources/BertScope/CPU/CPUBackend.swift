@@ -143,13 +143,10 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
       var i = 0
       while i < length {
         let rowsHere = min(6, length - i)
-        let last = length - 1
-        let a0 = qBase + min(i, last) * stride, a1 = qBase + min(i + 1, last) * stride
-        let a2 = qBase + min(i + 2, last) * stride, a3 = qBase + min(i + 3, last) * stride
-        let a4 = qBase + min(i + 4, last) * stride, a5 = qBase + min(i + 5, last) * stride
+        let a = sixRows(qBase, first: i, last: length - 1, stride: stride)
         var j0 = 0
         while j0 < padded {
-          let t = tile6x16(d, a0, a1, a2, a3, a4, a5, kt + j0, padded)
+          let t = tile6x16(d, a, kt + j0, padded)
           storeRows(t, rowsHere, scores + j0, padded)
           j0 += 16
         }
@@ -185,13 +182,10 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
       var i = 0
       while i < length {
         let rowsHere = min(6, length - i)
-        let last = length - 1
-        let a0 = p + min(i, last) * length, a1 = p + min(i + 1, last) * length
-        let a2 = p + min(i + 2, last) * length, a3 = p + min(i + 3, last) * length
-        let a4 = p + min(i + 4, last) * length, a5 = p + min(i + 5, last) * length
+        let a = sixRows(p, first: i, last: length - 1, stride: length)
         var j0 = 0
         while j0 < d {
-          let t = tile6x16(length, a0, a1, a2, a3, a4, a5, v + j0, dPadded)
+          let t = tile6x16(length, a, v + j0, dPadded)
           let dst = c + (offset + i) * hiddenSize + h * d + j0
           let cols = min(16, d - j0)
           if cols == 16 {
@@ -244,14 +238,26 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
 
 // MARK: - Kernels
 
-/// 6×16 block of `A·B`: rows `a0…a5` (k floats each) times `b` (k rows of ≥16 floats,
-/// row stride `ldb`). Twelve AVX2 accumulators; the GEMM micro-kernel of QKᵀ and P·V.
+typealias SixRows = (
+  UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+  UnsafePointer<Float>
+)
+
+/// Rows `first…first+5` of a matrix at `base` with row stride `stride`; rows past `last`
+/// repeat row `last` (their results are computed but not stored).
 @inline(__always)
-private func tile6x16(
-  _ k: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
-  _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
-  _ b: UnsafePointer<Float>, _ ldb: Int
-) -> (F16x, F16x, F16x, F16x, F16x, F16x) {
+private func sixRows(_ base: UnsafePointer<Float>, first i: Int, last: Int, stride: Int) -> SixRows {
+  (
+    base + min(i, last) * stride, base + min(i + 1, last) * stride, base + min(i + 2, last) * stride,
+    base + min(i + 3, last) * stride, base + min(i + 4, last) * stride, base + min(i + 5, last) * stride
+  )
+}
+
+/// 6×16 block of `A·B`: rows `a` (k floats each) times `b` (k rows of ≥16 floats, row stride
+/// `ldb`). Twelve AVX2 accumulators; the GEMM micro-kernel of QKᵀ and P·V.
+@inline(__always)
+private func tile6x16(_ k: Int, _ a: SixRows, _ b: UnsafePointer<Float>, _ ldb: Int) -> (F16x, F16x, F16x, F16x, F16x, F16x) {
+  let (a0, a1, a2, a3, a4, a5) = a
   var c0 = F16x(), c1 = F16x(), c2 = F16x(), c3 = F16x(), c4 = F16x(), c5 = F16x()
   var bp = UnsafeRawPointer(b)
   let step = ldb * 4

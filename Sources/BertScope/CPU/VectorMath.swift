@@ -37,12 +37,13 @@ func hmax(_ v: F16x) -> Float {
   return Swift.max(c[0], c[1])
 }
 
-/// e^x for x ≤ 0 (softmax after subtracting the row maximum); 0 below −87.3, so −∞ gives 0.
+/// e^v for v already within [−87.3, 88.7]: Cody–Waite range reduction v = n·ln2 + r,
+/// |r| ≤ ln2/2, a degree-6 polynomial for e^r (Cephes' expf coefficients, minimax on
+/// [−ln2/2, ln2/2]) and scaling by 2^n through the exponent bits. Relative error ≤ 2 ulp.
 @inline(__always)
-func vexpNonPositive(_ x: F16x) -> F16x {
-  let minX: Float = -87.33654
-  let v = x.replacing(with: minX, where: x .< minX)
+private func expInRange(_ v: F16x) -> F16x {
   let n = (v * 1.442695040888963).rounded(.toNearestOrEven)
+  // ln2 split into a high part exact in float and a low correction.
   var r = v.addingProduct(n, F16x(repeating: -0.693359375))
   r = r.addingProduct(n, F16x(repeating: 2.12194440e-4))
   var p = F16x(repeating: 1.9875691500e-4)
@@ -52,41 +53,27 @@ func vexpNonPositive(_ x: F16x) -> F16x {
   p = madd(p, r, 1.6666665459e-1)
   p = madd(p, r, 5.0000001201e-1)
   p = (r + 1).addingProduct(p, r * r)
+  // n is integral and |n| ≤ 128: adding 1.5·2²³ puts it in the low mantissa bits
+  // (a float→int conversion without the generic, unspecialised SIMD init).
   let integer = unsafeBitCast(n + 12_582_912, to: SIMD16<Int32>.self) &- 0x4B40_0000
-  let result = p * unsafeBitCast((integer &+ 127) &<< 23, to: F16x.self)
-  return result.replacing(with: 0, where: x .< minX)
+  return p * unsafeBitCast((integer &+ 127) &<< 23, to: F16x.self)
 }
 
-/// e^x, relative error ≤ 2 ulp on [-87.3, 88.7]; 0 below, +inf above.
-/// Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, then a degree-6 Taylor/minimax
-/// polynomial for e^r and scaling by 2^n through the exponent bits.
+/// e^x for x ≤ 0 (softmax after subtracting the row maximum); 0 below −87.3, so −∞ gives 0.
+@inline(__always)
+func vexpNonPositive(_ x: F16x) -> F16x {
+  let minX: Float = -87.33654
+  return expInRange(x.replacing(with: minX, where: x .< minX)).replacing(with: 0, where: x .< minX)
+}
+
+/// e^x: 0 below −87.3, +∞ above 88.7.
 @inline(__always)
 func vexp(_ x: F16x) -> F16x {
   let maxX: Float = 88.72283
   let minX: Float = -87.33654
   var v = x.replacing(with: maxX, where: x .> maxX)
   v = v.replacing(with: minX, where: v .< minX)
-  let n = (v * 1.442695040888963).rounded(.toNearestOrEven)
-  // ln2 split into a high part exact in float and a low correction.
-  var r = v.addingProduct(n, F16x(repeating: -0.693359375))
-  r = r.addingProduct(n, F16x(repeating: 2.12194440e-4))
-  // e^r ≈ 1 + r + r²/2 + … (coefficients of Cephes' expf, minimax on [-ln2/2, ln2/2]).
-  var p = F16x(repeating: 1.9875691500e-4)
-  p = madd(p, r, 1.3981999507e-3)
-  p = madd(p, r, 8.3334519073e-3)
-  p = madd(p, r, 4.1665795894e-2)
-  p = madd(p, r, 1.6666665459e-1)
-  p = madd(p, r, 5.0000001201e-1)
-  let r2 = r * r
-  p = p * r2 + r + 1
-  // n is integral and |n| ≤ 128: adding 1.5·2²³ puts it in the low mantissa bits
-  // (a float→int conversion without the generic, unspecialised SIMD init).
-  let integer = unsafeBitCast(n + 12_582_912, to: SIMD16<Int32>.self) &- 0x4B40_0000
-  let bits = (integer &+ 127) &<< 23
-  var result = p * unsafeBitCast(bits, to: F16x.self)
-  result = result.replacing(with: 0, where: x .< minX)
-  result = result.replacing(with: .infinity, where: x .> maxX)
-  return result
+  return expInRange(v).replacing(with: 0, where: x .< minX).replacing(with: .infinity, where: x .> maxX)
 }
 
 /// erf(x), absolute error ≈ 1e-7: a rational minimax approximation on [-4, 4]

@@ -30,7 +30,7 @@ public enum SelfTest {
 
   /// Every op once on `backend`, on fixed random inputs; outputs by op name.
   static func runEveryOp<B: ComputeBackend>(_ backend: B) throws -> [(String, [Float], Double)] {
-    var rng = SelfTestRandom(seed: 77)
+    var rng = SplitMix64(seed: 77)
     var results: [(String, [Float], Double)] = []  // (op, output, absolute tolerance)
     let (rows, k, n) = (131, 65, 40)
     let x = try backend.makeBuffer(rng.floats(rows * k)), bias = try backend.makeBuffer(rng.floats(n))
@@ -93,20 +93,7 @@ public enum SelfTest {
 
 }
 
-/// SplitMix64: a small deterministic generator so that a failing self-test reproduces.
-struct SelfTestRandom: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func floats(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
-    (0..<count).map { _ in Float.random(in: range, using: &self) }
-  }
+extension SplitMix64 {
   mutating func batch(lengths: [Int], heads: Int, vocab: Int) -> PackedBatch {
     let encodings = lengths.map { n in
       Encoding(
