@@ -24,6 +24,7 @@ struct BertScopeCommand: ParsableCommand {
       printError("error: this build of bertscope needs an x86-64 CPU with AVX2 and FMA (Intel Haswell, AMD Zen or newer)")
       Foundation.exit(3)
     }
+    Signals.install()
     do {
       var command = try parseAsRoot()
       try command.run()

@@ -85,7 +85,8 @@ public final class Encoder: Sendable {
 
   /// Runs the encoder on already tokenized inputs.
   public func encode(_ encodings: [Encoding], options: EncodeOptions = EncodeOptions()) throws -> EncoderOutput {
-    try engine.run(encodings, options: options)
+    try MemoryBudget.check(encodings, config: config, options: options, hostActivations: backend == .cpu)
+    return try engine.run(encodings, options: options)
   }
 
   /// Tokenizes `texts` (truncating to the model's maximum) and runs the encoder.

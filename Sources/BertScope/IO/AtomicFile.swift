@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -8,8 +9,23 @@ import Foundation
 
 /// Writes files so that a reader never sees a partial one: data goes to a hidden temporary
 /// file in the same folder, is flushed to disk, and is renamed over the destination
-/// (atomic on POSIX file systems). An interrupted run leaves at most a `.*.partial` file.
+/// (atomic on POSIX file systems). An interrupted run leaves at most a `.*.partial` file, and
+/// none when the process gets to call `removeTemporaries()` (the CLI does on SIGINT/SIGTERM).
 public enum AtomicFile {
+  /// Temporaries being written → their destinations.
+  private static let inFlight = Mutex<[String: String]>([:])
+
+  /// Removes every temporary file still being written and returns the destinations they were
+  /// for, which are left as they were. Safe from any thread (not from a signal handler itself:
+  /// the CLI calls it from a dispatch source). Writers still running afterwards fail to commit.
+  public static func removeTemporaries() -> [String] {
+    inFlight.withLock { files in
+      for temporary in files.keys { unlink(temporary) }
+      defer { files.removeAll() }
+      return files.values.sorted()
+    }
+  }
+
   /// Writes `data` to `url` atomically, creating the parent folder if needed.
   public static func write(_ data: Data, to url: URL) throws {
     let writer = try Writer(url: url)
@@ -44,10 +60,16 @@ public enum AtomicFile {
         throw BertScopeError.io(path: folder.path, problem: "cannot create folder: \(error.localizedDescription)")
       }
       temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial")
-      fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-      if fd < 0 {
-        throw BertScopeError.io(path: url.path, problem: "cannot create: \(String(cString: strerror(errno)))")
+      let (path, destination) = (temporary.path, url.path)
+      let (fd, code) = AtomicFile.inFlight.withLock { files -> (Int32, Int32) in
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd >= 0 { files[path] = destination }
+        return (fd, errno)
       }
+      if fd < 0 {
+        throw BertScopeError.io(path: url.path, problem: "cannot create: \(String(cString: strerror(code)))")
+      }
+      self.fd = fd
     }
 
     /// Appends `data`.
@@ -85,14 +107,24 @@ public enum AtomicFile {
       if fsync(fd) != 0 && errno != EINVAL {
         let message = String(cString: strerror(errno))
         close(fd)
-        unlink(temporary.path)
+        forget(unlinking: true)
         throw BertScopeError.io(path: url.path, problem: "fsync failed: \(message)")
       }
       close(fd)
-      if rename(temporary.path, url.path) != 0 {
-        let message = String(cString: strerror(errno))
-        unlink(temporary.path)
-        throw BertScopeError.io(path: url.path, problem: "rename failed: \(message)")
+      // Renamed under the registry's lock: an interruption sees the file either still in
+      // flight (and removes it) or in place, never half-way.
+      let (path, destination) = (temporary.path, url.path)
+      let failure: String? = AtomicFile.inFlight.withLock { files in
+        guard files.removeValue(forKey: path) != nil else { return "the temporary file was removed (interrupted)" }
+        guard rename(path, destination) == 0 else {
+          let message = String(cString: strerror(errno))
+          unlink(path)
+          return message
+        }
+        return nil
+      }
+      if let failure {
+        throw BertScopeError.io(path: url.path, problem: "rename failed: \(failure)")
       }
     }
 
@@ -101,7 +133,15 @@ public enum AtomicFile {
       guard !done else { return }
       done = true
       close(fd)
-      unlink(temporary.path)
+      forget(unlinking: true)
+    }
+
+    private func forget(unlinking: Bool) {
+      let path = temporary.path
+      AtomicFile.inFlight.withLock { files in
+        files.removeValue(forKey: path)
+        if unlinking { unlink(path) }
+      }
     }
 
     deinit { abandon() }

@@ -17,18 +17,31 @@ public struct CorpusLine: Sendable, Equatable {
 public final class CorpusReader: Sequence, IteratorProtocol {
   public let path: String
   private let handle: FileHandle
-  private var buffer = Data()
+  /// Bytes read but not yet returned start at `position`; the first `scanned` of them hold no `\n`.
+  private var buffer: [UInt8] = []
+  private var position = 0
+  private var scanned = 0
   private var atEnd = false
   private var lineNumber = 0
-  private let chunkSize = 1 << 20
-  /// Longest accepted line, so that a binary file without newlines cannot exhaust memory.
+  private let chunkSize: Int
+  private let maxLineBytes: Int
+  private var bytesRead = 0
+  /// Published for `RunProgress` (an interrupted run reports how far it got).
+  private let published: RunProgress.Position
+  /// Longest accepted line (bytes before its `\n`), so that a binary file without newlines
+  /// cannot exhaust memory.
   public static let maxLineBytes = 16 << 20
   /// The error that stopped iteration, if any (check after the loop, or use `next()` via `nextLine()`).
   public private(set) var error: BertScopeError?
 
+  /// Lines returned so far (including one that failed to decode).
+  public var linesRead: Int { lineNumber }
+
   /// Opens `path`; `-` reads standard input.
   public init(path: String) throws {
     self.path = path == "-" ? "<stdin>" : path
+    chunkSize = 1 << 20
+    maxLineBytes = Self.maxLineBytes
     if path == "-" {
       handle = FileHandle.standardInput
     } else {
@@ -42,25 +55,51 @@ public final class CorpusReader: Sequence, IteratorProtocol {
       }
       handle = h
     }
+    published = RunProgress.Position(path: self.path, fileDescriptor: handle.fileDescriptor)
+    RunProgress.track(published)
+  }
+
+  /// Reads from an open `handle` (a pipe, a socket, a memory file); `name` is used in errors.
+  /// `chunkSize` and `maxLineBytes` exist for tests and fuzzers.
+  public init(handle: FileHandle, name: String, chunkSize: Int = 1 << 20, maxLineBytes: Int = CorpusReader.maxLineBytes) {
+    path = name
+    self.handle = handle
+    self.chunkSize = Swift.max(1, chunkSize)
+    self.maxLineBytes = Swift.max(1, maxLineBytes)
+    published = RunProgress.Position(path: name, fileDescriptor: handle.fileDescriptor)
+    RunProgress.track(published)
   }
 
   /// The next line, or nil at the end of the input. Throws on invalid UTF-8 or an over-long line.
   public func nextLine() throws -> CorpusLine? {
     while true {
-      if let newline = buffer.firstIndex(of: 0x0A) {
-        var lineData = buffer[buffer.startIndex..<newline]
-        buffer.removeSubrange(buffer.startIndex...newline)
-        if lineData.last == 0x0D { lineData = lineData.dropLast() }
-        return try decode(lineData)
+      let searchFrom = position + scanned
+      let newline: Int? = buffer.withUnsafeBufferPointer { all in
+        guard searchFrom < all.count, let base = all.baseAddress,
+          let hit = memchr(base + searchFrom, 0x0A, all.count - searchFrom)
+        else { return nil }
+        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
       }
+      if let newline {
+        try checkLength(newline - position)
+        let line = buffer[position..<newline]
+        position = newline + 1
+        scanned = 0
+        return try decode(line.last == 0x0D ? line.dropLast() : line)
+      }
+      scanned = buffer.count - position
+      try checkLength(scanned)
       if atEnd {
-        if buffer.isEmpty { return nil }
-        let lineData = buffer
-        buffer = Data()
-        return try decode(lineData.last == 0x0D ? lineData.dropLast() : lineData)
+        if scanned == 0 { return nil }
+        let line = buffer[position...]
+        position = buffer.count
+        scanned = 0
+        return try decode(line.last == 0x0D ? line.dropLast() : line)
       }
-      if buffer.count > Self.maxLineBytes {
-        throw BertScopeError.invalidInput("\(path):\(lineNumber + 1): line longer than \(Self.maxLineBytes) bytes (is this a text file?)")
+      // Drop the lines already returned before reading more: each byte moves at most once.
+      if position > 0 {
+        buffer.removeSubrange(0..<position)
+        position = 0
       }
       let chunk: Data
       do {
@@ -68,12 +107,21 @@ public final class CorpusReader: Sequence, IteratorProtocol {
       } catch {
         throw BertScopeError.io(path: path, problem: "read failed: \(error.localizedDescription)")
       }
-      if chunk.isEmpty { atEnd = true } else { buffer.append(chunk) }
+      if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+      bytesRead += chunk.count
     }
   }
 
-  private func decode(_ data: Data) throws -> CorpusLine {
+  private func checkLength(_ bytes: Int) throws {
+    guard bytes <= maxLineBytes else {
+      throw BertScopeError.invalidInput("\(path):\(lineNumber + 1): line longer than \(maxLineBytes) bytes (is this a text file?)")
+    }
+  }
+
+  private func decode(_ data: ArraySlice<UInt8>) throws -> CorpusLine {
     lineNumber += 1
+    published.lines.store(lineNumber, ordering: .relaxed)
+    published.bytes.store(bytesRead - (buffer.count - position), ordering: .relaxed)
     var bytes = data
     if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
     guard let text = String(validating: bytes, as: UTF8.self) else {
@@ -98,7 +146,8 @@ public final class CorpusReader: Sequence, IteratorProtocol {
   /// Reads `count` lines at most (fewer at the end).
   public func nextBatch(_ count: Int) throws -> [CorpusLine] {
     var lines: [CorpusLine] = []
-    lines.reserveCapacity(count)
+    // Not `count`: a batch size of 100,000,000 must not reserve gigabytes up front.
+    lines.reserveCapacity(Swift.min(count, 1024))
     while lines.count < count, let line = try nextLine() { lines.append(line) }
     return lines
   }
@@ -116,6 +165,7 @@ public final class Progress: @unchecked Sendable {
   private let enabled: Bool
   private var printed = false
   private var lastDone = -1
+  private var latestDone: Int?
 
   /// - Parameters:
   ///   - total: expected item count, when known.
@@ -124,13 +174,22 @@ public final class Progress: @unchecked Sendable {
     self.label = label
     self.total = total
     self.enabled = enabled
+    RunProgress.track(self)
+  }
+
+  /// The label, the latest count reported and the total, once something was reported.
+  func snapshot() -> (label: String, done: Int, total: Int?)? {
+    lock.lock()
+    defer { lock.unlock() }
+    return latestDone.map { (label, $0, total) }
   }
 
   /// Reports `done` items (and optionally tokens) so far; prints at most a few times a second.
   public func update(_ done: Int, tokens: Int? = nil, force: Bool = false) {
-    guard enabled else { return }
     lock.lock()
     defer { lock.unlock() }
+    latestDone = done
+    guard enabled else { return }
     let now = Date()
     let interval = interactive ? 0.2 : 5.0
     guard force || now.timeIntervalSince(last) >= interval else { return }

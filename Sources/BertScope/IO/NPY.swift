@@ -90,7 +90,7 @@ public enum NPY {
     else { throw bad("no descr") }
     let descr = String(descrField[descrField.index(after: descrField.startIndex)..<end])
     let normalized = descr.replacingOccurrences(of: "|", with: "<").replacingOccurrences(of: "=", with: "<")
-    guard let dtype = DType(rawValue: normalized) else { throw bad("dtype \(descr) is not supported") }
+    guard let dtype = DType(rawValue: normalized) else { throw bad("dtype \(printable(descr)) is not supported") }
     if let fortran = field("fortran_order"), fortran.hasPrefix("True") { throw bad("Fortran order is not supported") }
     guard let shapeField = field("shape"), shapeField.first == "(", let close = shapeField.firstIndex(of: ")") else {
       throw bad("no shape")
@@ -99,11 +99,12 @@ public enum NPY {
     var shape: [Int] = []
     var count = 1
     for part in inner.split(separator: ",") {
-      let trimmed = part.trimmingCharacters(in: .whitespaces)
+      // numpy reads the header with ast.literal_eval, which allows newlines inside the tuple.
+      let trimmed = part.trimmingCharacters(in: .whitespacesAndNewlines)
       if trimmed.isEmpty { continue }
-      guard let dim = Int(trimmed), dim >= 0 else { throw bad("bad shape \(inner)") }
+      guard let dim = Int(trimmed), dim >= 0 else { throw bad("bad shape \(printable(inner))") }
       let (product, overflow) = count.multipliedReportingOverflow(by: dim)
-      guard !overflow, product <= 1 << 34 else { throw bad("shape \(inner) too large") }
+      guard !overflow, product <= 1 << 34 else { throw bad("shape \(printable(inner)) too large") }
       count = product
       shape.append(dim)
     }

@@ -49,9 +49,7 @@ public struct BertConfig: Sendable, Equatable, Codable {
 
   /// Reads and validates `config.json`.
   public init(contentsOf url: URL) throws {
-    guard let data = FileManager.default.contents(atPath: url.path) else {
-      throw BertScopeError.modelNotFound(path: url.path, hint: "a Hugging Face model folder holds config.json")
-    }
+    let data = try ModelFile.read(url, limit: ModelFile.maxJSONBytes, hint: "a Hugging Face model folder holds config.json")!
     try self.init(json: data, path: url.path)
   }
 
@@ -61,7 +59,7 @@ public struct BertConfig: Sendable, Equatable, Codable {
     do {
       object = try JSONSerialization.jsonObject(with: data)
     } catch {
-      throw BertScopeError.badModelFile(path: path, problem: "not valid JSON (\(error.localizedDescription))")
+      throw BertScopeError.badModelFile(path: path, problem: "not valid JSON (\(printable(error.localizedDescription)))")
     }
     guard let dict = object as? [String: Any] else {
       throw BertScopeError.badModelFile(path: path, problem: "expected a JSON object")
@@ -72,7 +70,7 @@ public struct BertConfig: Sendable, Equatable, Codable {
         throw BertScopeError.badModelFile(path: path, problem: "missing \"\(key)\"")
       }
       guard let exact = JSONValue.integer(raw) else {
-        throw BertScopeError.badModelFile(path: path, problem: "\"\(key)\" must be an integer, found \(raw)")
+        throw BertScopeError.badModelFile(path: path, problem: "\"\(key)\" must be an integer, found \(printable("\(raw)"))")
       }
       return exact
     }
@@ -119,7 +117,7 @@ public struct BertConfig: Sendable, Equatable, Codable {
     }
     if let kind = dict["position_embedding_type"] as? String, kind != "absolute" {
       throw BertScopeError.badModelFile(
-        path: path, problem: "position_embedding_type \"\(kind)\" is not supported (only \"absolute\")")
+        path: path, problem: "position_embedding_type \"\(printable(kind))\" is not supported (only \"absolute\")")
     }
   }
 
@@ -147,7 +145,7 @@ public struct BertConfig: Sendable, Equatable, Codable {
     if !Self.supportedActivations.contains(hiddenAct) {
       throw BertScopeError.badModelFile(
         path: path,
-        problem: "hidden_act \"\(hiddenAct)\" is not supported (one of \(Self.supportedActivations.sorted().joined(separator: ", ")))")
+        problem: "hidden_act \"\(printable(hiddenAct))\" is not supported (one of \(Self.supportedActivations.sorted().joined(separator: ", ")))")
     }
     if let numLabels, numLabels <= 0 {
       throw BertScopeError.badModelFile(path: path, problem: "num_labels must be positive, found \(numLabels)")

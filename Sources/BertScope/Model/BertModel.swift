@@ -28,7 +28,8 @@ public struct BertModel: Sendable {
     }
     for file in ["config.json", "vocab.txt", "model.safetensors"] {
       let url = directory.appendingPathComponent(file)
-      guard FileManager.default.fileExists(atPath: url.path) else {
+      // lstat, not fileExists: a broken link or a link loop is reported by the reader as such.
+      guard ModelFile.exists(url) else {
         let extra = file == "model.safetensors" && FileManager.default.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
           ? "; only pytorch_model.bin is present: convert it with safetensors' convert script" : ""
         throw BertScopeError.modelNotFound(
@@ -87,12 +88,12 @@ extension BertTokenizer {
   /// `config.json` for the maximum length), without loading the weights.
   public static func load(from directory: URL) throws -> BertTokenizer {
     let vocabURL = directory.appendingPathComponent("vocab.txt")
-    guard FileManager.default.fileExists(atPath: vocabURL.path) else {
+    guard ModelFile.exists(vocabURL) else {
       throw BertScopeError.modelNotFound(path: vocabURL.path, hint: ModelLocator.installHint)
     }
     var maxPositions = 512
     let configURL = directory.appendingPathComponent("config.json")
-    if FileManager.default.fileExists(atPath: configURL.path) {
+    if ModelFile.exists(configURL) {
       maxPositions = try BertConfig(contentsOf: configURL).maxPositions
     }
     let options = try TokenizerOptions(

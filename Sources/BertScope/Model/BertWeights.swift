@@ -85,7 +85,15 @@ public struct BertWeights: Sendable {
       guard entry.shape == shape else {
         throw BertScopeError.shapeMismatch(path: file.path, tensor: entry.name, expected: shape, found: entry.shape)
       }
-      return try file.floats(entry)
+      let values = try file.floats(entry)
+      // NaN or ±Inf in a weight turns every output into NaN; refuse the file instead.
+      if let first = values.firstIndex(where: { !$0.isFinite }) {
+        let count = values.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
+        throw BertScopeError.badModelFile(
+          path: file.path,
+          problem: "tensor \(entry.name) holds \(count) non-finite value\(count == 1 ? "" : "s") (NaN or ±Inf), the first at element \(first) (\(values[first])); the checkpoint is corrupt")
+      }
+      return values
     }
     self.config = config
     wordEmbeddings = try load("embeddings.word_embeddings.weight", [config.vocabSize, h])

@@ -53,9 +53,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
   public convenience init(contentsOf url: URL) throws {
     let path = url.path
-    let fd = open(path, O_RDONLY)
+    // O_NONBLOCK: opening a named pipe must not wait for a writer (fstat then refuses it).
+    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
     guard fd >= 0 else {
+      if errno == ELOOP {
+        throw BertScopeError.badModelFile(path: path, problem: "is a symbolic link loop")
+      }
       if errno == ENOENT {
+        if ModelFile.exists(url) {
+          throw BertScopeError.badModelFile(path: path, problem: "is a symbolic link to a file that does not exist")
+        }
         throw BertScopeError.modelNotFound(path: path, hint: "the model folder must hold model.safetensors")
       }
       throw BertScopeError.io(path: path, problem: String(cString: strerror(errno)))
@@ -65,8 +72,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
     guard fstat(fd, &info) == 0 else {
       throw BertScopeError.io(path: path, problem: String(cString: strerror(errno)))
     }
-    guard (info.st_mode & S_IFMT) == S_IFREG else {
-      throw BertScopeError.badModelFile(path: path, problem: "not a regular file")
+    switch info.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR: throw BertScopeError.badModelFile(path: path, problem: "is a folder, expected a file")
+    default: throw BertScopeError.badModelFile(path: path, problem: "is not a regular file (a device, pipe or socket)")
     }
     let length = Int(info.st_size)
     guard length >= 8 else {
@@ -120,6 +129,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     var entries: [String: Entry] = [:]
     var metadata: [String: String] = [:]
     for (name, value) in table {
+      let shown = printable(name)
       if name == "__metadata__" {
         guard let dict = value as? [String: Any] else {
           throw BertScopeError.badModelFile(path: path, problem: "__metadata__ must be an object")
@@ -128,26 +138,26 @@ public final class SafeTensorsFile: @unchecked Sendable {
         continue
       }
       guard let info = value as? [String: Any] else {
-        throw BertScopeError.badModelFile(path: path, problem: "tensor \(name): entry must be an object")
+        throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): entry must be an object")
       }
       guard let dtypeName = info["dtype"] as? String else {
-        throw BertScopeError.badModelFile(path: path, problem: "tensor \(name): missing dtype")
+        throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): missing dtype")
       }
       guard let dtype = DType(rawValue: dtypeName) else {
-        throw BertScopeError.badModelFile(path: path, problem: "tensor \(name): unknown dtype \"\(dtypeName)\"")
+        throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): unknown dtype \"\(printable(dtypeName))\"")
       }
       guard let shapeList = info["shape"] as? [Any] else {
-        throw BertScopeError.badModelFile(path: path, problem: "tensor \(name): missing shape")
+        throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): missing shape")
       }
       var shape: [Int] = []
       var elements = 1
       for dim in shapeList {
         guard let value = JSONValue.integer(dim), value >= 0 else {
-          throw BertScopeError.badModelFile(path: path, problem: "tensor \(name): shape \(shapeList) is not a list of sizes")
+          throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): shape \(printable("\(shapeList)")) is not a list of sizes")
         }
         let (product, overflow) = elements.multipliedReportingOverflow(by: value)
         guard !overflow, product <= Int(Int32.max) * 16 else {
-          throw BertScopeError.badModelFile(path: path, problem: "tensor \(name): shape \(shapeList) is too large")
+          throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): shape \(printable("\(shapeList)")) is too large")
         }
         elements = product
         shape.append(value)
@@ -155,27 +165,27 @@ public final class SafeTensorsFile: @unchecked Sendable {
       guard let offsets = info["data_offsets"] as? [Any], offsets.count == 2,
         let begin = JSONValue.integer(offsets[0]), let end = JSONValue.integer(offsets[1])
       else {
-        throw BertScopeError.badModelFile(path: path, problem: "tensor \(name): data_offsets must be two integers")
+        throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): data_offsets must be two integers")
       }
       guard begin >= 0, begin <= end else {
-        throw BertScopeError.badModelFile(path: path, problem: "tensor \(name): data_offsets [\(begin), \(end)] are not a range")
+        throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): data_offsets [\(begin), \(end)] are not a range")
       }
       guard end <= dataLength else {
         throw BertScopeError.badModelFile(
           path: path,
-          problem: "tensor \(name): data_offsets [\(begin), \(end)] run past the end of the data (\(dataLength) bytes; truncated file?)")
+          problem: "tensor \(shown): data_offsets [\(begin), \(end)] run past the end of the data (\(dataLength) bytes; truncated file?)")
       }
       let expected = elements * dtype.size
       guard end - begin == expected else {
         throw BertScopeError.badModelFile(
           path: path,
-          problem: "tensor \(name): \(end - begin) bytes for shape \(shape) of \(dtypeName), expected \(expected)")
+          problem: "tensor \(shown): \(end - begin) bytes for shape \(shape) of \(dtypeName), expected \(expected)")
       }
       entries[name] = Entry(name: name, dtype: dtype, shape: shape, byteRange: (dataStart + begin)..<(dataStart + end))
     }
     let sorted = entries.values.filter { !$0.byteRange.isEmpty }.sorted { $0.byteRange.lowerBound < $1.byteRange.lowerBound }
     for (a, b) in zip(sorted, sorted.dropFirst()) where b.byteRange.lowerBound < a.byteRange.upperBound {
-      throw BertScopeError.badModelFile(path: path, problem: "tensors \(a.name) and \(b.name) overlap")
+      throw BertScopeError.badModelFile(path: path, problem: "tensors \(printable(a.name)) and \(printable(b.name)) overlap")
     }
     self.entries = entries
     self.metadata = metadata
@@ -203,7 +213,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
   /// The tensor `name` converted to F32, row-major.
   public func floats(_ name: String) throws -> [Float] {
     guard let entry = entries[name] else {
-      throw BertScopeError.badModelFile(path: path, problem: "tensor \(name) is missing")
+      throw BertScopeError.badModelFile(path: path, problem: "tensor \(printable(name)) is missing")
     }
     return try floats(entry)
   }
@@ -212,7 +222,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
   public func floats(_ entry: Entry) throws -> [Float] {
     guard entry.dtype.isConvertibleFloat else {
       throw BertScopeError.badModelFile(
-        path: path, problem: "tensor \(entry.name) has dtype \(entry.dtype.rawValue), expected a float type")
+        path: path, problem: "tensor \(printable(entry.name)) has dtype \(entry.dtype.rawValue), expected a float type")
     }
     guard let base else { return [] }
     let count = entry.count

@@ -4,7 +4,9 @@ import Foundation
 public struct Vocabulary: Sendable, Equatable {
   /// Tokens by id.
   public let tokens: [String]
-  let ids: [String: Int32]
+  /// Keyed by exact scalars, like Python's `dict`: Swift's `String` equality is canonical
+  /// equivalence, under which "é" (U+00E9) and "e\u{301}" would be one token.
+  let ids: [ExactString: Int32]
 
   public var count: Int { tokens.count }
 
@@ -16,14 +18,14 @@ public struct Vocabulary: Sendable, Equatable {
     guard tokens.count < Int(Int32.max) else {
       throw BertScopeError.badModelFile(path: path, problem: "the vocabulary has too many entries")
     }
-    var ids: [String: Int32] = [:]
+    var ids: [ExactString: Int32] = [:]
     ids.reserveCapacity(tokens.count)
     for (index, token) in tokens.enumerated() {
-      if let first = ids[token] {
+      if let first = ids[ExactString(token)] {
         throw BertScopeError.badModelFile(
-          path: path, problem: "token \"\(token)\" appears twice (lines \(first + 1) and \(index + 1))")
+          path: path, problem: "token \"\(printable(token))\" appears twice (lines \(first + 1) and \(index + 1))")
       }
-      ids[token] = Int32(index)
+      ids[ExactString(token)] = Int32(index)
     }
     self.tokens = tokens
     self.ids = ids
@@ -31,21 +33,39 @@ public struct Vocabulary: Sendable, Equatable {
 
   /// Reads `vocab.txt` (UTF-8, `\n` or `\r\n` line ends; a final empty line is ignored).
   public init(contentsOf url: URL) throws {
-    guard let data = FileManager.default.contents(atPath: url.path) else {
-      throw BertScopeError.modelNotFound(path: url.path, hint: "a BERT model folder holds vocab.txt")
+    let data = try ModelFile.read(url, limit: ModelFile.maxVocabularyBytes, hint: "a BERT model folder holds vocab.txt")!
+    try self.init(data: data, path: url.path)
+  }
+
+  /// Parses the bytes of a `vocab.txt`; `path` is only used in error messages.
+  public init(data: Data, path: String = "vocab.txt") throws {
+    // Lines are split on bytes: as Characters, "\r\n" is one grapheme that is not "\n".
+    var lines: [String] = []
+    var lineStart = data.startIndex
+    var index = data.startIndex
+    while index < data.endIndex {
+      if data[index] == 0x0A {
+        lines.append(try Self.line(data[lineStart..<index], number: lines.count + 1, path: path))
+        lineStart = index + 1
+      }
+      index += 1
     }
-    guard let text = String(validatingUTF8Data: data) else {
-      throw BertScopeError.badModelFile(path: url.path, problem: "not valid UTF-8")
+    if lineStart < data.endIndex {
+      lines.append(try Self.line(data[lineStart..<data.endIndex], number: lines.count + 1, path: path))
     }
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-      line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+    try self.init(tokens: lines, path: path)
+  }
+
+  private static func line(_ bytes: Data, number: Int, path: String) throws -> String {
+    let content = bytes.last == 0x0D ? bytes.dropLast() : bytes
+    guard let text = String(validating: content, as: UTF8.self) else {
+      throw BertScopeError.badModelFile(path: path, problem: "line \(number) is not valid UTF-8")
     }
-    if lines.last == "" { lines.removeLast() }
-    try self.init(tokens: lines, path: url.path)
+    return text
   }
 
   /// The id of `token`, or nil.
-  public func id(_ token: String) -> Int32? { ids[token] }
+  public func id(_ token: String) -> Int32? { ids[ExactString(token)] }
 
   /// The token for `id`, or `"[id]"` for ids outside the vocabulary.
   public func token(_ id: Int32) -> String {
@@ -53,13 +73,17 @@ public struct Vocabulary: Sendable, Equatable {
   }
 
   /// True when `token` is in the vocabulary.
-  public func contains(_ token: String) -> Bool { ids[token] != nil }
+  public func contains(_ token: String) -> Bool { ids[ExactString(token)] != nil }
 }
 
-extension String {
-  /// Decodes UTF-8, returning nil (not replacement characters) on invalid input.
-  init?(validatingUTF8Data data: Data) {
-    guard let text = String(validating: data, as: UTF8.self) else { return nil }
-    self = text
+/// A string compared and hashed by its exact Unicode scalars (UTF-8 bytes), not by canonical
+/// equivalence as `String` is.
+struct ExactString: Hashable, Sendable {
+  let value: String
+  init(_ value: String) { self.value = value }
+  static func == (a: ExactString, b: ExactString) -> Bool { a.value.utf8.elementsEqual(b.value.utf8) }
+  func hash(into hasher: inout Hasher) {
+    var copy = value
+    copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
   }
 }

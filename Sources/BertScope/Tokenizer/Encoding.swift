@@ -45,20 +45,29 @@ public struct TokenizerOptions: Sendable, Equatable {
   /// Reads `tokenizer_config.json` when it exists (defaults otherwise). `maxLength` is the
   /// smaller of `model_max_length` and the model's position count.
   public init(contentsOf url: URL, maxPositions: Int) throws {
+    guard let data = try ModelFile.read(url, limit: ModelFile.maxJSONBytes, hint: "", optional: true) else {
+      self.init()
+      maxLength = maxPositions
+      return
+    }
+    try self.init(json: data, path: url.path, maxPositions: maxPositions)
+  }
+
+  /// Parses the bytes of a `tokenizer_config.json`; `path` is only used in error messages.
+  public init(json data: Data, path: String = "tokenizer_config.json", maxPositions: Int) throws {
     self.init()
     maxLength = maxPositions
-    guard let data = FileManager.default.contents(atPath: url.path) else { return }
     let object: Any
     do { object = try JSONSerialization.jsonObject(with: data) } catch {
-      throw BertScopeError.badModelFile(path: url.path, problem: "not valid JSON")
+      throw BertScopeError.badModelFile(path: path, problem: "not valid JSON")
     }
     guard let dict = object as? [String: Any] else {
-      throw BertScopeError.badModelFile(path: url.path, problem: "expected a JSON object")
+      throw BertScopeError.badModelFile(path: path, problem: "expected a JSON object")
     }
     func flag(_ key: String) throws -> Bool? {
       guard let raw = dict[key], !(raw is NSNull) else { return nil }
       guard let value = JSONValue.bool(raw) else {
-        throw BertScopeError.badModelFile(path: url.path, problem: "\"\(key)\" must be true, false or null")
+        throw BertScopeError.badModelFile(path: path, problem: "\"\(key)\" must be true, false or null")
       }
       return value
     }

@@ -1,0 +1,71 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The host memory one forward pass may take. A batch too large for it is refused before
+/// anything is allocated, with what to reduce, rather than ending in an allocation trap or
+/// the kernel's OOM killer. (Device memory is the OpenCL backend's concern; it reports
+/// `outOfDeviceMemory` itself.)
+public enum MemoryBudget {
+  /// `BERTSCOPE_MEMORY_LIMIT` (bytes, or with a K/M/G suffix, powers of 1024) when set, else
+  /// half of the machine's physical memory.
+  public static var bytes: Int {
+    if let raw = getenv("BERTSCOPE_MEMORY_LIMIT"), let limit = parse(String(cString: raw)) { return limit }
+    let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+    return pages > 0 && size > 0 ? pages * size / 2 : 8 << 30
+  }
+
+  /// "512M" → 536870912; nil when malformed.
+  static func parse(_ text: String) -> Int? {
+    let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
+    let shifts: [Character: Int] = ["K": 10, "M": 20, "G": 30, "T": 40]
+    if let last = trimmed.last, let shift = shifts[last], let value = Int(trimmed.dropLast()), value > 0 {
+      return value << shift
+    }
+    return Int(trimmed).flatMap { $0 > 0 ? $0 : nil }
+  }
+
+  /// Host bytes of a forward pass over sequences of `lengths` tokens. On the CPU backend:
+  /// activations `x, y, context` `[T, H]`, `qkv` `[T, 3H]`, `ffn` `[T, FFN]`, one scratch
+  /// probability buffer `[Σ heads·L²]` plus one per layer whose maps are returned. Elsewhere
+  /// only what comes back: the hidden state and the maps.
+  static func estimate(lengths: [Int], config c: BertConfig, mapLayers: Int, mapHeads: Int, hostActivations: Bool) -> Int {
+    let tokens = lengths.reduce(0, +)
+    let squares = lengths.reduce(0) { $0 + $1 * $1 }
+    var floats = tokens * c.hiddenSize
+    if hostActivations {
+      floats += tokens * (5 * c.hiddenSize + c.intermediateSize) + squares * c.numHeads * (1 + mapLayers)
+    } else {
+      floats += squares * mapHeads * mapLayers
+    }
+    return floats * 4
+  }
+
+  /// Throws `outOfDeviceMemory` naming the batch, the estimate, the budget and how many
+  /// sequences of this size would fit, when a pass over `encodings` would exceed `budget`.
+  static func check(
+    _ encodings: [Encoding], config: BertConfig, options: EncodeOptions, hostActivations: Bool, budget: Int? = nil
+  ) throws {
+    guard !encodings.isEmpty else { return }
+    let (layers, heads) = try options.maps.resolve(config)
+    let lengths = encodings.map(\.count)
+    let need = estimate(
+      lengths: lengths, config: config, mapLayers: layers.count, mapHeads: heads.count, hostActivations: hostActivations)
+    let limit = budget ?? bytes
+    guard need > limit else { return }
+    let tokens = lengths.reduce(0, +)
+    let fit = Int(Double(limit) / Double(need) * Double(encodings.count))
+    let maps = layers.isEmpty ? "" : ", with the attention maps of \(layers.count) layer\(layers.count == 1 ? "" : "s")"
+    var detail = "a forward pass over \(encodings.count) sequences (\(tokens) tokens\(maps)) needs about "
+      + "\(RunProgress.formatBytes(need)) of host memory, over the budget of \(RunProgress.formatBytes(limit)) "
+      + "(half the machine's memory unless BERTSCOPE_MEMORY_LIMIT sets it); "
+    if fit >= 1 {
+      detail += "encode at most \(fit) sequence\(fit == 1 ? "" : "s") of this length at a time (a smaller batch size)"
+    } else {
+      detail += "even one sequence is too large: shorten the input or request fewer attention maps"
+    }
+    throw BertScopeError.outOfDeviceMemory(bytes: need, detail: detail)
+  }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import Testing
+
+@testable import BertScope
+
+/// Inputs the fuzzers (Fuzz/, `scripts/fuzz`) found, kept under `Tests/Fixtures/fuzz-regressions/<target>/`,
+/// and the bugs behind them, each pinned by a test. Every committed input is also replayed by
+/// `scripts/fuzz --regress` through its fuzz target with all of that target's invariants.
+@Suite("Fuzz regressions")
+struct FuzzRegressionTests {
+  static let directory = Fixtures.root.appendingPathComponent("fuzz-regressions", isDirectory: true)
+
+  static func inputs(_ target: String) -> [URL] {
+    let folder = directory.appendingPathComponent(target, isDirectory: true)
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    return names.sorted().map { folder.appendingPathComponent($0) }
+  }
+
+  /// No control character (a newline, an escape sequence) in a message: the CLI prints it as one line.
+  func expectPrintable(_ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    let raw = message.unicodeScalars.first { $0.properties.generalCategory == .control }
+    #expect(raw == nil, "message holds \(raw?.escaped(asASCII: true) ?? ""): \(message.debugDescription)", sourceLocation: sourceLocation)
+  }
+
+  // MARK: - NPY
+
+  @Test("every committed NPY regression input decodes or fails with a printable BertScopeError")
+  func npyInputs() throws {
+    for url in Self.inputs("npy") {
+      do {
+        let array = try NPY.decode(Data(contentsOf: url), path: url.lastPathComponent)
+        #expect(array.shape.reduce(1, *) == array.count)
+      } catch let error as BertScopeError {
+        expectPrintable(error.description)
+      }
+    }
+  }
+
+  @Test("an NPY header with a newline inside the shape tuple reads as numpy reads it")
+  func npyNewlineInShape() throws {
+    // Found by fuzz-npy: `'shape': (0,\n 5)` was refused with a message that quoted the
+    // newline and so broke the one-line error. numpy parses the header with
+    // ast.literal_eval, which accepts the newline: so does NPY now. (The found input also
+    // carries one byte of data too many, which is an error, printed on one line.)
+    let url = Self.directory.appendingPathComponent("npy/newline-in-shape.npy")
+    let found = try Data(contentsOf: url)
+    #expect(throws: BertScopeError.invalidInput("array.npy: not a readable .npy file: expected 0 data bytes for shape [0, 5], found 1")) {
+      try NPY.decode(found)
+    }
+    let array = try NPY.decode(found.dropLast())
+    #expect(array.shape == [0, 5] && array.dtype == .float64 && array.count == 0)
+  }
+
+  @Test("NPY errors escape what they quote from the header")
+  func npyEscapes() {
+    var header = "{'descr': '<f4\u{1B}[31m', 'fortran_order': False, 'shape': (1,), }"
+    header += String(repeating: " ", count: 64 - (10 + header.utf8.count + 1) % 64) + "\n"
+    var data = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.utf8.count), 0])
+    data.append(Data(header.utf8))
+    data.append(Data(count: 4))
+    do {
+      _ = try NPY.decode(data)
+      Issue.record("decoded a dtype with an escape sequence")
+    } catch let error as BertScopeError {
+      expectPrintable(error.description)
+      #expect(error.description.contains("\\u{1B}[31m"))
+    } catch {
+      Issue.record("not a BertScopeError: \(error)")
+    }
+  }
+
+  // MARK: - vocab.txt
+
+  @Test("vocab.txt with CRLF line ends reads one token a line")
+  func vocabularyCRLF() throws {
+    // Lines were split on the Character "\n", but "\r\n" is one Character (a grapheme
+    // cluster) that is not "\n": a CRLF vocab.txt became a single token.
+    let vocabulary = try Vocabulary(data: Data("[PAD]\r\n[UNK]\r\nhello\r\n##s\r\n".utf8))
+    #expect(vocabulary.tokens == ["[PAD]", "[UNK]", "hello", "##s"])
+    #expect(vocabulary.id("hello") == 2)
+
+    var folder = TinyModelFolder()
+    folder.vocabOverride = TinyModelFolder().vocab.replacingOccurrences(of: "\n", with: "\r\n")
+    let model = try BertModel.load(from: try folder.write(to: Fixtures.temporaryDirectory()))
+    #expect(model.vocabulary.count == 120 && model.vocabulary.tokens[2] == "[CLS]")
+  }
+
+  @Test("canonically equivalent tokens are distinct vocabulary entries, as in Python")
+  func vocabularyCanonicalEquivalence() throws {
+    // String equality is canonical equivalence: "é" (U+00E9) and "e" + U+0301 were one
+    // dictionary key, so such a vocabulary was rejected as having a duplicate.
+    let vocabulary = try Vocabulary(tokens: ["[PAD]", "\u{E9}", "e\u{301}", "\u{212B}", "\u{C5}"])
+    #expect(vocabulary.id("\u{E9}") == 1)
+    #expect(vocabulary.id("e\u{301}") == 2)
+    #expect(vocabulary.id("\u{212B}") == 3 && vocabulary.id("\u{C5}") == 4)
+    #expect(vocabulary.contains("e\u{301}") && !vocabulary.contains("A\u{30A}"))
+    #expect(throws: BertScopeError.self) { try Vocabulary(tokens: ["a", "b", "a"]) }
+  }
+
+  @Test("a duplicated token with control characters is named escaped")
+  func vocabularyEscapes() {
+    do {
+      _ = try Vocabulary(data: Data("[PAD]\n\u{1B}[2Jx\n\u{1B}[2Jx\n".utf8), path: "vocab.txt")
+      Issue.record("accepted a duplicate")
+    } catch let error as BertScopeError {
+      expectPrintable(error.description)
+      #expect(error.description.contains("\\u{1B}[2Jx\" appears twice (lines 2 and 3)"))
+    } catch {
+      Issue.record("not a BertScopeError: \(error)")
+    }
+  }
+
+  // MARK: - safetensors, config.json, tokenizer_config.json
+
+  @Test("safetensors errors escape tensor names and dtypes from the header")
+  func safeTensorsEscapes() throws {
+    let headers = [
+      "{\"a\\nb\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 8]}}",
+      "{\"x\": {\"dtype\": \"\\u001b]0;owned\\u0007\", \"shape\": [1], \"data_offsets\": [0, 4]}}",
+      "{\"\\u202egnp.exe\": {\"dtype\": \"F32\", \"shape\": [\"\\n\"], \"data_offsets\": [0, 4]}}",
+      "{\"a\\rb\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, \"c\\rd\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}",
+    ]
+    for header in headers {
+      var image = Data()
+      withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { image.append(contentsOf: $0) }
+      image.append(Data(header.utf8))
+      image.append(Data(count: 4))
+      do {
+        _ = try image.withUnsafeBytes { try SafeTensorsFile(bytes: $0, path: "m.safetensors") }
+        Issue.record("accepted \(header)")
+      } catch let error as BertScopeError {
+        expectPrintable(error.description)
+      }
+    }
+  }
+
+  @Test("config.json errors escape the values they quote")
+  func configEscapes() {
+    let base = #"{"vocab_size": 8, "hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 8"#
+    for extra in [#", "hidden_act": "gelu\n\u001b[1m"}"#, #", "position_embedding_type": "\r\n"}"#, #", "type_vocab_size": "1\n2"}"#] {
+      do {
+        _ = try BertConfig(json: Data((base + extra).utf8))
+        Issue.record("accepted \(extra)")
+      } catch let error as BertScopeError {
+        expectPrintable(error.description)
+      } catch {
+        Issue.record("not a BertScopeError: \(error)")
+      }
+    }
+  }
+
+  @Test("a special token from tokenizer_config.json missing from the vocabulary is named escaped")
+  func tokenizerConfigEscapes() throws {
+    let options = try TokenizerOptions(json: Data(#"{"cls_token": "[C\nLS]"}"#.utf8), maxPositions: 16)
+    let vocabulary = try Vocabulary(tokens: ["[PAD]", "[UNK]", "[CLS]", "[SEP]"])
+    do {
+      _ = try BertTokenizer(vocabulary: vocabulary, options: options)
+      Issue.record("built a tokenizer without its [CLS]")
+    } catch let error as BertScopeError {
+      expectPrintable(error.description)
+      #expect(error.description.contains(#"[C\nLS]"#))
+    }
+  }
+
+  // MARK: - corpus reader
+
+  @Test("the corpus reader's line limit is exact, whatever the read chunk")
+  func corpusLineLimit() throws {
+    for chunk in [1, 3, 7, 64, 1 << 20] {
+      for (text, limit, failsAt) in [
+        ("abcd\nabcde\nx", 4, 2), ("abcd\r\nx", 4, 1), ("ab\nabcdef", 4, 2), ("abcd\nx\n", 4, nil),
+        ("\u{FEFF}ab\n", 4, 1), ("a\tb\tc\n", 5, nil),
+      ] as [(String, Int, Int?)] {
+        let reader = CorpusReader(
+          handle: try pipe(Data(text.utf8)), name: "c.txt", chunkSize: chunk, maxLineBytes: limit)
+        var read = 0
+        do {
+          while try reader.nextLine() != nil { read += 1 }
+          #expect(failsAt == nil, "\(text.debugDescription), chunk \(chunk): no error")
+        } catch BertScopeError.invalidInput(let message) {
+          #expect(failsAt == read + 1, "\(text.debugDescription), chunk \(chunk): \(message)")
+          #expect(message == "c.txt:\(read + 1): line longer than \(limit) bytes (is this a text file?)")
+        }
+      }
+    }
+  }
+
+  @Test("lines cross read chunks intact: CRLF split across chunks, BOM, TABs, no final newline")
+  func corpusChunkBoundaries() throws {
+    let text = "\u{FEFF}first\r\nsecond\tpair\r\n\r\nthird\tb\tscore\n\nlast\r"
+    for chunk in 1...9 {
+      let reader = CorpusReader(handle: try pipe(Data(text.utf8)), name: "c.txt", chunkSize: chunk)
+      var lines: [CorpusLine] = []
+      while let line = try reader.nextLine() { lines.append(line) }
+      #expect(lines.map(\.text) == ["first", "second", "", "third", "", "last"], "chunk \(chunk)")
+      #expect(lines[1].pair == "pair" && lines[3].fields == ["third", "b", "score"])
+      #expect(lines.map(\.number) == Array(1...6))
+    }
+  }
+
+  /// A pipe holding `data`, closed for writing (up to the pipe's 64 KiB buffer).
+  func pipe(_ data: Data) throws -> FileHandle {
+    let pipe = Pipe()
+    pipe.fileHandleForWriting.write(data)
+    try pipe.fileHandleForWriting.close()
+    return pipe.fileHandleForReading
+  }
+}
