@@ -99,7 +99,9 @@ func npyShape(_ url: URL) throws -> [Int] {
 struct RobustnessRunTests {
   let tiny = Fixtures.tiny.path
 
-  @Test("embed streams 2,000,000 lines from stdin in flat memory", .timeLimit(.minutes(10)))
+  @Test(
+    "embed streams 2,000,000 lines from stdin in flat memory", .enabled(if: Build.optimized, Build.skipReason),
+    .timeLimit(.minutes(10)))
   func millionsOfLines() throws {
     let dir = Fixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }

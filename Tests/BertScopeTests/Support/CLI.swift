@@ -42,3 +42,11 @@ enum CLI {
       stderr: String(decoding: errData, as: UTF8.self))
   }
 }
+
+/// Whether this test bundle (and the `bertscope` beside it) was built optimised: heavy tests
+/// (millions of lines, the real model at 512 tokens) only run there; `scripts/test` builds
+/// in release mode.
+enum Build {
+  static let optimized = !_isDebugAssertConfiguration()
+  static let skipReason: Comment = "needs an optimised build (scripts/test: swift test -c release -Xswiftc -enable-testing)"
+}
