@@ -77,23 +77,31 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
       if case .biasResidual(let r) = epilogue { return r.pointer }
       return nil
     }()
-    // Row blocks on our own threads, each a single-threaded sgemm followed by the epilogue
-    // while the block is still in cache. (OpenBLAS's own pool would spin between calls and
-    // fight the attention kernels' threads for the two cores.)
-    let block = max(64, (rows + 2 * hostThreads - 1) / (2 * hostThreads))
-    let blocks = (rows + block - 1) / block
-    parallelItems(blocks) { i in
-      let r0 = i * block
-      let m = min(block, rows - r0)
-      cblas_sgemm(
-        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
-        x + r0 * k, Int32(k), w, Int32(k), 0, o + r0 * n, Int32(n))
-      for r in r0..<(r0 + m) {
-        switch epilogue {
-        case .bias: addBias(o + r * n, b, n)
-        case .biasResidual: addBiasResidual(o + r * n, b, residual! + r * n, n)
-        case .biasActivation: addBiasActivate(o + r * n, b, n, activation)
-        }
+    // Blocks on our own threads, each a single-threaded sgemm followed by the epilogue while
+    // the block is still in cache. (OpenBLAS's own pool would spin between calls and fight
+    // the attention kernels' threads for the cores.) Many rows: blocks of rows; few rows
+    // (short single inputs), where a row block would leave cores idle: blocks of columns.
+    let rowBlock = max(64, (rows + 2 * hostThreads - 1) / (2 * hostThreads))
+    if rows >= 2 * 64 || hostThreads == 1 {
+      let blocks = (rows + rowBlock - 1) / rowBlock
+      parallelItems(blocks) { i in
+        let r0 = i * rowBlock
+        let m = min(rowBlock, rows - r0)
+        cblas_sgemm(
+          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
+          x + r0 * k, Int32(k), w, Int32(k), 0, o + r0 * n, Int32(n))
+        applyEpilogue(epilogue, rows: r0..<(r0 + m), columns: 0..<n, n: n, o, b, residual, activation)
+      }
+    } else {
+      let columnBlock = max(16, (n / hostThreads + 15) / 16 * 16)
+      let blocks = (n + columnBlock - 1) / columnBlock
+      parallelItems(blocks) { i in
+        let c0 = i * columnBlock
+        let width = min(columnBlock, n - c0)
+        cblas_sgemm(
+          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width), Int32(k), 1,
+          x, Int32(k), w + c0 * k, Int32(k), 0, o + c0, Int32(n))
+        applyEpilogue(epilogue, rows: 0..<rows, columns: c0..<(c0 + width), n: n, o, b, residual, activation)
       }
     }
   }
@@ -377,6 +385,23 @@ func normalizeRow(
   while j < n {
     out[j] = (x[j] - mean) * inverse * gamma[j] + beta[j]
     j += 1
+  }
+}
+
+/// The epilogue of `linear` on `rows` × `columns` of the [*, n] output `o`.
+@inline(__always)
+private func applyEpilogue(
+  _ epilogue: Epilogue<FloatStorage>, rows: Range<Int>, columns: Range<Int>, n: Int, _ o: UnsafeMutablePointer<Float>,
+  _ b: UnsafeMutablePointer<Float>, _ residual: UnsafeMutablePointer<Float>?, _ activation: Activation
+) {
+  let width = columns.count, c0 = columns.lowerBound
+  for r in rows {
+    let row = o + r * n + c0
+    switch epilogue {
+    case .bias: addBias(row, b + c0, width)
+    case .biasResidual: addBiasResidual(row, b + c0, residual! + r * n + c0, width)
+    case .biasActivation: addBiasActivate(row, b + c0, width, activation)
+    }
   }
 }
 

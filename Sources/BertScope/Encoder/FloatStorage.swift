@@ -64,8 +64,9 @@ final class LargeBlocks: @unchecked Sendable {
   static let shared = LargeBlocks()
   static let threshold = 4 << 20
   static let alignment = 2 << 20
-  /// Most bytes kept idle.
-  let limit = 1 << 30
+  /// Most bytes kept idle: a quarter of the machine's memory, at most 8 GiB (a batch of
+  /// 32 × 512 tokens with every map held needs ~2.5 GB).
+  let limit = Int(min(ProcessInfo.processInfo.physicalMemory / 4, 8 << 30))
   private var idle: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
   private var idleBytes = 0
   private let lock = NSLock()
