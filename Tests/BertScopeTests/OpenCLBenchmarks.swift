@@ -81,10 +81,16 @@ struct OpenCLBenchmarks {
     print(lines.joined(separator: "\n"))
   }
 
-  @Test("time per op at MiniLM shapes (batch 32 × 128 tokens)")
+  @Test("time per op at MiniLM shapes (batch 32 × 128 tokens), OpenCL and the CPU backend")
   func ops() throws {
-    for variant in [OpenCLKernelConfig.Variant.cpu] {
-      let backend = try OpenCLTest.backend(variant)
+    let opencl = try OpenCLTest.backend(.cpu)
+    try Self.timeOps(opencl) { try opencl.finish() }
+    try Self.timeOps(CPUBackend()) {}
+  }
+
+  /// One encoder layer's ops on random data, each timed alone (4 calls per sample).
+  static func timeOps<B: ComputeBackend>(_ backend: B, finish: () throws -> Void) throws {
+    do {
       var rng = SplitMix64(seed: 43)
       let (hidden, heads, d, ffn) = (384, 12, 32, 1536)
       let batch = OpenCLTest.batch(lengths: Array(repeating: 128, count: 32), heads: heads, vocab: 1000, rng: &rng)
@@ -149,6 +155,12 @@ struct OpenCLBenchmarks {
           }
         ),
         (
+          "(ffn1 gemm, bias only)",
+          {
+            try backend.linear(out: inter, input: out, rows: t, weight: w1, bias: b, epilogue: .bias, activation: .gelu)
+          }
+        ),
+        (
           "ffn2 gemm + residual",
           {
             try backend.linear(
@@ -160,16 +172,16 @@ struct OpenCLBenchmarks {
       var total = 0.0
       for (label, step) in steps {
         try step()
-        try backend.finish()
+        try finish()
         var times: [Double] = []
         for _ in 0..<Self.samples {
           times.append(
             try Self.seconds {
-              for _ in 0..<4 { try step() }; try backend.finish()
+              for _ in 0..<4 { try step() }; try finish()
             } / 4)
         }
         let ms = Self.median(times) * 1000
-        if label != "embed" { total += ms }
+        if label != "embed" && !label.hasPrefix("(") { total += ms }
         lines.append("  " + label.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: " %8.2f", ms))
       }
       lines.append(String(format: "  layer                  %8.2f (without the second layer norm)", total))

@@ -110,6 +110,11 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
     probs: FloatStorage, qkv: FloatStorage, layout: Layout, batch: PackedBatch, heads: Int, headDim d: Int,
     scale: Float, modes: [HeadMode]
   ) throws {
+    // As on OpenCL: no modes means every head normal; otherwise one mode per head.
+    guard modes.isEmpty || modes.count == heads else {
+      throw BertScopeError.invalidInput("CPU backend: attentionProbs: \(modes.count) head modes for \(heads) heads")
+    }
+    let modes = modes.isEmpty ? Array(repeating: HeadMode.normal, count: heads) : modes
     let hiddenSize = heads * d
     let stride = 3 * hiddenSize
     let q = qkv.pointer, pr = probs.pointer
