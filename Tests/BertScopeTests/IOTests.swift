@@ -60,6 +60,31 @@ struct IOTests {
     #expect(try String(contentsOf: url, encoding: .utf8) == "old\n")
   }
 
+  @Test("the next write removes temporaries of killed writers, not those of live ones")
+  func staleTemporaries() throws {
+    let dir = Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let url = dir.appendingPathComponent("e.npy")
+    let finished = Process()
+    finished.executableURL = URL(fileURLWithPath: "/bin/true")
+    try finished.run()
+    finished.waitUntilExit()
+    let dead = finished.processIdentifier
+    let live = getppid()
+    let names = [
+      ".e.npy.\(dead).17.partial",  // a killed writer's: removed
+      ".e.npy.\(live).18.partial",  // another process still writing e.npy: kept
+      ".f.npy.\(dead).19.partial",  // another file's: kept
+      ".e.npy.notapid.partial",  // not ours: kept
+    ]
+    for name in names { try Data("x".utf8).write(to: dir.appendingPathComponent(name)) }
+    let inFlight = try AtomicFile.Writer(url: url)  // our own temporary, still being written: kept
+    try AtomicFile.write("new\n", to: url)
+    let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+    #expect(left == Set(["e.npy", inFlight.temporary.lastPathComponent] + names.dropFirst()))
+    inFlight.abandon()
+  }
+
   @Test("corpus lines: pairs, CRLF, BOM, empty lines, no final newline")
   func corpusLines() throws {
     let url = Fixtures.temporaryDirectory().appendingPathComponent("c.txt")

@@ -218,7 +218,7 @@ struct RobustnessRunTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["corpus.txt", "e.npy"])
   }
 
-  @Test("SIGKILL mid-run: the old output stays intact; at most a hidden .partial file is left")
+  @Test("SIGKILL mid-run: the old output stays intact; a hidden .partial is left until the next run writes the file")
   func killed() throws {
     let dir = Fixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -229,6 +229,13 @@ struct RobustnessRunTests {
     #expect(try String(contentsOf: out, encoding: .utf8) == "old output\n")
     let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0 != "corpus.txt" && $0 != "e.npy" }
     #expect(left.allSatisfy { $0.hasPrefix(".e.npy.") && $0.hasSuffix(".partial") }, "\(left)")
+
+    // The next run that writes e.npy removes what the killed one left.
+    let small = dir.appendingPathComponent("small.txt")
+    try writeLines(3, to: small)
+    let rerun = try Child.spawn(["embed", "--model", tiny, "--input", small.path, "--out", out.path]).wait()
+    #expect(rerun.status == 0, "\(rerun)")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["corpus.txt", "e.npy", "small.txt"])
   }
 }
 

@@ -10,7 +10,8 @@ import Synchronization
 /// Writes files so that a reader never sees a partial one: data goes to a hidden temporary
 /// file in the same folder, is flushed to disk, and is renamed over the destination
 /// (atomic on POSIX file systems). An interrupted run leaves at most a `.*.partial` file, and
-/// none when the process gets to call `removeTemporaries()` (the CLI does on SIGINT/SIGTERM).
+/// none when the process gets to call `removeTemporaries()` (the CLI does on SIGINT/SIGTERM);
+/// the next write of the same file deletes what a killed writer left.
 public enum AtomicFile {
   /// Temporaries being written → their destinations.
   private static let inFlight = Mutex<[String: String]>([:])
@@ -23,6 +24,23 @@ public enum AtomicFile {
       for temporary in files.keys { unlink(temporary) }
       defer { files.removeAll() }
       return files.values.sorted()
+    }
+  }
+
+  /// Deletes the temporaries that earlier writers of `url` left behind when they were killed
+  /// outright (SIGKILL, power loss): `.<name>.<pid>.<n>.partial` files whose process no longer
+  /// exists. A temporary of a live process (another run writing the same file) is left alone.
+  static func removeStaleTemporaries(of url: URL) {
+    let folder = url.deletingLastPathComponent()
+    let prefix = "." + url.lastPathComponent + "."
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+    let ours = inFlight.withLock { Set($0.keys) }
+    for name in names where name.hasPrefix(prefix) && name.hasSuffix(".partial") {
+      let middle = name.dropFirst(prefix.count).dropLast(".partial".count).split(separator: ".")
+      guard middle.count == 2, let pid = pid_t(middle[0]), pid > 0, UInt32(middle[1]) != nil else { continue }
+      let path = folder.appendingPathComponent(name).path
+      let dead = pid == getpid() ? !ours.contains(path) : (kill(pid, 0) != 0 && errno == ESRCH)
+      if dead { unlink(path) }
     }
   }
 
@@ -59,6 +77,7 @@ public enum AtomicFile {
       } catch {
         throw BertScopeError.io(path: folder.path, problem: "cannot create folder: \(error.localizedDescription)")
       }
+      AtomicFile.removeStaleTemporaries(of: url)
       temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial")
       let (path, destination) = (temporary.path, url.path)
       let (fd, code) = AtomicFile.inFlight.withLock { files -> (Int32, Int32) in
