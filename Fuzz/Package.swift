@@ -14,7 +14,7 @@ import PackageDescription
 
 let targets = [
   "fuzz-safetensors", "fuzz-weights", "fuzz-config", "fuzz-tokenizer-config", "fuzz-vocab",
-  "fuzz-tokenizer", "fuzz-corpus", "fuzz-npy",
+  "fuzz-tokenizer", "fuzz-corpus", "fuzz-npy", "fuzz-analysis-lines",
 ]
 
 let package = Package(
@@ -28,6 +28,7 @@ let package = Package(
       .executableTarget(
         name: name,
         dependencies: ["CLibFuzzer", "FuzzSupport", .product(name: "BertScope", package: "bertscope-root")]
+          + (name == "fuzz-analysis-lines" ? [.product(name: "BertScopeAnalysis", package: "bertscope-root")] : [])
       )
     }
 )

@@ -84,7 +84,7 @@ public enum AblationInput {
     }
     let raw = line.fields[2].trimmingCharacters(in: .whitespaces)
     guard let score = Double(raw), score.isFinite else {
-      throw BertScopeError.invalidInput("\(path):\(line.number): score \"\(line.fields[2])\" is not a number")
+      throw BertScopeError.invalidInput("\(path):\(line.number): score \"\(printable(line.fields[2]))\" is not a number")
     }
     return (line.fields[0], line.fields[1], score)
   }
@@ -105,9 +105,9 @@ public enum AblationInput {
     } else if let index = Int(raw), index >= 0, index < classes {
       label = index
     } else {
-      let known = names.map { " or one of \($0.joined(separator: ", "))" } ?? ""
+      let known = names.map { " or one of \(printable($0.joined(separator: ", ")))" } ?? ""
       throw BertScopeError.invalidInput(
-        "\(path):\(line.number): label \"\(line.fields.last!)\" is not a class index 0–\(classes - 1)\(known)")
+        "\(path):\(line.number): label \"\(printable(line.fields.last!))\" is not a class index 0–\(classes - 1)\(known)")
     }
     return (line.fields[0], line.fields.count == 3 ? line.fields[1] : nil, label)
   }

@@ -28,7 +28,7 @@ public struct MapComparison: Sendable {
     }
     if a.vocabulary != b.vocabulary {
       let first = zip(a.vocabulary.tokens, b.vocabulary.tokens).enumerated().first { $0.element.0 != $0.element.1 }
-      let detail = first.map { "token \($0.offset) is \"\($0.element.0)\" vs \"\($0.element.1)\"" } ?? "different lengths"
+      let detail = first.map { "token \($0.offset) is \"\(printable($0.element.0))\" vs \"\(printable($0.element.1))\"" } ?? "different lengths"
       throw BertScopeError.invalidInput(
         "cannot compare \(a.directory.path) and \(b.directory.path): different vocabularies (\(detail))")
     }

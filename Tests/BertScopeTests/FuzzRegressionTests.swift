@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import BertScope
+import BertScopeAnalysis
 
 /// Inputs the fuzzers (Fuzz/, `scripts/fuzz`) found, kept under `Tests/Fixtures/fuzz-regressions/<target>/`,
 /// and the bugs behind them, each pinned by a test. Every committed input is also replayed by
@@ -20,6 +21,49 @@ struct FuzzRegressionTests {
   func expectPrintable(_ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
     let raw = message.unicodeScalars.first { $0.properties.generalCategory == .control }
     #expect(raw == nil, "message holds \(raw?.escaped(asASCII: true) ?? ""): \(message.debugDescription)", sourceLocation: sourceLocation)
+  }
+
+  // MARK: - Labelled lines of the analyses (fuzz-analysis-lines)
+
+  @Test("labelled-line errors (similarity score, class label, label names) escape what they quote")
+  func labelledLinesEscape() throws {
+    let url = Fixtures.temporaryDirectory().appendingPathComponent("in.tsv")
+    try Data("a\tb\t\u{1B}[31m4\u{01}\nx\t7\u{1B}[0m\n".utf8).write(to: url)
+    let reader = try CorpusReader(path: url.path)
+    let first = try #require(try reader.nextLine()), second = try #require(try reader.nextLine())
+    do {
+      _ = try AblationInput.similarity(first, path: "in.tsv")
+      Issue.record("a score with an escape sequence parsed")
+    } catch let error as BertScopeError {
+      expectPrintable(error.description)
+      #expect(error.description.contains("in.tsv:1: score \"\\u{1B}[31m4\\u{01}\""), "\(error)")
+    }
+    do {
+      _ = try AblationInput.classification(second, classes: 2, names: ["ok", "bad\u{07}"], path: "in.tsv")
+      Issue.record("a label with an escape sequence parsed")
+    } catch let error as BertScopeError {
+      expectPrintable(error.description)
+      #expect(error.description.contains("in.tsv:2: label \"7\\u{1B}[0m\""), "\(error)")
+    }
+  }
+
+  @Test("every committed analysis-lines regression input parses or fails with a printable error naming its line")
+  func analysisLineInputs() throws {
+    for url in Self.inputs("analysis-lines") {
+      let reader = try CorpusReader(path: url.path)
+      while let line = try? reader.nextLine() {
+        for parse in [
+          { _ = try AblationInput.similarity(line, path: "f") },
+          { _ = try AblationInput.classification(line, classes: 3, names: nil, path: "f") },
+          { _ = try RelationExample.parse(line.fields.joined(separator: "\t"), line: line.number, path: "f") },
+        ] as [() throws -> Void] {
+          do { try parse() } catch let error as BertScopeError {
+            expectPrintable(error.description)
+            #expect(error.description.contains("f:\(line.number): "), "\(error)")
+          }
+        }
+      }
+    }
   }
 
   // MARK: - NPY

@@ -2,7 +2,7 @@
 /// characters written as Swift escapes (`\n`, `\u{1B}`, `\u{202E}`), so that a name read from
 /// an untrusted file can neither break the line nor drive the terminal, and cut after `limit`
 /// characters. Ordinary text comes back unchanged.
-func printable(_ text: some StringProtocol, limit: Int = 120) -> String {
+public func printable(_ text: some StringProtocol, limit: Int = 120) -> String {
   var out = ""
   var count = 0
   for scalar in text.unicodeScalars {
