@@ -14,7 +14,7 @@ import PackageDescription
 
 let targets = [
   "fuzz-safetensors", "fuzz-weights", "fuzz-config", "fuzz-tokenizer-config", "fuzz-vocab",
-  "fuzz-tokenizer", "fuzz-corpus", "fuzz-npy", "fuzz-analysis-lines",
+  "fuzz-tokenizer", "fuzz-corpus", "fuzz-npy", "fuzz-analysis-lines", "fuzz-report-inputs",
 ]
 
 let package = Package(
@@ -29,6 +29,7 @@ let package = Package(
         name: name,
         dependencies: ["CLibFuzzer", "FuzzSupport", .product(name: "BertScope", package: "bertscope-root")]
           + (name == "fuzz-analysis-lines" ? [.product(name: "BertScopeAnalysis", package: "bertscope-root")] : [])
+          + (name == "fuzz-report-inputs" ? [.product(name: "BertScopeReport", package: "bertscope-root")] : [])
       )
     }
 )

@@ -147,6 +147,9 @@ public struct AnalysisResults: Sendable {
     return nil
   }
 
+  /// The largest CSV or JSON analysis file read (a 48-layer × 64-head model's are under 1 MB).
+  public static let maxFileBytes = 256 << 20
+
   /// The file names the analysis commands and `bertscope report` write, copied by `--from`.
   public static let fileNames = [
     "patterns.csv", "patterns_by_layer.csv", "patterns.json", "special.csv", "cls_row.csv", "special.json", "ablation.csv",
@@ -193,12 +196,7 @@ struct CSVFile {
 
   init(url: URL, header expected: [String]) throws {
     path = url.path
-    let text: String
-    do {
-      text = try String(contentsOf: url, encoding: .utf8)
-    } catch {
-      throw BertScopeError.io(path: url.path, problem: "cannot read: \(error.localizedDescription)")
-    }
+    let text = try FileBytes.text(url, limit: AnalysisResults.maxFileBytes)
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
       $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
     }
@@ -207,7 +205,7 @@ struct CSVFile {
     header = first.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     guard header == expected else {
       throw BertScopeError.invalidInput(
-        "\(url.path):1: header is \"\(first)\", expected \"\(expected.joined(separator: ","))\"")
+        "\(url.path):1: header is \"\(printable(first))\", expected \"\(expected.joined(separator: ","))\"")
     }
     var rows: [(Int, [String])] = []
     for (i, line) in lines.enumerated().dropFirst() {
@@ -225,7 +223,7 @@ struct CSVFile {
   func index(_ row: (line: Int, cells: [String]), _ column: Int) throws -> Int {
     guard let v = Int(row.cells[column]), v >= 1 else {
       throw BertScopeError.invalidInput(
-        "\(path):\(row.line): \(header[column]) \"\(row.cells[column])\" is not a number from 1")
+        "\(path):\(row.line): \(header[column]) \"\(printable(row.cells[column]))\" is not a number from 1")
     }
     return v
   }
@@ -235,7 +233,7 @@ struct CSVFile {
     let cell = row.cells[column].trimmingCharacters(in: .whitespaces)
     if cell == "nan" { return .nan }
     guard let v = Double(cell), v.isFinite else {
-      throw BertScopeError.invalidInput("\(path):\(row.line): \(header[column]) \"\(row.cells[column])\" is not a number")
+      throw BertScopeError.invalidInput("\(path):\(row.line): \(header[column]) \"\(printable(row.cells[column]))\" is not a number")
     }
     return v
   }
@@ -275,12 +273,7 @@ struct FolderReader {
 
   func json(_ name: String) throws -> [String: Any] {
     let u = url(name)
-    let data: Data
-    do {
-      data = try Data(contentsOf: u)
-    } catch {
-      throw BertScopeError.io(path: u.path, problem: "cannot read: \(error.localizedDescription)")
-    }
+    let data = try FileBytes.read(u, limit: AnalysisResults.maxFileBytes)
     guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
       throw BertScopeError.invalidInput("\(u.path): not a JSON object")
     }

@@ -90,7 +90,7 @@ struct ReportCommand: ParsableCommand {
     if let from {
       let source = URL(fileURLWithPath: from, isDirectory: true).standardizedFileURL
       try copyAnalysisFiles(from: source, to: folder)
-      if let data = try? Data(contentsOf: folder.appendingPathComponent("report.json")),
+      if let data = try? FileBytes.read(folder.appendingPathComponent("report.json"), limit: AnalysisResults.maxFileBytes),
         let j = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
       {
         previous = j
@@ -166,12 +166,8 @@ struct ReportCommand: ParsableCommand {
     guard fm.fileExists(atPath: source.path) else { throw BertScopeError.io(path: source.path, problem: "--from: no such folder") }
     var copied = 0
     for name in AnalysisResults.fileNames where fm.fileExists(atPath: source.appendingPathComponent(name).path) {
-      let data: Data
-      do {
-        data = try Data(contentsOf: source.appendingPathComponent(name))
-      } catch {
-        throw BertScopeError.io(path: source.appendingPathComponent(name).path, problem: "cannot read: \(error.localizedDescription)")
-      }
+      let limit = name.hasSuffix(".npy") ? NPY.maxFileBytes : AnalysisResults.maxFileBytes
+      let data = try FileBytes.read(source.appendingPathComponent(name), limit: limit)
       try AtomicFile.write(data, to: folder.appendingPathComponent(name))
       copied += 1
     }

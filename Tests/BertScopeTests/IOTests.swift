@@ -85,6 +85,25 @@ struct IOTests {
     inFlight.abandon()
   }
 
+  @Test("FileBytes: empty and ordinary files, the size limit, folders and named pipes refused without blocking")
+  func fileBytes() throws {
+    let dir = Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let empty = dir.appendingPathComponent("empty.csv"), text = dir.appendingPathComponent("t.csv")
+    try Data().write(to: empty)
+    let bytes = Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 % 251) })
+    try bytes.write(to: text)
+    #expect(try FileBytes.read(empty, limit: 10) == Data())
+    #expect(try FileBytes.read(text, limit: bytes.count) == bytes)
+    #expect(throws: BertScopeError.self) { try FileBytes.read(text, limit: bytes.count - 1) }
+    #expect(throws: BertScopeError.self) { try FileBytes.read(dir, limit: 1 << 20) }
+    let fifo = dir.appendingPathComponent("pipe.csv")
+    #expect(mkfifo(fifo.path, 0o600) == 0)
+    #expect(throws: BertScopeError.self) { try FileBytes.read(fifo, limit: 1 << 20) }
+    try Data([0x61, 0xFF, 0x62]).write(to: text)
+    #expect(throws: BertScopeError.invalidInput("\(text.path): not UTF-8 text")) { try FileBytes.text(text, limit: 10) }
+  }
+
   @Test("corpus lines: pairs, CRLF, BOM, empty lines, no final newline")
   func corpusLines() throws {
     let url = Fixtures.temporaryDirectory().appendingPathComponent("c.txt")

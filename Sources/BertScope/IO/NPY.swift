@@ -127,12 +127,12 @@ public enum NPY {
     return Array(shape: shape, values: values, dtype: dtype)
   }
 
+  /// The largest `.npy` file `read` loads (an attention map of 512 tokens × 144 heads is 150 MB).
+  public static let maxFileBytes = 4 << 30
+
   /// Reads an `.npy` file.
   public static func read(_ url: URL) throws -> Array {
-    guard let data = FileManager.default.contents(atPath: url.path) else {
-      throw BertScopeError.io(path: url.path, problem: "cannot read")
-    }
-    return try decode(data, path: url.path)
+    try decode(try FileBytes.read(url, limit: maxFileBytes), path: url.path)
   }
 
   /// Streams rows of a float32 `[n, columns]` array whose `n` is not known up front (e.g. a

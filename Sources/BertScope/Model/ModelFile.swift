@@ -46,11 +46,7 @@ enum ModelFile {
       throw BertScopeError.badModelFile(
         path: path, problem: "is \(info.st_size) bytes, more than the \(limit)-byte limit for this file (is it the right file?)")
     }
-    do {
-      return try Data(contentsOf: url)
-    } catch {
-      throw BertScopeError.io(path: path, problem: "cannot read: \(printable(error.localizedDescription))")
-    }
+    return try FileBytes.read(url, limit: limit)
   }
 
   /// True when something (even a broken link) is at `url`.
