@@ -160,3 +160,31 @@ public struct ByteReader {
     return (Data(rest[rest.startIndex..<cut]), Data(rest[cut...]))
   }
 }
+
+/// Serves fuzz inputs as a real file would be read: an unlinked scratch file, rewritten for
+/// each input, opened afresh as a `FileHandle` positioned at its start.
+public final class ScratchFile: Sendable {
+  private let fd: Int32
+
+  public init(_ name: String) {
+    var template = Array((NSTemporaryDirectory() + "/bertscope-fuzz-\(name).XXXXXX").utf8CString)
+    let fd = mkstemp(&template)
+    guard fd >= 0 else { Fuzz.fail("cannot create a scratch file in \(NSTemporaryDirectory())") }
+    unlink(template)
+    self.fd = fd
+  }
+
+  /// Replaces the contents with `bytes` and returns a new handle reading them from the start.
+  public func handle(with bytes: [UInt8]) -> FileHandle {
+    guard ftruncate(fd, 0) == 0 else { Fuzz.fail("ftruncate failed") }
+    var written = 0
+    while written < bytes.count {
+      let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, bytes.count - written, off_t(written)) }
+      guard n > 0 else { Fuzz.fail("write to the scratch file failed") }
+      written += n
+    }
+    let copy = dup(fd)
+    lseek(copy, 0, SEEK_SET)
+    return FileHandle(fileDescriptor: copy, closeOnDealloc: true)
+  }
+}

@@ -20,27 +20,7 @@ let tokenizer = Fuzz.load("the real vocabulary") {
   try BertTokenizer(vocabulary: try Vocabulary(contentsOf: Fuzz.fixture("Tests/Fixtures/tokenizer/vocab.txt")))
 }
 
-let scratch: Int32 = {
-  var template = Array((NSTemporaryDirectory() + "/bertscope-fuzz-lines.XXXXXX").utf8CString)
-  let fd = mkstemp(&template)
-  guard fd >= 0 else { Fuzz.fail("cannot create a scratch file in \(NSTemporaryDirectory())") }
-  unlink(template)
-  return fd
-}()
-
-/// A reader over `bytes`, served from an unlinked scratch file as a real file would be.
-func reader(_ bytes: [UInt8]) -> CorpusReader {
-  guard ftruncate(scratch, 0) == 0 else { Fuzz.fail("ftruncate failed") }
-  var written = 0
-  while written < bytes.count {
-    let n = bytes.withUnsafeBytes { pwrite(scratch, $0.baseAddress! + written, bytes.count - written, off_t(written)) }
-    guard n > 0 else { Fuzz.fail("write to the scratch file failed") }
-    written += n
-  }
-  let fd = dup(scratch)
-  lseek(fd, 0, SEEK_SET)
-  return CorpusReader(handle: FileHandle(fileDescriptor: fd, closeOnDealloc: true), name: "in.txt", chunkSize: 97)
-}
+let scratch = ScratchFile("lines")
 
 /// Errors must name the file and the line they are about.
 func expectNamed<T>(_ line: Int, _ body: () throws -> T) -> T? {
@@ -61,7 +41,7 @@ func expectNamed<T>(_ line: Int, _ body: () throws -> T) -> T? {
 public func fuzzAnalysisLines(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
   var input = ByteReader(Fuzz.data(start, count))
   let choice = input.byte()
-  let lines = reader([UInt8](input.rest))
+  let lines = CorpusReader(handle: scratch.handle(with: [UInt8](input.rest)), name: "in.txt", chunkSize: 97)
   while true {
     let next: CorpusLine?
     do { next = try lines.nextLine() } catch { return 0 }  // the reader itself has its own target

@@ -11,13 +11,7 @@ import FuzzSupport
 /// Checked against a byte-level reading: lines split at `\n`, one final `\r` dropped, a BOM
 /// dropped from line 1, fields split at TAB, numbered from 1; invalid UTF-8 and over-long
 /// lines stop the reader with an error naming the line.
-let scratch: Int32 = {
-  var template = Array((NSTemporaryDirectory() + "/bertscope-fuzz-corpus.XXXXXX").utf8CString)
-  let fd = mkstemp(&template)
-  guard fd >= 0 else { Fuzz.fail("cannot create a scratch file in \(NSTemporaryDirectory())") }
-  unlink(template)
-  return fd
-}()
+let scratch = ScratchFile("corpus")
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCorpus(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
@@ -42,18 +36,7 @@ public func fuzzCorpus(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
   for i in expected.indices where expected[i].last == 0x0D { expected[i].removeLast() }
   if let first = expected.first, first.starts(with: [0xEF, 0xBB, 0xBF]) { expected[0].removeFirst(3) }
 
-  // The input is served from an unlinked scratch file, rewritten for each run.
-  guard ftruncate(scratch, 0) == 0 else { Fuzz.fail("ftruncate failed") }
-  var written = 0
-  while written < bytes.count {
-    let n = bytes.withUnsafeBytes { pwrite(scratch, $0.baseAddress! + written, bytes.count - written, off_t(written)) }
-    guard n > 0 else { Fuzz.fail("write to the scratch file failed") }
-    written += n
-  }
-  let fd = dup(scratch)
-  lseek(fd, 0, SEEK_SET)
-  let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-  let reader = CorpusReader(handle: handle, name: "fuzz.txt", chunkSize: chunk, maxLineBytes: maxLine)
+  let reader = CorpusReader(handle: scratch.handle(with: bytes), name: "fuzz.txt", chunkSize: chunk, maxLineBytes: maxLine)
 
   var number = 0
   while true {
