@@ -7,18 +7,7 @@ import Testing
 /// error naming the file and the problem, never a crash.
 @Suite("Model loading and bad model folders")
 struct ModelLoadingTests {
-  /// Loads `dir` and returns the error, which must be a `BertScopeError`.
-  func failure(_ dir: URL) -> BertScopeError? {
-    do {
-      _ = try BertModel.load(from: dir)
-      return nil
-    } catch let error as BertScopeError {
-      return error
-    } catch {
-      Issue.record("not a BertScopeError: \(error)")
-      return nil
-    }
-  }
+  func failure(_ dir: URL) -> BertScopeError? { modelLoadFailure(dir) }
 
   func expectBadFile(_ dir: URL, file: String, mentions: String, sourceLocation: SourceLocation = #_sourceLocation) {
     guard let error = failure(dir) else {

@@ -12,17 +12,7 @@ import Testing
 /// error kind naming the file, quickly and without allocating what the file claims.
 @Suite("Robustness: hostile model folders", .timeLimit(.minutes(2)))
 struct RobustnessModelFolderTests {
-  func failure(_ dir: URL) -> BertScopeError? {
-    do {
-      _ = try BertModel.load(from: dir)
-      return nil
-    } catch let error as BertScopeError {
-      return error
-    } catch {
-      Issue.record("not a BertScopeError: \(error)")
-      return nil
-    }
-  }
+  func failure(_ dir: URL) -> BertScopeError? { modelLoadFailure(dir) }
 
   func expectBadFile(_ dir: URL, file: String, mentions: String, sourceLocation: SourceLocation = #_sourceLocation) {
     guard case .badModelFile(let path, let problem)? = failure(dir) else {

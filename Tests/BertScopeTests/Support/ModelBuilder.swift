@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 @testable import BertScope
 
@@ -100,5 +101,19 @@ struct TinyModelFolder {
     try Data(vocab.utf8).write(to: dir.appendingPathComponent("vocab.txt"))
     try (weights ?? tensors().build()).write(to: dir.appendingPathComponent("model.safetensors"))
     return dir
+  }
+}
+
+/// Loads the model folder `dir` and returns the error it gives (nil if it loads); any error
+/// that is not a `BertScopeError` is recorded as a test issue.
+func modelLoadFailure(_ dir: URL) -> BertScopeError? {
+  do {
+    _ = try BertModel.load(from: dir)
+    return nil
+  } catch let error as BertScopeError {
+    return error
+  } catch {
+    Issue.record("not a BertScopeError: \(error)")
+    return nil
   }
 }
