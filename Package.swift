@@ -27,6 +27,8 @@ let package = Package(
     .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
     .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+    // Our host GEMM (AVX-512 intrinsics, enabled per function; runtime CPU check).
+    .target(name: "CHostGemm", path: "Sources/CHostGemm"),
 
     // The OpenCL C sources, shipped as resources next to the binary.
     .target(
@@ -47,7 +49,7 @@ let package = Package(
     // Model files, tokenizer, encoder and its backends.
     .target(
       name: "BertScope",
-      dependencies: ["COpenCL", "COpenBLAS", "BertScopeKernels"],
+      dependencies: ["COpenCL", "COpenBLAS", "CHostGemm", "BertScopeKernels"],
       swiftSettings: simd
     ),
     // Kovaleva et al. 2019 analyses over corpora.

@@ -6,7 +6,7 @@ import Testing
 struct CPUBackendTests {
   @Test("attentionProbs: no head modes means every head normal; a wrong count is invalid input")
   func headModes() throws {
-    let backend = CPUBackend()
+    let backend = try CPUBackend()
     var rng = SplitMix64(seed: 7)
     let (heads, d) = (3, 8)
     let batch = OpenCLTest.batch(lengths: [5, 1, 9], heads: heads, rng: &rng)
@@ -23,4 +23,134 @@ struct CPUBackendTests {
     #expect(implicit != (try probs([.normal, .uniform, .normal])))
     #expect(throws: BertScopeError.self) { try probs([.normal, .normal]) }
   }
+}
+
+/// Both host GEMMs of the CPU backend against a Double reference: every epilogue and
+/// activation, shapes off the 6 × 64 tile grid, inputs wider than one block of rows, few-row
+/// inputs split by columns, k from 1 to 5000.
+@Suite("CPU backend GEMMs")
+struct CPUBackendGemmTests {
+  /// (rows, k, n)
+  static let shapes: [(Int, Int, Int)] = [
+    (1, 1, 1), (7, 33, 17), (131, 65, 40), (13, 384, 100), (6, 16, 64), (200, 1000, 130), (3, 5000, 70),
+    (130, 384, 1152), (20, 40, 200),
+  ]
+
+  static let packedReason: Comment = "the packed GEMM needs AVX-512F, which this CPU lacks"
+
+  static func backend(_ gemm: HostGemm) throws -> CPUBackend { try CPUBackend(gemm: gemm) }
+
+  @Test("OpenBLAS GEMM: every epilogue and activation matches the reference")
+  func openBLAS() throws { try check(.openBLAS) }
+
+  @Test(
+    "packed AVX-512 GEMM: every epilogue and activation matches the reference",
+    .enabled(if: HostGemmTest.packedAvailable, packedReason))
+  func packed() throws { try check(.packed) }
+
+  @Test(
+    "packed GEMM: out may alias the residual, also when k spans several blocks",
+    .enabled(if: HostGemmTest.packedAvailable, packedReason))
+  func packedInPlace() throws {
+    let backend = try Self.backend(.packed)
+    var rng = SplitMix64(seed: 9)
+    for (rows, k, n) in [(9, 20, 35), (200, 1536, 384)] {
+      let x = rng.floats(rows * k), w = rng.floats(n * k), bias = rng.floats(n), residual = rng.floats(rows * n)
+      let io = try backend.makeBuffer(residual)
+      try backend.linear(
+        out: io, input: try backend.makeBuffer(x), rows: rows, weight: try backend.makeMatrix(w, rows: n, cols: k),
+        bias: try backend.makeBuffer(bias), epilogue: .biasResidual(io), activation: .gelu)
+      let expected = Reference.linear(x, rows: rows, w, n: n, k: k, bias: bias, code: 3, act: .gelu, residual: residual)
+      expectMatches(
+        try backend.read(io, range: 0..<(rows * n)), expected, atol: 1e-5 * Double(k).squareRoot(),
+        "in-place residual [\(rows)×\(k)]·[\(n)×\(k)]ᵀ")
+    }
+  }
+
+  @Test(
+    "packed GEMM: a row's result is bit-for-bit the same whatever rows surround it",
+    .enabled(if: HostGemmTest.packedAvailable, packedReason))
+  func packedRowIndependence() throws {
+    let backend = try Self.backend(.packed)
+    var rng = SplitMix64(seed: 11)
+    let (rows, k, n) = (500, 384, 200)
+    let x = rng.floats(rows * k), w = rng.floats(n * k), bias = rng.floats(n)
+    let matrix = try backend.makeMatrix(w, rows: n, cols: k), b = try backend.makeBuffer(bias)
+    func run(_ input: ArraySlice<Float>, rows: Int) throws -> [Float] {
+      let out = try backend.makeBuffer(count: rows * n)
+      try backend.linear(
+        out: out, input: try backend.makeBuffer(Array(input)), rows: rows, weight: matrix, bias: b,
+        epilogue: .biasActivation, activation: .gelu)
+      return try backend.read(out, range: 0..<(rows * n))
+    }
+    let all = try run(x[...], rows: rows)
+    // Single rows (the column-split path), a short block and an odd offset.
+    for (start, count) in [(0, 1), (37, 1), (250, 13), (499, 1), (1, 499)] {
+      let part = try run(x[(start * k)..<((start + count) * k)], rows: count)
+      #expect(part == Array(all[(start * n)..<((start + count) * n)]), "rows \(start)..<\(start + count)")
+    }
+  }
+
+  @Test("the GELU epilogues stay within 5e-7 of the exact functions over [-8, 8]", arguments: HostGemmTest.available)
+  func geluAccuracy(gemm: HostGemm) throws {
+    let backend = try Self.backend(gemm)
+    // out[r][j] = act(x[r] · 1 + 0) for 32 columns j, so that the vectorised epilogues run
+    // (a single column would take the OpenBLAS path's scalar tail).
+    let x = (0..<4001).map { Float(-8 + Double($0) * 0.004) }
+    let n = 32
+    let input = try backend.makeBuffer(x), bias = try backend.makeBuffer([Float](repeating: 0, count: n))
+    let weight = try backend.makeMatrix([Float](repeating: 1, count: n), rows: n, cols: 1)
+    for act in [Activation.gelu, .geluTanh, .relu] {
+      let out = try backend.makeBuffer(count: x.count * n)
+      try backend.linear(
+        out: out, input: input, rows: x.count, weight: weight, bias: bias, epilogue: .biasActivation, activation: act)
+      let expected = x.flatMap { [Double](repeating: Reference.activate(Double($0), act), count: n) }
+      expectMatches(
+        try backend.read(out, range: 0..<(x.count * n)), expected, rtol: 1e-6, atol: 5e-7, "\(gemm) \(act)")
+    }
+  }
+
+  @Test("BERTSCOPE_CPU_GEMM names the GEMM; an unknown name is a clear error")
+  func environment() throws {
+    #expect(try HostGemm.resolve(.openBLAS) == .openBLAS)
+    #expect(HostGemm(rawValue: "openblas") == .openBLAS)
+    #expect(HostGemm(rawValue: "packed") == .packed)
+    if HostGemmTest.packedAvailable {
+      #expect(try HostGemm.resolve(.packed) == .packed)
+    } else {
+      #expect(throws: BertScopeError.self) { try HostGemm.resolve(.packed) }
+    }
+  }
+
+  private func check(_ gemm: HostGemm) throws {
+    let backend = try Self.backend(gemm)
+    var rng = SplitMix64(seed: 5)
+    for (rows, k, n) in Self.shapes {
+      let x = rng.floats(rows * k), w = rng.floats(n * k), bias = rng.floats(n), residual = rng.floats(rows * n)
+      let dx = try backend.makeBuffer(x), db = try backend.makeBuffer(bias), dr = try backend.makeBuffer(residual)
+      let matrix = try backend.makeMatrix(w, rows: n, cols: k)
+      let cases: [(String, Epilogue<FloatStorage>, Int, Activation)] = [
+        ("bias", .bias, 1, .gelu), ("bias+gelu", .biasActivation, 2, .gelu),
+        ("bias+gelu_tanh", .biasActivation, 2, .geluTanh), ("bias+relu", .biasActivation, 2, .relu),
+        ("bias+residual", .biasResidual(dr), 3, .gelu),
+      ]
+      for (label, epilogue, code, act) in cases {
+        let out = try backend.makeBuffer(count: rows * n)
+        try backend.linear(
+          out: out, input: dx, rows: rows, weight: matrix, bias: db, epilogue: epilogue, activation: act)
+        let expected = Reference.linear(
+          x, rows: rows, w, n: n, k: k, bias: bias, code: code, act: act, residual: residual)
+        expectMatches(
+          try backend.read(out, range: 0..<(rows * n)), expected, atol: 1e-5 * Double(k).squareRoot(),
+          "\(gemm) linear \(label) [\(rows)×\(k)]·[\(n)×\(k)]ᵀ")
+      }
+    }
+  }
+}
+
+enum HostGemmTest {
+  /// Whether this CPU runs the packed GEMM (AVX-512F).
+  static let packedAvailable = (try? HostGemm.resolve(.packed)) != nil
+  /// The CPU backend's GEMMs this machine can run.
+  static let available: [HostGemm] = packedAvailable ? [.packed, .openBLAS] : [.openBLAS]
 }

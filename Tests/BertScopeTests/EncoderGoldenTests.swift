@@ -84,9 +84,9 @@ struct EncoderGoldenTests {
     }
   }
 
-  /// Not bit-for-bit: sgemm's blocking depends on the row count, so rounding differs by a
-  /// few ulp (Hugging Face itself differs by ~3e-6 between batched and single runs). A
-  /// leak of padding or of another sequence would show as differences of 1e-3 or more.
+  /// Within rounding on every backend (OpenBLAS's and OpenCL's blocking may depend on the row
+  /// count; Hugging Face itself differs by ~3e-6 between batched and single runs). A leak of
+  /// padding or of another sequence would show as differences of 1e-3 or more.
   @Test("a sequence's result does not depend on what it is batched with", arguments: TestBackends.available)
   func batchIndependence(backend: BackendKind) async throws {
     let model = try await ModelCache.shared.model(Fixtures.tiny)
@@ -101,6 +101,48 @@ struct EncoderGoldenTests {
       #expect(maxAbsDiff(alone.maps[0].values(), together.maps[b].values()) <= 1e-6)
       #expect(maxAbsDiff(reversed.maps[n - 1 - b].values(), together.maps[b].values()) <= 1e-6)
     }
+  }
+
+  @Test(
+    "CPU backend with the packed GEMM: a sequence's result is bit-for-bit the same in any batch",
+    .enabled(if: HostGemmTest.packedAvailable, CPUBackendGemmTests.packedReason))
+  func batchIndependenceExact() async throws {
+    let model = try await ModelCache.shared.model(Fixtures.tiny)
+    let golden = try GoldenCase(Fixtures.golden("tiny", "batch"))
+    let forward = try Forward(backend: try CPUBackend(gemm: .packed), weights: model.weights)
+    let options = EncodeOptions(maps: .all)
+    let together = try forward.run(golden.encodings, options: options)
+    let reversed = try forward.run(golden.encodings.reversed(), options: options)
+    let n = golden.lengths.count
+    for (b, e) in golden.encodings.enumerated() {
+      let alone = try forward.run([e], options: options)
+      #expect(alone.hiddenState(0) == together.hiddenState(b), "hidden #\(b)")
+      #expect(alone.maps[0].values() == together.maps[b].values(), "maps #\(b)")
+      #expect(reversed.maps[n - 1 - b].values() == together.maps[b].values(), "maps #\(b) reversed")
+      #expect(reversed.embedding(n - 1 - b) == together.embedding(b), "embedding #\(b) reversed")
+    }
+  }
+
+  /// The OpenBLAS GEMM is what the CPU backend uses without AVX-512 (and with
+  /// BERTSCOPE_CPU_GEMM=openblas); on machines that have AVX-512 it must stay right too.
+  @Test("CPU backend with the OpenBLAS GEMM: tiny BERT cases", arguments: tinyCases)
+  func openBLASTiny(_ item: (model: String, folder: String, caseName: String)) async throws {
+    let model = try await ModelCache.shared.model(Fixtures.model(item.folder))
+    try Self.checkOpenBLAS(model: model, golden: try GoldenCase(Fixtures.golden(item.model, item.caseName)))
+  }
+
+  @Test(
+    "CPU backend with the OpenBLAS GEMM: all-MiniLM-L6-v2 mixed batch and 512 tokens",
+    .enabled(if: Fixtures.hasMiniLM, "the default model is not installed (scripts/setup installs it)"),
+    arguments: ["batch", "long512"])
+  func openBLASMiniLM(_ caseName: String) async throws {
+    let model = try await ModelCache.shared.model(try #require(Fixtures.miniLM))
+    try Self.checkOpenBLAS(model: model, golden: try GoldenCase(Fixtures.golden("minilm", caseName)))
+  }
+
+  static func checkOpenBLAS(model: BertModel, golden: GoldenCase) throws {
+    let forward = try Forward(backend: try CPUBackend(gemm: .openBLAS), weights: model.weights)
+    try check(model: model, golden: golden, on: "cpu (OpenBLAS GEMM)") { try forward.run(golden.encodings, options: $0) }
   }
 
   @Test("a subset of layers and heads equals the same slice of all maps", arguments: TestBackends.available)

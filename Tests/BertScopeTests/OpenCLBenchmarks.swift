@@ -85,7 +85,7 @@ struct OpenCLBenchmarks {
   func ops() throws {
     let opencl = try OpenCLTest.backend(.cpu)
     try Self.timeOps(opencl) { try opencl.finish() }
-    try Self.timeOps(CPUBackend()) {}
+    try Self.timeOps(try CPUBackend()) {}
   }
 
   /// One encoder layer's ops on random data, each timed alone (4 calls per sample).

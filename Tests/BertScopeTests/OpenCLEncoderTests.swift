@@ -48,7 +48,7 @@ struct OpenCLEncoderTests {
     modes[0][0] = .uniform
     modes[c.numLayers - 1][c.numHeads - 1] = .zero
     let options = EncodeOptions(maps: .select(layers: [c.numLayers - 1], heads: [0, c.numHeads - 1]), headModes: modes)
-    let cpu = try Forward(backend: CPUBackend(), weights: model.weights).run(golden.encodings, options: options)
+    let cpu = try Forward(backend: try CPUBackend(), weights: model.weights).run(golden.encodings, options: options)
     for variant in Variant.allCases {
       let cl = try Forward(backend: try OpenCLTest.backend(variant), weights: model.weights)
         .run(golden.encodings, options: options)
@@ -61,7 +61,7 @@ struct OpenCLEncoderTests {
 
   @Test("every op agrees with the CPU backend", arguments: Variant.allCases)
   func opsAgainstCPU(variant: Variant) throws {
-    let expected = try SelfTest.runEveryOp(CPUBackend())
+    let expected = try SelfTest.runEveryOp(try CPUBackend())
     let actual = try SelfTest.runEveryOp(try OpenCLTest.backend(variant))
     for ((op, mine, tol), (_, reference, _)) in zip(actual, expected) {
       expectClose(mine, reference, atol: Float(tol), rtol: 1e-4, "\(op) on OpenCL \(variant) kernels vs CPU")

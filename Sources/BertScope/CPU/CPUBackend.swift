@@ -1,15 +1,52 @@
+import CHostGemm
 import COpenBLAS
 import Foundation
 
-/// The host backend: OpenBLAS sgemm for the linear layers, SIMD Swift for everything else,
-/// both cores for every op. It is also the reference the OpenCL backend is tested against.
+/// Which GEMM the CPU backend's linear layers use.
+public enum HostGemm: String, Sendable, CaseIterable {
+  /// BertScope's own (`Sources/CHostGemm`): weights packed once at load, a 6 × 64 AVX-512
+  /// micro-kernel, bias / residual / GELU applied in registers. Needs AVX-512F. Each output
+  /// row is summed in the same order whatever the batch around it, so a sentence's result is
+  /// bit-for-bit the same in any batch.
+  case packed
+  /// OpenBLAS `sgemm` on row blocks, then the epilogue: any x86-64 CPU with AVX2 and FMA.
+  case openBLAS = "openblas"
+
+  /// `BERTSCOPE_CPU_GEMM` (`packed` or `openblas`) if set, else `packed` where the CPU has
+  /// AVX-512F and `openblas` where it does not.
+  public static func resolve(_ requested: HostGemm? = nil) throws -> HostGemm {
+    var choice = requested
+    if choice == nil, let name = ProcessInfo.processInfo.environment["BERTSCOPE_CPU_GEMM"], !name.isEmpty {
+      guard let named = HostGemm(rawValue: name.lowercased()) else {
+        throw BertScopeError.invalidInput(
+          "BERTSCOPE_CPU_GEMM=\(printable(name)): expected \(allCases.map(\.rawValue).joined(separator: " or "))")
+      }
+      choice = named
+    }
+    switch choice {
+    case .openBLAS: return .openBLAS
+    case .packed:
+      guard bs_gemm_available() != 0 else {
+        throw BertScopeError.backendUnavailable(
+          "the packed host GEMM needs a CPU with AVX-512F; use BERTSCOPE_CPU_GEMM=openblas")
+      }
+      return .packed
+    case nil: return bs_gemm_available() != 0 ? .packed : .openBLAS
+    }
+  }
+}
+
+/// The host backend: our packed AVX-512 GEMM (or OpenBLAS sgemm) for the linear layers, SIMD
+/// Swift for everything else, both cores for every op. It is also the reference the OpenCL
+/// backend is tested against.
 ///
 /// Ops run synchronously; buffers are `FloatStorage` so that results are handed out without
 /// copying. Stateless apart from its name, so it is safe to share between threads.
 final class CPUBackend: ComputeBackend, @unchecked Sendable {
   typealias Buffer = FloatStorage
 
-  /// A linear layer's weight in Hugging Face layout `[out, in]`; sgemm reads it transposed.
+  /// A linear layer's weight `[rows = out][cols = in]`: in Hugging Face's layout for OpenBLAS
+  /// (sgemm reads it transposed), or `bs_gemm_pack`ed into 64-column panels.
   final class Matrix: @unchecked Sendable {
     let storage: FloatStorage
     let rows: Int
@@ -24,19 +61,34 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
   struct Layout {}
 
   let name: String
+  let gemm: HostGemm
 
-  init() {
+  /// - Parameter gemm: nil: `HostGemm.resolve()` (the environment, then the CPU).
+  init(gemm requested: HostGemm? = nil) throws {
+    gemm = try HostGemm.resolve(requested)
     // Every op parallelises itself over `hostThreads`; each sgemm call is single-threaded.
     openblas_set_num_threads(1)
-    let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
-    name = "cpu (OpenBLAS \(core), \(hostThreads) threads)"
+    switch gemm {
+    case .packed:
+      name = "cpu (packed AVX-512 GEMM, \(hostThreads) threads)"
+    case .openBLAS:
+      let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
+      name = "cpu (OpenBLAS \(core), \(hostThreads) threads)"
+    }
   }
 
   func makeBuffer(count: Int) throws -> FloatStorage { FloatStorage(count: count) }
   func makeBuffer(_ values: [Float]) throws -> FloatStorage { FloatStorage(values) }
   func makeMatrix(_ weight: [Float], rows: Int, cols: Int) throws -> Matrix {
     precondition(weight.count == rows * cols)
-    return Matrix(storage: FloatStorage(weight), rows: rows, cols: cols)
+    switch gemm {
+    case .openBLAS:
+      return Matrix(storage: FloatStorage(weight), rows: rows, cols: cols)
+    case .packed:
+      let packed = FloatStorage(count: bs_gemm_packed_count(Int32(rows), Int32(cols)))
+      weight.withUnsafeBufferPointer { bs_gemm_pack($0.baseAddress!, Int32(rows), Int32(cols), packed.pointer) }
+      return Matrix(storage: packed, rows: rows, cols: cols)
+    }
   }
   func makeLayout(_ batch: PackedBatch) throws -> Layout { Layout() }
 
@@ -77,6 +129,10 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
       if case .biasResidual(let r) = epilogue { return r.pointer }
       return nil
     }()
+    if gemm == .packed {
+      packedLinear(o, x, rows: rows, n: n, k: k, w, b, residual, epilogue, activation)
+      return
+    }
     // Blocks on our own threads, each a single-threaded sgemm followed by the epilogue while
     // the block is still in cache. (OpenBLAS's own pool would spin between calls and fight
     // the attention kernels' threads for the cores.) Many rows: blocks of rows; few rows
@@ -102,6 +158,46 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
           CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width), Int32(k), 1,
           x, Int32(k), w + c0 * k, Int32(k), 0, o + c0, Int32(n))
         applyEpilogue(epilogue, rows: 0..<rows, columns: c0..<(c0 + width), n: n, o, b, residual, activation)
+      }
+    }
+  }
+
+  /// `linear` on the packed GEMM: blocks of rows on our threads (columns, in whole 64-wide
+  /// panels, when there are too few rows to share), the epilogue fused into the kernel.
+  private func packedLinear(
+    _ o: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, k: Int,
+    _ w: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ residual: UnsafeMutablePointer<Float>?,
+    _ epilogue: Epilogue<FloatStorage>, _ activation: Activation
+  ) {
+    let kind: Int32
+    switch epilogue {
+    case .bias: kind = Int32(BS_EPILOGUE_BIAS)
+    case .biasResidual: kind = Int32(BS_EPILOGUE_BIAS_RESIDUAL)
+    case .biasActivation: kind = Int32(BS_EPILOGUE_BIAS_ACTIVATION)
+    }
+    let panel = Int(BS_GEMM_PANEL)
+    let scratchCount = bs_gemm_scratch_count(Int32(k))
+    func run(rows r0: Int, _ m: Int, columns c0: Int, _ width: Int) {
+      let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchCount * 4, alignment: 64)
+      defer { scratch.deallocate() }
+      bs_gemm(
+        Int32(m), Int32(width), Int32(k), x + r0 * k, Int32(k), w + c0 * k, b + c0,
+        residual.map { $0 + r0 * n + c0 }, Int32(n), kind, activation.rawValue, o + r0 * n + c0, Int32(n),
+        scratch.assumingMemoryBound(to: Float.self))
+    }
+    let panels = (n + panel - 1) / panel
+    if rows >= 2 * 64 || hostThreads == 1 || panels == 1 {
+      // About two blocks per thread for balance, in whole 6-row micro-panels.
+      let rowBlock = (max(64, (rows + 2 * hostThreads - 1) / (2 * hostThreads)) + 5) / 6 * 6
+      parallelItems((rows + rowBlock - 1) / rowBlock) { i in
+        let r0 = i * rowBlock
+        run(rows: r0, min(rowBlock, rows - r0), columns: 0, n)
+      }
+    } else {
+      let perBlock = (panels + hostThreads - 1) / hostThreads
+      parallelItems((panels + perBlock - 1) / perBlock) { i in
+        let c0 = i * perBlock * panel
+        run(rows: 0, rows, columns: c0, min(perBlock * panel, n - c0))
       }
     }
   }

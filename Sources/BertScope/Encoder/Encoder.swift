@@ -47,7 +47,7 @@ public final class Encoder: Sendable {
   ) throws -> (engine: any EncoderEngine, kind: BackendKind) {
     switch kind {
     case .cpu:
-      return (try Forward(backend: CPUBackend(), weights: weights), .cpu)
+      return (try Forward(backend: try CPUBackend(), weights: weights), .cpu)
     case .opencl, .auto:
       let devices: [OpenCLDeviceInfo]
       do {
@@ -69,7 +69,7 @@ public final class Encoder: Sendable {
       if kind == .auto {
         guard let gpu else {
           note("backend auto: no OpenCL GPU found; using the CPU backend")
-          return (try Forward(backend: CPUBackend(), weights: weights), .cpu)
+          return (try Forward(backend: try CPUBackend(), weights: weights), .cpu)
         }
         note("backend auto: using OpenCL device \(gpu.index), \(gpu.name)")
         return (try Forward(backend: OpenCLBackend(device: gpu.index), weights: weights), .opencl)

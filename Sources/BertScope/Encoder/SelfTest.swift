@@ -14,7 +14,7 @@ public enum SelfTest {
 
   /// Every op on OpenCL device `device` against the CPU backend.
   public static func openCL(device: Int) throws -> [Result] {
-    let expected = try runEveryOp(CPUBackend())
+    let expected = try runEveryOp(try CPUBackend())
     let actual = try runEveryOp(try OpenCLBackend(device: device))
     return zip(actual, expected).map { mine, reference in
       var worst = 0.0
