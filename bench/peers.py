@@ -36,9 +36,13 @@ SCRIPT_VERSION = 1
 OPSET = 18
 CLS, SEP = 101, 102
 
-ENGINES = ("bertscope", "opencl", "torch", "ort")
+ENGINES = ("bertscope", "openblas", "opencl", "torch", "ort")
+# "openblas" (the CPU backend forced onto its OpenBLAS GEMM, BERTSCOPE_CPU_GEMM=openblas) is
+# opt-in: --engines bertscope,openblas,...
+DEFAULT_ENGINES = ("bertscope", "opencl", "torch", "ort")
 ENGINE_TITLES = {
     "bertscope": "bertscope cpu",
+    "openblas": "bertscope cpu, OpenBLAS GEMM",
     "opencl": "bertscope opencl",
     "torch": "PyTorch eager",
     "ort": "ONNX Runtime",
@@ -477,7 +481,7 @@ def ensure_onnx(args) -> dict:
 # --------------------------------------------------------------------------- bertscope
 
 
-def run_bertscope_bench(args, backend: str, batch: int, length: int, maps: bool, repeats: int, warmup: int) -> dict:
+def run_bertscope_bench(args, backend: str, batch: int, length: int, maps: bool, repeats: int, warmup: int, cpu_gemm: str | None = None) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", dir=args.out, delete=False) as f:
         json_path = f.name
     cmd = [
@@ -486,7 +490,8 @@ def run_bertscope_bench(args, backend: str, batch: int, length: int, maps: bool,
         "--repeats", str(repeats), "--warmup", str(warmup), "--input", str(args.input), "--json", json_path, "--quiet",
     ]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+        env = dict(os.environ, BERTSCOPE_CPU_GEMM=cpu_gemm) if cpu_gemm else None
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
         if done.returncode != 0:
             message = (done.stderr.strip() or done.stdout.strip()).splitlines()
             return {"ok": False, "error": message[-1] if message else f"exit status {done.returncode}"}
@@ -640,6 +645,8 @@ def markdown(doc: dict) -> str:
         head += [f"cpu vs {ENGINE_TITLES[p]}" for p in peers]
         if "opencl" in engines:
             head += ["opencl / cpu"]
+        if "openblas" in engines:
+            head += ["OpenBLAS GEMM / cpu"]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * len(head))
     for c in doc["configs"]:
@@ -651,9 +658,10 @@ def markdown(doc: dict) -> str:
         if ours:
             for p in peers:
                 row.append(fmt(c["ratios"].get(f"bertscope_vs_{p}"), 2) + "×" if c["ratios"].get(f"bertscope_vs_{p}") else "—")
-            if "opencl" in engines:
-                v = c["ratios"].get("opencl_vs_bertscope")
-                row.append(fmt(v, 2) + "×" if v else "—")
+            for e in ("opencl", "openblas"):
+                if e in engines:
+                    v = c["ratios"].get(f"{e}_vs_bertscope")
+                    row.append(fmt(v, 2) + "×" if v else "—")
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
 
@@ -848,7 +856,7 @@ def parse_args(argv):
     p.add_argument("--repeats", type=int, default=5, help="timed passes per engine and configuration (default 5)")
     p.add_argument("--per-block", type=int, default=1, help="timed passes per engine in one interleaving block (default 1)")
     p.add_argument("--warmup", type=int, default=1, help="untimed passes per engine at the start of every block (default 1)")
-    p.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated subset of {','.join(ENGINES)} (default all; opencl is skipped when the build lacks it)")
+    p.add_argument("--engines", default=",".join(DEFAULT_ENGINES), help=f"comma-separated subset of {','.join(ENGINES)} (default {','.join(DEFAULT_ENGINES)}; opencl is skipped when the build lacks it; openblas is the CPU backend on its OpenBLAS GEMM)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for PyTorch and ONNX Runtime (default: the core count, which bertscope always uses)")
     p.add_argument("--bertscope", type=Path, default=Path(os.environ.get("BERTSCOPE_BIN") or ROOT / ".build/release/bertscope"), help="the bertscope binary (default .build/release/bertscope, or $BERTSCOPE_BIN)")
     p.add_argument("--model", type=Path, default=default_model_dir(), help="model folder (default $BERTSCOPE_MODEL, else the installed all-MiniLM-L6-v2)")
@@ -1009,8 +1017,9 @@ def main(argv=None) -> int:
                         for e in order:
                             if extra[e]["errors"]:
                                 continue
-                            if e in ("bertscope", "opencl"):
-                                r = run_bertscope_bench(args, "cpu" if e == "bertscope" else "opencl", batch, length, maps, args.per_block, args.warmup)
+                            if e in ("bertscope", "openblas", "opencl"):
+                                r = run_bertscope_bench(args, "opencl" if e == "opencl" else "cpu", batch, length, maps, args.per_block, args.warmup,
+                                                        cpu_gemm="openblas" if e == "openblas" else None)
                                 if not r["ok"]:
                                     extra[e]["errors"].append(r["error"])
                                     continue
@@ -1059,8 +1068,9 @@ def main(argv=None) -> int:
                         for p in ("torch", "ort"):
                             if results.get(p, {}).get("ok"):
                                 ratios[f"bertscope_vs_{p}"] = results[p]["median_ms"] / base
-                        if results.get("opencl", {}).get("ok"):
-                            ratios["opencl_vs_bertscope"] = base / results["opencl"]["median_ms"]
+                        for e in ("opencl", "openblas"):
+                            if results.get(e, {}).get("ok"):
+                                ratios[f"{e}_vs_bertscope"] = base / results[e]["median_ms"]
                     foreign = watch.foreign_cores()
                     doc["configs"].append(
                         {"batch": batch, "length": length, "maps": "all" if maps else "none", "flops": flops, "results": results, "ratios": ratios,
