@@ -3,11 +3,12 @@
 // are in cache) and the bias / residual / GELU epilogue applied in registers before the one
 // store of C.
 //
-// One thread's loops: for each block of rows of A: pack it into 6-row micro-panels (k-major);
-// for each 64-column panel of W: for each micro-panel: micro-kernel over all of k. The block
-// (MC·KC floats, 288 KiB: 192 rows at k = 384, 48 at k = 1536) and the current k × 64 panel
-// stay in L2. k is never split, so every element of C is one chain of FMAs in k order, written
-// once: the result of a row does not depend on the rows around it, and c may alias residual.
+// One thread's loops: for each block of rows of A, for each 64-column panel of W, for each
+// 6 rows of the block: micro-kernel over all of k. A is read in place (six row streams; packing
+// it cost more than it saved); the block (MC·KC floats, 288 KiB: 192 rows at k = 384, 48 at
+// k = 1536) and the current k × 64 panel stay in L2. k is never split, so every element of C is
+// one chain of FMAs in k order, written once: a row's result does not depend on the rows
+// around it, and c may alias residual.
 #include "host_gemm.h"
 
 #if defined(__x86_64__)
@@ -29,13 +30,12 @@ int bs_gemm_available(void) {
   return __builtin_cpu_supports("avx512f") ? 1 : 0;
 }
 
-// Rows per block for this k: MC·KC floats, at least one micro-panel.
+// Rows of A per block for this k: MC·KC floats, at least one micro-panel.
 static int block_rows(int k) {
   int rows = k > 0 ? MC * KC / k / MR * MR : MC;
   return rows < MR ? MR : rows > MC ? MC : rows;
 }
 
-size_t bs_gemm_scratch_count(int k) { return (size_t)block_rows(k) * (size_t)(k > 0 ? k : 1); }
 
 size_t bs_gemm_packed_count(int n, int k) { return (size_t)((n + NR - 1) / NR) * NR * (size_t)k; }
 
@@ -127,16 +127,20 @@ typedef struct {
 } Epilogue;
 
 #define FMA_ROW(r)                                                                                                    \
-  x = _mm512_set1_ps(a[r]);                                                                                          \
+  x = _mm512_set1_ps(a##r[p]);                                                                                          \
   c##r##0 = _mm512_fmadd_ps(x, b0, c##r##0);                                                                         \
   c##r##1 = _mm512_fmadd_ps(x, b1, c##r##1);                                                                         \
   c##r##2 = _mm512_fmadd_ps(x, b2, c##r##2);                                                                         \
   c##r##3 = _mm512_fmadd_ps(x, b3, c##r##3);
 
-// c[rows][cols] = epilogue(a (k × 6, k-major) · b (k × 64, k-major)), rows ≤ 6, cols ≤ 64.
-__attribute__((target("avx512f,fma,prfchw"))) static void kernel(int k, const float *restrict a,
+// c[rows][cols] = epilogue(a[rows][k] (rows lda apart) · b (k × 64, k-major)), rows ≤ 6, cols ≤ 64.
+__attribute__((target("avx512f,fma,prfchw"))) static void kernel(int k, const float *restrict a, int lda,
                                                                  const float *restrict b, float *c, int ldc, int rows,
                                                                  int cols, const Epilogue *ep) {
+  // Rows past `rows` repeat the last one (computed, never stored).
+  const float *a0 = a, *a1 = a + (size_t)(rows > 1 ? 1 : 0) * lda, *a2 = a + (size_t)(rows > 2 ? 2 : rows - 1) * lda,
+              *a3 = a + (size_t)(rows > 3 ? 3 : rows - 1) * lda, *a4 = a + (size_t)(rows > 4 ? 4 : rows - 1) * lda,
+              *a5 = a + (size_t)(rows > 5 ? 5 : rows - 1) * lda;
   // Fetch C's tile for writing while the loop runs, not when the stores stall on it.
   for (int r = 0; r < rows; r++)
     for (int g = 0; g < 4; g++) _m_prefetchw(c + (size_t)r * ldc + 16 * g);
@@ -154,7 +158,6 @@ __attribute__((target("avx512f,fma,prfchw"))) static void kernel(int k, const fl
     FMA_ROW(3)
     FMA_ROW(4)
     FMA_ROW(5)
-    a += MR;
     b += NR;
   }
   __m512 acc[MR][4] = {{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23},
@@ -181,39 +184,11 @@ __attribute__((target("avx512f,fma,prfchw"))) static void kernel(int k, const fl
     for (int g = 0; g < 4; g++) _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * g, mask[g], acc[r][g]);
 }
 
-// Rows [0, m) × columns [0, kc) of a (rows lda apart) as 6-row micro-panels, k-major; rows
-// past m are zero.
-static void pack_a(int m, int kc, const float *a, int lda, float *out) {
-  for (int i = 0; i < m; i += MR) {
-    int rows = m - i < MR ? m - i : MR;
-    float *dst = out + (size_t)i * kc;
-    if (rows == MR) {
-      const float *s0 = a + (size_t)i * lda, *s1 = s0 + lda, *s2 = s1 + lda, *s3 = s2 + lda, *s4 = s3 + lda,
-                  *s5 = s4 + lda;
-      for (int p = 0; p < kc; p++) {
-        dst[0] = s0[p];
-        dst[1] = s1[p];
-        dst[2] = s2[p];
-        dst[3] = s3[p];
-        dst[4] = s4[p];
-        dst[5] = s5[p];
-        dst += MR;
-      }
-    } else {
-      for (int p = 0; p < kc; p++) {
-        for (int r = 0; r < MR; r++) dst[r] = r < rows ? a[(size_t)(i + r) * lda + p] : 0;
-        dst += MR;
-      }
-    }
-  }
-}
-
 void bs_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-             const float *residual, int ldr, int epilogue, int activation, float *c, int ldc, float *scratch) {
+             const float *residual, int ldr, int epilogue, int activation, float *c, int ldc) {
   int mcMax = block_rows(k);
   for (int i0 = 0; i0 < m; i0 += mcMax) {
     int mc = m - i0 < mcMax ? m - i0 : mcMax;
-    pack_a(mc, k, a + (size_t)i0 * lda, lda, scratch);
     int lines = (int)((size_t)k * NR * sizeof(float) / 64), micro = (mc + MR - 1) / MR;
     int perCall = (lines + micro - 1) / micro;
     for (int j0 = 0; j0 < n; j0 += NR) {
@@ -227,7 +202,7 @@ void bs_gemm(int m, int n, int k, const float *a, int lda, const float *packed, 
         for (int l = (i / MR) * perCall, end = l + perCall < lines ? l + perCall : lines; l < end; l++)
           _mm_prefetch(next + 64 * (size_t)l, _MM_HINT_T1);
         Epilogue ep = {bias + j0, residual ? residual + (size_t)(i0 + i) * ldr + j0 : 0, ldr, epilogue, activation};
-        kernel(k, scratch + (size_t)i * k, panel, c + (size_t)(i0 + i) * ldc + j0, ldc, rows, cols, &ep);
+        kernel(k, a + (size_t)(i0 + i) * lda, lda, panel, c + (size_t)(i0 + i) * ldc + j0, ldc, rows, cols, &ep);
       }
     }
   }
@@ -236,18 +211,14 @@ void bs_gemm(int m, int n, int k, const float *a, int lda, const float *packed, 
 #else  // not x86-64: the CPU backend uses OpenBLAS
 
 int bs_gemm_available(void) { return 0; }
-size_t bs_gemm_scratch_count(int k) {
-  (void)k;
-  return 0;
-}
 size_t bs_gemm_packed_count(int n, int k) { return (size_t)n * (size_t)k; }
 void bs_gemm_pack(const float *weight, int n, int k, float *packed) {
   (void)weight, (void)n, (void)k, (void)packed;
 }
 void bs_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-             const float *residual, int ldr, int epilogue, int activation, float *c, int ldc, float *scratch) {
+             const float *residual, int ldr, int epilogue, int activation, float *c, int ldc) {
   (void)m, (void)n, (void)k, (void)a, (void)lda, (void)packed, (void)bias, (void)residual, (void)ldr;
-  (void)epilogue, (void)activation, (void)c, (void)ldc, (void)scratch;
+  (void)epilogue, (void)activation, (void)c, (void)ldc;
 }
 
 #endif

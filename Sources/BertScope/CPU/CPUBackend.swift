@@ -176,14 +176,10 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
     case .biasActivation: kind = Int32(BS_EPILOGUE_BIAS_ACTIVATION)
     }
     let panel = Int(BS_GEMM_PANEL)
-    let scratchCount = bs_gemm_scratch_count(Int32(k))
     func run(rows r0: Int, _ m: Int, columns c0: Int, _ width: Int) {
-      let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchCount * 4, alignment: 64)
-      defer { scratch.deallocate() }
       bs_gemm(
         Int32(m), Int32(width), Int32(k), x + r0 * k, Int32(k), w + c0 * k, b + c0,
-        residual.map { $0 + r0 * n + c0 }, Int32(n), kind, activation.rawValue, o + r0 * n + c0, Int32(n),
-        scratch.assumingMemoryBound(to: Float.self))
+        residual.map { $0 + r0 * n + c0 }, Int32(n), kind, activation.rawValue, o + r0 * n + c0, Int32(n))
     }
     let panels = (n + panel - 1) / panel
     if rows >= 2 * 64 || hostThreads == 1 || panels == 1 {

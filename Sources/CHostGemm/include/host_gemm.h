@@ -22,9 +22,6 @@ size_t bs_gemm_packed_count(int n, int k);
    panel, zero past column n. */
 void bs_gemm_pack(const float *weight, int n, int k, float *packed);
 
-/* Floats of the scratch buffer bs_gemm needs for inner dimension k (one per thread). */
-size_t bs_gemm_scratch_count(int k);
-
 /* On the calling thread: c[m][n] (rows ldc apart) = epilogue(a[m][k] (rows lda apart) · Wᵀ).
    `packed` is bs_gemm_pack's output advanced to the panel of the first column wanted
    (+ (col0 / BS_GEMM_PANEL) * k * BS_GEMM_PANEL, col0 a multiple of BS_GEMM_PANEL); `bias`,
@@ -32,6 +29,6 @@ size_t bs_gemm_scratch_count(int k);
    bias: x + bias; bias + residual: (x + bias) + residual (rows ldr apart);
    bias + activation: act(x + bias). c may be residual itself (ldr == ldc). */
 void bs_gemm(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-             const float *residual, int ldr, int epilogue, int activation, float *c, int ldc, float *scratch);
+             const float *residual, int ldr, int epilogue, int activation, float *c, int ldc);
 
 #endif
