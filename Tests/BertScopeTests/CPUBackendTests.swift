@@ -23,6 +23,33 @@ struct CPUBackendTests {
     #expect(implicit != (try probs([.normal, .uniform, .normal])))
     #expect(throws: BertScopeError.self) { try probs([.normal, .normal]) }
   }
+
+  @Test("fused attention equals attentionProbs then attentionContext, bit for bit, with every head mode")
+  func fusedAttention() throws {
+    let backend = try CPUBackend()
+    var rng = SplitMix64(seed: 8)
+    for (lengths, heads, d) in [([5, 1, 9, 130], 3, 8), ([64, 7], 4, 32), ([13], 2, 20)] {
+      let batch = OpenCLTest.batch(lengths: lengths, heads: heads, rng: &rng)
+      let qkv = try backend.makeBuffer(rng.floats(batch.tokenCount * 3 * heads * d, in: -2...2))
+      let layout = try backend.makeLayout(batch)
+      let modes = (0..<heads).map { [HeadMode.normal, .uniform, .zero][$0 % 3] }
+      for modes in [[], modes] {
+        let (p1, c1) = (try backend.makeBuffer(count: batch.probCount), try backend.makeBuffer(count: batch.tokenCount * heads * d))
+        let (p2, c2) = (try backend.makeBuffer(count: batch.probCount), try backend.makeBuffer(count: batch.tokenCount * heads * d))
+        try backend.attentionProbs(
+          probs: p1, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.3, modes: modes)
+        try backend.attentionContext(
+          context: c1, probs: p1, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d)
+        try backend.attention(
+          probs: p2, context: c2, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.3,
+          modes: modes)
+        let what = "lengths \(lengths), \(heads) heads of \(d), modes \(modes)"
+        #expect(try backend.read(p1, range: 0..<batch.probCount) == backend.read(p2, range: 0..<batch.probCount), "\(what)")
+        let n = batch.tokenCount * heads * d
+        #expect(try backend.read(c1, range: 0..<n) == backend.read(c2, range: 0..<n), "\(what)")
+      }
+    }
+  }
 }
 
 /// Both host GEMMs of the CPU backend against a Double reference: every epilogue and

@@ -123,14 +123,22 @@ struct OpenCLBenchmarks {
           { try backend.linear(out: qkv, input: x, rows: t, weight: wqkv, bias: b, epilogue: .bias, activation: .gelu) }
         ),
         (
-          "attention probs",
+          "attention",
+          {
+            try backend.attention(
+              probs: probs, context: context, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d,
+              scale: 0.17, modes: [])
+          }
+        ),
+        (
+          "(probabilities alone)",
           {
             try backend.attentionProbs(
               probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.17, modes: [])
           }
         ),
         (
-          "attention context",
+          "(P·V alone)",
           {
             try backend.attentionContext(
               context: context, probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d)

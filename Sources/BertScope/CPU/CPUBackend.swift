@@ -202,64 +202,11 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
     probs: FloatStorage, qkv: FloatStorage, layout: Layout, batch: PackedBatch, heads: Int, headDim d: Int,
     scale: Float, modes: [HeadMode]
   ) throws {
-    // As on OpenCL: no modes means every head normal; otherwise one mode per head.
-    guard modes.isEmpty || modes.count == heads else {
-      throw BertScopeError.invalidInput("CPU backend: attentionProbs: \(modes.count) head modes for \(heads) heads")
-    }
-    let modes = modes.isEmpty ? Array(repeating: HeadMode.normal, count: heads) : modes
-    let hiddenSize = heads * d
-    let stride = 3 * hiddenSize
-    let q = qkv.pointer, pr = probs.pointer
+    let modes = try Self.headModes(modes, heads: heads, op: "attentionProbs")
     parallelItems(batch.count * heads) { item in
       let s = item / heads, h = item % heads
-      let length = batch.lengths[s], offset = batch.tokenOffsets[s]
-      guard length > 0 else { return }
-      let out = pr + batch.probOffsets[s] + h * length * length
-      switch modes[h] {
-      case .uniform:
-        out.update(repeating: 1 / Float(length), count: length * length)
-        return
-      case .zero:
-        out.update(repeating: 0, count: length * length)
-        return
-      case .normal:
-        break
-      }
-      let padded = (length + 15) & ~15
-      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: d * padded + 6 * padded)
-      defer { scratch.deallocate() }
-      let kt = scratch, scores = scratch + d * padded
-      // Kᵀ as [d][padded], zero beyond the sequence so whole 16-wide panels can be read.
-      // Column-by-column so the stores are sequential (row-by-row stores stride through
-      // kt and stall on 4K aliasing); the 2·L source cache lines stay in L1.
-      let kBase = q + offset * stride + hiddenSize + h * d
-      for p in 0..<d {
-        let dst = kt + p * padded
-        var src = kBase + p
-        for j in 0..<length {
-          dst[j] = src.pointee
-          src += stride
-        }
-      }
-      if padded > length {
-        for p in 0..<d { (kt + p * padded + length).update(repeating: 0, count: padded - length) }
-      }
-      let qBase = q + offset * stride + h * d
-      var i = 0
-      while i < length {
-        let rowsHere = min(6, length - i)
-        let a = sixRows(qBase, first: i, last: length - 1, stride: stride)
-        var j0 = 0
-        while j0 < padded {
-          let t = tile6x16(d, a, kt + j0, padded)
-          storeRows(t, rowsHere, scores + j0, padded)
-          j0 += 16
-        }
-        for r in 0..<rowsHere {
-          softmaxRow(scores + r * padded, length, padded, scale, out + (i + r) * length)
-        }
-        i += 6
-      }
+      attentionItem(qkv.pointer, batch, sequence: s, head: h, heads: heads, d: d, scale: scale, mode: modes[h],
+        probs: probs.pointer, context: nil)
     }
   }
 
@@ -267,42 +214,33 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
     context: FloatStorage, probs: FloatStorage, qkv: FloatStorage, layout: Layout, batch: PackedBatch,
     heads: Int, headDim d: Int
   ) throws {
-    let hiddenSize = heads * d
-    let stride = 3 * hiddenSize
-    let q = qkv.pointer, pr = probs.pointer, c = context.pointer
-    let dPadded = (d + 15) & ~15
+    parallelItems(batch.count * heads) { item in
+      contextItem(qkv.pointer, batch, sequence: item / heads, head: item % heads, heads: heads, d: d,
+        probs: probs.pointer, context: context.pointer)
+    }
+  }
+
+  /// Probabilities and P·V per (sequence, head) in one pass: each block of six query rows
+  /// is multiplied by V right after its softmax, while the rows are in L1, instead of
+  /// reading 25 MB of probabilities back from memory per layer (batch 32 × 128).
+  func attention(
+    probs: FloatStorage, context: FloatStorage, qkv: FloatStorage, layout: Layout, batch: PackedBatch, heads: Int,
+    headDim d: Int, scale: Float, modes: [HeadMode]
+  ) throws {
+    let modes = try Self.headModes(modes, heads: heads, op: "attention")
     parallelItems(batch.count * heads) { item in
       let s = item / heads, h = item % heads
-      let length = batch.lengths[s], offset = batch.tokenOffsets[s]
-      guard length > 0 else { return }
-      let p = pr + batch.probOffsets[s] + h * length * length
-      // V packed as [L][dPadded] (zero-padded columns).
-      let v = UnsafeMutablePointer<Float>.allocate(capacity: length * dPadded)
-      defer { v.deallocate() }
-      for k in 0..<length {
-        let src = q + (offset + k) * stride + 2 * hiddenSize + h * d
-        (v + k * dPadded).update(from: src, count: d)
-        if dPadded > d { (v + k * dPadded + d).update(repeating: 0, count: dPadded - d) }
-      }
-      var i = 0
-      while i < length {
-        let rowsHere = min(6, length - i)
-        let a = sixRows(p, first: i, last: length - 1, stride: length)
-        var j0 = 0
-        while j0 < d {
-          let t = tile6x16(length, a, v + j0, dPadded)
-          let dst = c + (offset + i) * hiddenSize + h * d + j0
-          let cols = min(16, d - j0)
-          if cols == 16 {
-            storeRows(t, rowsHere, dst, hiddenSize)
-          } else {
-            storeRowsPartial(t, rowsHere, cols, dst, hiddenSize)
-          }
-          j0 += 16
-        }
-        i += 6
-      }
+      attentionItem(qkv.pointer, batch, sequence: s, head: h, heads: heads, d: d, scale: scale, mode: modes[h],
+        probs: probs.pointer, context: context.pointer)
     }
+  }
+
+  /// As on OpenCL: no modes means every head normal; otherwise one mode per head.
+  private static func headModes(_ modes: [HeadMode], heads: Int, op: String) throws -> [HeadMode] {
+    guard modes.isEmpty || modes.count == heads else {
+      throw BertScopeError.invalidInput("CPU backend: \(op): \(modes.count) head modes for \(heads) heads")
+    }
+    return modes.isEmpty ? Array(repeating: HeadMode.normal, count: heads) : modes
   }
 
   func attentionFeatures(
@@ -338,6 +276,127 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
 
   func readStorage(_ buffer: FloatStorage, count: Int) throws -> FloatStorage {
     buffer  // no copy: the encoder hands this buffer out and never writes it again
+  }
+}
+
+// MARK: - Attention, one (sequence, head) at a time
+
+/// Attention probabilities of one (sequence, head) into its [L, L] map in `probs`; with
+/// `context`, also its P·V rows (six at a time, straight after their softmax).
+private func attentionItem(
+  _ q: UnsafeMutablePointer<Float>, _ batch: PackedBatch, sequence s: Int, head h: Int, heads: Int, d: Int,
+  scale: Float, mode: HeadMode, probs: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>?
+) {
+  let length = batch.lengths[s], offset = batch.tokenOffsets[s]
+  guard length > 0 else { return }
+  let hiddenSize = heads * d, stride = 3 * hiddenSize
+  let out = probs + batch.probOffsets[s] + h * length * length
+  switch mode {
+  case .uniform, .zero:
+    out.update(repeating: mode == .uniform ? 1 / Float(length) : 0, count: length * length)
+    if let context { contextItem(q, batch, sequence: s, head: h, heads: heads, d: d, probs: probs, context: context) }
+    return
+  case .normal:
+    break
+  }
+  let padded = (length + 15) & ~15
+  let dPadded = (d + 15) & ~15
+  let scratch = UnsafeMutablePointer<Float>.allocate(capacity: d * padded + 6 * padded)
+  defer { scratch.deallocate() }
+  let kt = scratch, scores = scratch + d * padded
+  // Kᵀ as [d][padded], zero beyond the sequence so whole 16-wide panels can be read.
+  // Column-by-column so the stores are sequential (row-by-row stores stride through
+  // kt and stall on 4K aliasing); the 2·L source cache lines stay in L1.
+  let kBase = q + offset * stride + hiddenSize + h * d
+  for p in 0..<d {
+    let dst = kt + p * padded
+    var src = kBase + p
+    for j in 0..<length {
+      dst[j] = src.pointee
+      src += stride
+    }
+  }
+  if padded > length {
+    for p in 0..<d { (kt + p * padded + length).update(repeating: 0, count: padded - length) }
+  }
+  let v = context.map { _ in packV(q, offset: offset, length: length, stride: stride, column: 2 * hiddenSize + h * d, d: d) }
+  defer { v?.deallocate() }
+  let qBase = q + offset * stride + h * d
+  var i = 0
+  while i < length {
+    let rowsHere = min(6, length - i)
+    let a = sixRows(qBase, first: i, last: length - 1, stride: stride)
+    var j0 = 0
+    while j0 < padded {
+      let t = tile6x16(d, a, kt + j0, padded)
+      storeRows(t, rowsHere, scores + j0, padded)
+      j0 += 16
+    }
+    for r in 0..<rowsHere {
+      softmaxRow(scores + r * padded, length, padded, scale, out + (i + r) * length)
+    }
+    if let context, let v {
+      contextRows(
+        sixRows(out, first: i, last: length - 1, stride: length), rowsHere, length: length, v: v, dPadded: dPadded,
+        d: d, into: context + (offset + i) * hiddenSize + h * d, rowStride: hiddenSize)
+    }
+    i += 6
+  }
+}
+
+/// P·V of one (sequence, head) from its map in `probs`, into its columns of `context`.
+private func contextItem(
+  _ q: UnsafeMutablePointer<Float>, _ batch: PackedBatch, sequence s: Int, head h: Int, heads: Int, d: Int,
+  probs: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>
+) {
+  let length = batch.lengths[s], offset = batch.tokenOffsets[s]
+  guard length > 0 else { return }
+  let hiddenSize = heads * d, stride = 3 * hiddenSize
+  let dPadded = (d + 15) & ~15
+  let p = probs + batch.probOffsets[s] + h * length * length
+  let v = packV(q, offset: offset, length: length, stride: stride, column: 2 * hiddenSize + h * d, d: d)
+  defer { v.deallocate() }
+  var i = 0
+  while i < length {
+    let rowsHere = min(6, length - i)
+    contextRows(
+      sixRows(p, first: i, last: length - 1, stride: length), rowsHere, length: length, v: v, dPadded: dPadded, d: d,
+      into: context + (offset + i) * hiddenSize + h * d, rowStride: hiddenSize)
+    i += 6
+  }
+}
+
+/// One head's V rows (`length` rows of `d` floats at `column` of each token's qkv row) as
+/// [length][dPadded], zero-padded columns; the caller deallocates.
+private func packV(
+  _ q: UnsafeMutablePointer<Float>, offset: Int, length: Int, stride: Int, column: Int, d: Int
+) -> UnsafeMutablePointer<Float> {
+  let dPadded = (d + 15) & ~15
+  let v = UnsafeMutablePointer<Float>.allocate(capacity: length * dPadded)
+  for k in 0..<length {
+    let src = q + (offset + k) * stride + column
+    (v + k * dPadded).update(from: src, count: d)
+    if dPadded > d { (v + k * dPadded + d).update(repeating: 0, count: dPadded - d) }
+  }
+  return v
+}
+
+/// `rows` (≤ 6) rows of P·V: probability rows `a` (`length` floats each) times packed V.
+@inline(__always)
+private func contextRows(
+  _ a: SixRows, _ rows: Int, length: Int, v: UnsafeMutablePointer<Float>, dPadded: Int, d: Int,
+  into dst: UnsafeMutablePointer<Float>, rowStride: Int
+) {
+  var j0 = 0
+  while j0 < d {
+    let t = tile6x16(length, a, v + j0, dPadded)
+    let cols = min(16, d - j0)
+    if cols == 16 {
+      storeRows(t, rows, dst + j0, rowStride)
+    } else {
+      storeRowsPartial(t, rows, cols, dst + j0, rowStride)
+    }
+    j0 += 16
   }
 }
 

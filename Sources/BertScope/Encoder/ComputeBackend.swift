@@ -147,6 +147,12 @@ protocol ComputeBackend: AnyObject, Sendable {
   func attentionContext(
     context: Buffer, probs: Buffer, qkv: Buffer, layout: Layout, batch: PackedBatch, heads: Int, headDim: Int) throws
 
+  /// `attentionProbs` then `attentionContext`; a backend may fuse the two (the CPU backend
+  /// does, per sequence and head).
+  func attention(
+    probs: Buffer, context: Buffer, qkv: Buffer, layout: Layout, batch: PackedBatch, heads: Int, headDim: Int,
+    scale: Float, modes: [HeadMode]) throws
+
   /// The `AttentionFeatures` vector of every map of one layer, next to the maps:
   /// `out[offset + (s·nh + h)·count ..< +count]` for sequence s, head h, from `probs` as
   /// written by `attentionProbs` and the batch's token kinds and segments.
@@ -170,6 +176,16 @@ protocol ComputeBackend: AnyObject, Sendable {
 }
 
 extension ComputeBackend {
+  func attention(
+    probs: Buffer, context: Buffer, qkv: Buffer, layout: Layout, batch: PackedBatch, heads: Int, headDim: Int,
+    scale: Float, modes: [HeadMode]
+  ) throws {
+    try attentionProbs(
+      probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim, scale: scale, modes: modes)
+    try attentionContext(
+      context: context, probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim)
+  }
+
   func read(_ buffer: Buffer, ranges: [Range<Int>]) throws -> [[Float]] {
     try ranges.map { try read(buffer, range: $0) }
   }

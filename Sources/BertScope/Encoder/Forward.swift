@@ -139,14 +139,13 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
       }
       let modes = options.headModes?[l] ?? Array(repeating: .normal, count: nh)
       try backend.linear(out: qkv, input: x, rows: t, weight: w.qkv, bias: w.qkvBias, epilogue: .bias, activation: activation)
-      try backend.attentionProbs(
-        probs: probs, qkv: qkv, layout: layout, batch: batch, heads: nh, headDim: d, scale: scale, modes: modes)
+      try backend.attention(
+        probs: probs, context: context, qkv: qkv, layout: layout, batch: batch, heads: nh, headDim: d, scale: scale,
+        modes: modes)
       if let features {
         try backend.attentionFeatures(
           out: features, offset: l * featureStride, probs: probs, layout: layout, batch: batch, heads: nh)
       }
-      try backend.attentionContext(
-        context: context, probs: probs, qkv: qkv, layout: layout, batch: batch, heads: nh, headDim: d)
       try backend.linear(
         out: y, input: context, rows: t, weight: w.attentionOutput, bias: w.attentionOutputBias,
         epilogue: .biasResidual(x), activation: activation)
