@@ -28,17 +28,25 @@ struct OpenCLBenchmarks {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
   }
 
-  @Test("GEMM GFLOPS against OpenBLAS sgemm on the encoder's shapes")
+  @Test("GEMM GFLOPS against the CPU backend's packed GEMM and OpenBLAS sgemm on the encoder's shapes")
   func gemm() throws {
-    let backend = try OpenCLTest.backend(.cpu)
-    // For a one-core comparison: BERTSCOPE_BENCH_THREADS=1 POCL_CPU_MAX_CU_COUNT=1.
+    // BERTSCOPE_BENCH_GEMM_TILE=MRxNR (e.g. 6x32) tries other OpenCL tiles.
+    let tile = (ProcessInfo.processInfo.environment["BERTSCOPE_BENCH_GEMM_TILE"] ?? "").split(separator: "x")
+      .compactMap { Int($0) }
+    let backend = try OpenCLTest.backend(.cpu) {
+      if tile.count == 2 { ($0.gemmMR, $0.gemmNR) = (tile[0], tile[1]) }
+    }
+    let host = HostGemmTest.packedAvailable ? try CPUBackend(gemm: .packed) : nil
+    // For a one-core comparison: BERTSCOPE_BENCH_THREADS=1 POCL_CPU_MAX_CU_COUNT=1 (the packed
+    // GEMM always uses every core).
     let threads = Int(ProcessInfo.processInfo.environment["BERTSCOPE_BENCH_THREADS"] ?? "")
     openblas_set_num_threads(Int32(threads ?? ProcessInfo.processInfo.activeProcessorCount))
     var rng = SplitMix64(seed: 42)
     var lines = [
-      "GEMM on \(backend.device.name), OpenBLAS \(String(cString: openblas_get_corename())) "
-        + "\(openblas_get_num_threads()) threads; medians of \(Self.samples) samples × \(Self.callsPerSample) calls",
-      "    M      K      N   epilogue   OpenCL GFLOPS  OpenBLAS GFLOPS  ratio",
+      "GEMM on \(backend.device.name) (tile \(backend.config.gemmMR)×\(backend.config.gemmNR)), packed host GEMM "
+        + (host == nil ? "n/a" : "\(hostThreads) threads") + ", OpenBLAS \(String(cString: openblas_get_corename())) "
+        + "\(openblas_get_num_threads()) threads (no epilogue); medians of \(Self.samples) samples × \(Self.callsPerSample) calls",
+      "    M      K      N   epilogue   OpenCL GFLOPS  packed GFLOPS  OpenBLAS GFLOPS  OpenCL/packed  OpenCL/OpenBLAS",
     ]
     for (m, k, n) in [
       (4096, 384, 1152), (4096, 384, 384), (4096, 384, 1536), (4096, 1536, 384), (128, 384, 1152), (128, 384, 384),
@@ -47,11 +55,14 @@ struct OpenCLBenchmarks {
       let x = rng.floats(m * k), w = rng.floats(n * k), bias = rng.floats(n)
       let dx = try backend.makeBuffer(x), db = try backend.makeBuffer(bias), out = try backend.makeBuffer(count: m * n)
       let matrix = try backend.makeMatrix(w, rows: n, cols: k)
+      let hx = try host?.makeBuffer(x), hb = try host?.makeBuffer(bias), hout = try host?.makeBuffer(count: m * n)
+      let hmatrix = try host?.makeMatrix(w, rows: n, cols: k)
       var c = [Float](repeating: 0, count: m * n)
-      let epilogue: Epilogue<OpenCLBuffer> = n == 1536 ? .biasActivation : .bias
+      let gelu = n == 1536
+      let epilogue: Epilogue<OpenCLBuffer> = gelu ? .biasActivation : .bias
       try backend.linear(out: out, input: dx, rows: m, weight: matrix, bias: db, epilogue: epilogue, activation: .gelu)
       try backend.finish()
-      var cl: [Double] = [], blas: [Double] = []
+      var cl: [Double] = [], packed: [Double] = [], blas: [Double] = []
       for _ in 0..<Self.samples {
         cl.append(
           try Self.seconds {
@@ -61,6 +72,16 @@ struct OpenCLBenchmarks {
             }
             try backend.finish()
           })
+        if let host, let hx, let hb, let hout, let hmatrix {
+          packed.append(
+            try Self.seconds {
+              for _ in 0..<Self.callsPerSample {
+                try host.linear(
+                  out: hout, input: hx, rows: m, weight: hmatrix, bias: hb, epilogue: gelu ? .biasActivation : .bias,
+                  activation: .gelu)
+              }
+            })
+        }
         blas.append(
           Self.seconds {
             for _ in 0..<Self.callsPerSample {
@@ -72,11 +93,12 @@ struct OpenCLBenchmarks {
       }
       let flops = 2.0 * Double(m * n * k) * Double(Self.callsPerSample)
       let gcl = flops / Self.median(cl) / 1e9, gblas = flops / Self.median(blas) / 1e9
+      let gpacked = packed.isEmpty ? Double.nan : flops / Self.median(packed) / 1e9
       lines.append(
         String(
-          format: "%5d  %5d  %5d   %@  %13.1f  %15.1f  %5.2f", m, k, n,
-          (n == 1536 ? "bias+gelu" : "bias").padding(toLength: 9, withPad: " ", startingAt: 0), gcl, gblas,
-          gcl / gblas))
+          format: "%5d  %5d  %5d   %@  %13.1f  %13.1f  %15.1f  %13.2f  %15.2f", m, k, n,
+          (gelu ? "bias+gelu" : "bias").padding(toLength: 9, withPad: " ", startingAt: 0), gcl, gpacked, gblas,
+          gcl / gpacked, gcl / gblas))
     }
     print(lines.joined(separator: "\n"))
   }

@@ -182,7 +182,7 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
         residual.map { $0 + r0 * n + c0 }, Int32(n), kind, activation.rawValue, o + r0 * n + c0, Int32(n))
     }
     let panels = (n + panel - 1) / panel
-    if rows >= 2 * 64 || hostThreads == 1 || panels == 1 {
+    if rows >= 512 || hostThreads == 1 || panels == 1 {
       // About two blocks per thread for balance, in whole 6-row micro-panels.
       let rowBlock = (max(64, (rows + 2 * hostThreads - 1) / (2 * hostThreads)) + 5) / 6 * 6
       parallelItems((rows + rowBlock - 1) / rowBlock) { i in
@@ -190,10 +190,11 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
         run(rows: r0, min(rowBlock, rows - r0), columns: 0, n)
       }
     } else {
-      let perBlock = (panels + hostThreads - 1) / hostThreads
-      parallelItems((panels + perBlock - 1) / perBlock) { i in
-        let c0 = i * perBlock * panel
-        run(rows: 0, rows, columns: c0, min(perBlock * panel, n - c0))
+      // Few rows (a sentence or two): one item per 64-column panel, so that the work spreads
+      // evenly even when a worker thread wakes late (with one block per thread, a call of
+      // half a millisecond often ran on one core).
+      parallelItems(panels) { i in
+        run(rows: 0, rows, columns: i * panel, min(panel, n - i * panel))
       }
     }
   }

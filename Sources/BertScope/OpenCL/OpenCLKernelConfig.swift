@@ -9,8 +9,9 @@ struct OpenCLKernelConfig: Sendable, Equatable {
 
   // CPU variant (gemm_cpu.cl): a work-item computes gemmMR × gemmNR outputs; weights packed in
   // gemmNR-column panels; gemmLocal row tiles per work-group share one panel.
-  var gemmMR = 6
-  var gemmNR = 16
+  // 4 × 32 (8 float16 accumulators) measured 5–10 % faster than 6 × 16 on PoCL (Zen 4, AVX-512).
+  var gemmMR = 4
+  var gemmNR = 32
   var gemmLocal = 4
   /// Local size of the one-row-per-work-item kernels (layer norm, embeddings).
   var rowLocal = 8
