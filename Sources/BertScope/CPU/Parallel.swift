@@ -1,7 +1,8 @@
 import Dispatch
 import Foundation
 
-/// Number of worker threads the CPU backend uses for its own loops (OpenBLAS has its own).
+/// Number of worker threads the CPU backend uses for its own loops (each OpenBLAS call is
+/// single-threaded on one of them).
 let hostThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
 /// Wraps a closure that is only ever run on disjoint data (each iteration writes its own
