@@ -7,7 +7,9 @@
 //
 // _cpu: one work-item per block of ROWS query rows of one sequence (blockSeq, blockRow) and one
 //       head, ROWS × HEAD_DIM accumulators in vector registers, no barriers;
-//       NDRange (blocks rounded up to the local size, heads).
+//       NDRange (blocks rounded up to the local size, heads). Its body, context_rows_cpu, also
+//       serves kernel_attention_fused_cpu: this file is built in front of attention_probs.cl
+//       with -D WITH_CONTEXT for that.
 // _gpu: one work-item per output element, a work-group per (row, head) (coalesced V reads);
 //       NDRange (T · HEAD_DIM, heads), local (HEAD_DIM, 1).
 //
@@ -43,14 +45,12 @@ typedef float vecD;
 #endif
 #define NV (HEAD_DIM / VW)
 
-__kernel void kernel_attention_context_cpu(__global float *context, __global const float *probs,
-                                           __global const float *qkv, __global const int *blockSeq,
-                                           __global const int *blockRow, __global const int *lengths,
-                                           __global const int *tokenOffsets, __global const int *probOffsets,
-                                           int blocks, int H) {
-  const int b = get_global_id(0), h = get_global_id(1);
-  if (b >= blocks) return;
-  const int s = blockSeq[b], i0 = blockRow[b], L = lengths[s], t0 = tokenOffsets[s];
+// Context rows i0..<i0+rows (rows ≤ ROWS) of sequence s, head h: P rows from `probs`, V from qkv.
+// Also called by kernel_attention_fused_cpu (attention_probs.cl, built after this file).
+inline void context_rows_cpu(__global float *context, __global const float *probs, __global const float *qkv, int s,
+                             int h, int i0, __global const int *lengths, __global const int *tokenOffsets,
+                             __global const int *probOffsets, int H) {
+  const int L = lengths[s], t0 = tokenOffsets[s];
   const int rows = min(ROWS, L - i0);
   __global const float *p[ROWS];
 #pragma unroll
@@ -82,6 +82,16 @@ __kernel void kernel_attention_context_cpu(__global float *context, __global con
       for (int c = 0; c < NV; c++) VSTORED(acc[r][c], c, out);
     }
   }
+}
+
+__kernel void kernel_attention_context_cpu(__global float *context, __global const float *probs,
+                                           __global const float *qkv, __global const int *blockSeq,
+                                           __global const int *blockRow, __global const int *lengths,
+                                           __global const int *tokenOffsets, __global const int *probOffsets,
+                                           int blocks, int H) {
+  const int b = get_global_id(0), h = get_global_id(1);
+  if (b >= blocks) return;
+  context_rows_cpu(context, probs, qkv, blockSeq[b], h, blockRow[b], lengths, tokenOffsets, probOffsets, H);
 }
 
 __kernel __attribute__((reqd_work_group_size(HEAD_DIM, 1, 1))) void kernel_attention_context_gpu(

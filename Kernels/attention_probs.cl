@@ -13,6 +13,8 @@
 // kernel_attention_probs_cpu   CPU devices: a work-item per block, ROWS rows × 16 keys per step in
 //                              float16 registers, then each row's softmax in place; no barriers;
 //                              NDRange (blocks rounded up to the local size, heads)
+// kernel_attention_fused_cpu  the _cpu kernel followed by the same rows' P·V (only with
+//                              -D WITH_CONTEXT, built after attention_context.cl)
 // kernel_attention_probs_gpu   GPUs: a work-group of WG per block, reductions in __local memory;
 //                              NDRange exactly (blocks · WG, heads), local (WG, 1)
 //
@@ -65,18 +67,14 @@ __kernel void kernel_attention_keys(__global float *keysT, __global const float 
   }
 }
 
-// One work-item per block of ROWS query rows of one sequence (blockSeq, blockRow) and one head:
-// scores for 16 keys at a time in float16 registers, then the softmax of each row in place.
-// NDRange (blocks rounded up to the local size, heads).
-__kernel void kernel_attention_probs_cpu(__global float *probs, __global const float *qkv,
-                                         __global const float *keysT, __global const int *blockSeq,
-                                         __global const int *blockRow, __global const int *lengths,
-                                         __global const int *tokenOffsets, __global const int *probOffsets,
-                                         __global const int *paddedOffsets, __global const int *modes, int blocks,
-                                         int H, float scale) {
-  const int b = get_global_id(0), h = get_global_id(1);
-  if (b >= blocks) return;
-  const int s = blockSeq[b], i0 = blockRow[b], L = lengths[s], Lp = (L + 15) & ~15;
+// Rows i0..<i0+ROWS of sequence s, head h — one work-item of kernel_attention_probs_cpu, a block
+// (blockSeq, blockRow) per work-item: scores for 16 keys at a time in float16 registers, then
+// the softmax of each row in place. NDRange (blocks rounded up to the local size, heads).
+inline void probs_rows_cpu(__global float *probs, __global const float *qkv, __global const float *keysT, int s,
+                           int h, int i0, __global const int *lengths, __global const int *tokenOffsets,
+                           __global const int *probOffsets, __global const int *paddedOffsets,
+                           __global const int *modes, int H, float scale) {
+  const int L = lengths[s], Lp = (L + 15) & ~15;
   const int rows = min(ROWS, L - i0);
   __global float *p0 = probs + probOffsets[s] + ((size_t)h * L + i0) * L;
   const int mode = modes[h];
@@ -139,6 +137,35 @@ __kernel void kernel_attention_probs_cpu(__global float *probs, __global const f
     for (int j = full; j < L; j++) p[j] *= inv;
   }
 }
+
+__kernel void kernel_attention_probs_cpu(__global float *probs, __global const float *qkv,
+                                         __global const float *keysT, __global const int *blockSeq,
+                                         __global const int *blockRow, __global const int *lengths,
+                                         __global const int *tokenOffsets, __global const int *probOffsets,
+                                         __global const int *paddedOffsets, __global const int *modes, int blocks,
+                                         int H, float scale) {
+  const int b = get_global_id(0), h = get_global_id(1);
+  if (b >= blocks) return;
+  probs_rows_cpu(probs, qkv, keysT, blockSeq[b], h, blockRow[b], lengths, tokenOffsets, probOffsets, paddedOffsets,
+                 modes, H, scale);
+}
+
+#ifdef WITH_CONTEXT
+// The rows' probabilities, then their P·V while they are still in cache (context_rows_cpu from
+// attention_context.cl). Same NDRange as kernel_attention_probs_cpu.
+__kernel void kernel_attention_fused_cpu(__global float *probs, __global float *context, __global const float *qkv,
+                                         __global const float *keysT, __global const int *blockSeq,
+                                         __global const int *blockRow, __global const int *lengths,
+                                         __global const int *tokenOffsets, __global const int *probOffsets,
+                                         __global const int *paddedOffsets, __global const int *modes, int blocks,
+                                         int H, float scale) {
+  const int b = get_global_id(0), h = get_global_id(1);
+  if (b >= blocks) return;
+  const int s = blockSeq[b], i0 = blockRow[b];
+  probs_rows_cpu(probs, qkv, keysT, s, h, i0, lengths, tokenOffsets, probOffsets, paddedOffsets, modes, H, scale);
+  context_rows_cpu(context, probs, qkv, s, h, i0, lengths, tokenOffsets, probOffsets, H);
+}
+#endif
 
 // ROWS query rows of one sequence (blockSeq, blockRow) and one head per work-group of WG
 // work-items; work-item j takes keys j, j + WG, … from keysT (coalesced) against the rows' Q in

@@ -76,6 +76,13 @@ public enum SelfTest {
     try backend.attentionContext(
       context: context, probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d)
     results.append(("attentionContext", try backend.read(context, range: 0..<(batch.tokenCount * heads * d)), 1e-4))
+    let fusedProbs = try backend.makeBuffer(count: batch.probCount)
+    let fusedContext = try backend.makeBuffer(count: batch.tokenCount * heads * d)
+    try backend.attention(
+      probs: fusedProbs, context: fusedContext, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d,
+      scale: 0.18, modes: [.normal, .uniform, .zero])
+    results.append(
+      ("attention (fused)", try backend.read(fusedContext, range: 0..<(batch.tokenCount * heads * d)), 1e-4))
     let hidden = 384
     let gamma = try backend.makeBuffer(rng.floats(hidden)), beta = try backend.makeBuffer(rng.floats(hidden))
     let y = try backend.makeBuffer(rng.floats(rows * hidden, in: -3...5))

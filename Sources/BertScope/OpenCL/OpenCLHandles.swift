@@ -179,19 +179,24 @@ final class OpenCLDeviceContext: @unchecked Sendable {
     return shared
   }
 
-  /// `file` built with `options`, from the cache when it was built before. `appending` is
-  /// added to the source (fault injection); such builds are not cached.
+  /// `file` built with `options`, from the cache when it was built before; `a.cl+b.cl` builds
+  /// the files' sources as one program, in that order. `appending` is added to the source
+  /// (fault injection); such builds are not cached.
   func program(file: String, options: String, appending extra: String = "") throws -> CLProgram {
     let key = file + "|" + options
     lock.lock()
     defer { lock.unlock() }
     if extra.isEmpty, let program = programs[key] { return program }
 
-    let source: String
-    switch KernelSource.text(named: file) {
-    case .success(let text): source = text + extra
-    case .failure(let missing): throw BertScopeError.backendUnavailable(missing.description)
+    // "a.cl+b.cl": one program from several files, in that order.
+    var texts: [String] = []
+    for part in file.split(separator: "+") {
+      switch KernelSource.text(named: String(part)) {
+      case .success(let text): texts.append(text)
+      case .failure(let missing): throw BertScopeError.backendUnavailable(missing.description)
+      }
     }
+    let source = texts.joined(separator: "\n") + extra
     var status: cl_int = 0
     let created = source.withCString { text -> cl_program? in
       var pointer: UnsafePointer<CChar>? = text
