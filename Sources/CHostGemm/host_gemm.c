@@ -5,8 +5,8 @@
 //
 // One thread's loops: for each block of rows of A, for each 64-column panel of W, for each
 // 6 rows of the block: micro-kernel over all of k. A is read in place (six row streams; packing
-// it cost more than it saved); the block (MC·KC floats, 288 KiB: 192 rows at k = 384, 48 at
-// k = 1536) and the current k × 64 panel stay in L2. k is never split, so every element of C is
+// it cost more than it saved); the block (288 KiB: 192 rows at k = 384, 48 at k = 1536) and
+// the current k × 64 panel stay in L2. k is never split, so every element of C is
 // one chain of FMAs in k order, written once: a row's result does not depend on the rows
 // around it, and c may alias residual.
 #include "host_gemm.h"
@@ -22,20 +22,19 @@
 
 #define MR 6
 #define NR BS_GEMM_PANEL
-#define MC 192
-#define KC 384
+#define MC 192               // most rows of A per block
+#define BLOCK_FLOATS (MC * 384) // a block of A: 288 KiB, in L2 beside the current panel
 
 int bs_gemm_available(void) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") ? 1 : 0;
 }
 
-// Rows of A per block for this k: MC·KC floats, at least one micro-panel.
+// Rows of A per block for this k: BLOCK_FLOATS floats, whole micro-panels, at least one.
 static int block_rows(int k) {
-  int rows = k > 0 ? MC * KC / k / MR * MR : MC;
+  int rows = k > 0 ? BLOCK_FLOATS / k / MR * MR : MC;
   return rows < MR ? MR : rows > MC ? MC : rows;
 }
-
 
 size_t bs_gemm_packed_count(int n, int k) { return (size_t)((n + NR - 1) / NR) * NR * (size_t)k; }
 
@@ -189,18 +188,11 @@ void bs_gemm(int m, int n, int k, const float *a, int lda, const float *packed, 
   int mcMax = block_rows(k);
   for (int i0 = 0; i0 < m; i0 += mcMax) {
     int mc = m - i0 < mcMax ? m - i0 : mcMax;
-    int lines = (int)((size_t)k * NR * sizeof(float) / 64), micro = (mc + MR - 1) / MR;
-    int perCall = (lines + micro - 1) / micro;
     for (int j0 = 0; j0 < n; j0 += NR) {
       int cols = n - j0 < NR ? n - j0 : NR;
       const float *panel = packed + (size_t)(j0 / NR) * NR * k;
-      // The next panel (the first again after the last) is pulled into L2 a few lines per
-      // micro-panel, so that its first micro-panel does not wait on L3.
-      const char *next = (const char *)(j0 + NR < n ? panel + (size_t)NR * k : packed);
       for (int i = 0; i < mc; i += MR) {
         int rows = mc - i < MR ? mc - i : MR;
-        for (int l = (i / MR) * perCall, end = l + perCall < lines ? l + perCall : lines; l < end; l++)
-          _mm_prefetch(next + 64 * (size_t)l, _MM_HINT_T1);
         Epilogue ep = {bias + j0, residual ? residual + (size_t)(i0 + i) * ldr + j0 : 0, ldr, epilogue, activation};
         kernel(k, a + (size_t)(i0 + i) * lda, lda, panel, c + (size_t)(i0 + i) * ldc + j0, ldc, rows, cols, &ep);
       }
