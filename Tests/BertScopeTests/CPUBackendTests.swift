@@ -120,21 +120,7 @@ struct CPUBackendGemmTests {
 
   @Test("the GELU epilogues stay within 5e-7 of the exact functions over [-8, 8]", arguments: HostGemmTest.available)
   func geluAccuracy(gemm: HostGemm) throws {
-    let backend = try Self.backend(gemm)
-    // out[r][j] = act(x[r] · 1 + 0) for 32 columns j, so that the vectorised epilogues run
-    // (a single column would take the OpenBLAS path's scalar tail).
-    let x = (0..<4001).map { Float(-8 + Double($0) * 0.004) }
-    let n = 32
-    let input = try backend.makeBuffer(x), bias = try backend.makeBuffer([Float](repeating: 0, count: n))
-    let weight = try backend.makeMatrix([Float](repeating: 1, count: n), rows: n, cols: 1)
-    for act in [Activation.gelu, .geluTanh, .relu] {
-      let out = try backend.makeBuffer(count: x.count * n)
-      try backend.linear(
-        out: out, input: input, rows: x.count, weight: weight, bias: bias, epilogue: .biasActivation, activation: act)
-      let expected = x.flatMap { [Double](repeating: Reference.activate(Double($0), act), count: n) }
-      expectMatches(
-        try backend.read(out, range: 0..<(x.count * n)), expected, rtol: 1e-6, atol: 5e-7, "\(gemm) \(act)")
-    }
+    try checkActivationAccuracy(try Self.backend(gemm), label: "\(gemm)")
   }
 
   @Test("BERTSCOPE_CPU_GEMM names the GEMM; an unknown name is a clear error")
@@ -150,28 +136,7 @@ struct CPUBackendGemmTests {
   }
 
   private func check(_ gemm: HostGemm) throws {
-    let backend = try Self.backend(gemm)
-    var rng = SplitMix64(seed: 5)
-    for (rows, k, n) in Self.shapes {
-      let x = rng.floats(rows * k), w = rng.floats(n * k), bias = rng.floats(n), residual = rng.floats(rows * n)
-      let dx = try backend.makeBuffer(x), db = try backend.makeBuffer(bias), dr = try backend.makeBuffer(residual)
-      let matrix = try backend.makeMatrix(w, rows: n, cols: k)
-      let cases: [(String, Epilogue<FloatStorage>, Int, Activation)] = [
-        ("bias", .bias, 1, .gelu), ("bias+gelu", .biasActivation, 2, .gelu),
-        ("bias+gelu_tanh", .biasActivation, 2, .geluTanh), ("bias+relu", .biasActivation, 2, .relu),
-        ("bias+residual", .biasResidual(dr), 3, .gelu),
-      ]
-      for (label, epilogue, code, act) in cases {
-        let out = try backend.makeBuffer(count: rows * n)
-        try backend.linear(
-          out: out, input: dx, rows: rows, weight: matrix, bias: db, epilogue: epilogue, activation: act)
-        let expected = Reference.linear(
-          x, rows: rows, w, n: n, k: k, bias: bias, code: code, act: act, residual: residual)
-        expectMatches(
-          try backend.read(out, range: 0..<(rows * n)), expected, atol: 1e-5 * Double(k).squareRoot(),
-          "\(gemm) linear \(label) [\(rows)×\(k)]·[\(n)×\(k)]ᵀ")
-      }
-    }
+    try checkLinear(try Self.backend(gemm), shapes: Self.shapes, seed: 5, label: "\(gemm)")
   }
 }
 

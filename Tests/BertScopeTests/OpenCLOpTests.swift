@@ -31,27 +31,7 @@ struct OpenCLOpTests {
   }
 
   private func checkLinear(_ backend: OpenCLBackend, seed: UInt64) throws {
-    var rng = SplitMix64(seed: seed)
-    for (rows, k, n) in Self.gemmShapes {
-      let x = rng.floats(rows * k), w = rng.floats(n * k), bias = rng.floats(n), residual = rng.floats(rows * n)
-      let dx = try backend.makeBuffer(x), db = try backend.makeBuffer(bias), dr = try backend.makeBuffer(residual)
-      let matrix = try backend.makeMatrix(w, rows: n, cols: k)
-      let cases: [(String, Epilogue<OpenCLBuffer>, Int, Activation)] = [
-        ("bias", .bias, 1, .gelu), ("bias+gelu", .biasActivation, 2, .gelu),
-        ("bias+gelu_tanh", .biasActivation, 2, .geluTanh), ("bias+relu", .biasActivation, 2, .relu),
-        ("bias+residual", .biasResidual(dr), 3, .gelu),
-      ]
-      for (label, epilogue, code, act) in cases {
-        let out = try backend.makeBuffer(count: rows * n)
-        try backend.linear(
-          out: out, input: dx, rows: rows, weight: matrix, bias: db, epilogue: epilogue, activation: act)
-        let expected = Reference.linear(
-          x, rows: rows, w, n: n, k: k, bias: bias, code: code, act: act, residual: residual)
-        expectMatches(
-          try backend.read(out, range: 0..<(rows * n)), expected, atol: 1e-5 * Double(k).squareRoot(),
-          "\(backend.config.variant) linear \(label) [\(rows)×\(k)]·[\(n)×\(k)]ᵀ")
-      }
-    }
+    try BertScopeTests.checkLinear(backend, shapes: Self.gemmShapes, seed: seed, label: "\(backend.config.variant)")
   }
 
   @Test("linear adds the residual in place (out aliases residual)", arguments: Variant.allCases)
@@ -70,18 +50,7 @@ struct OpenCLOpTests {
 
   @Test("the GELU epilogues stay within 5e-7 of the exact functions over [-8, 8]", arguments: Variant.allCases)
   func geluAccuracy(variant: Variant) throws {
-    let backend = try OpenCLTest.backend(variant)
-    // out = act(x · 1 + 0): one input column, identity weight.
-    let x = (0..<4001).map { Float(-8 + Double($0) * 0.004) }
-    let input = try backend.makeBuffer(x), bias = try backend.makeBuffer([0])
-    let weight = try backend.makeMatrix([1], rows: 1, cols: 1)
-    for act in [Activation.gelu, .geluTanh, .relu] {
-      let out = try backend.makeBuffer(count: x.count)
-      try backend.linear(
-        out: out, input: input, rows: x.count, weight: weight, bias: bias, epilogue: .biasActivation, activation: act)
-      let expected = x.map { Reference.activate(Double($0), act) }
-      expectMatches(try backend.read(out, range: 0..<x.count), expected, rtol: 1e-6, atol: 5e-7, "\(variant) \(act)")
-    }
+    try checkActivationAccuracy(try OpenCLTest.backend(variant), label: "\(variant)")
   }
 
   /// (lengths, heads, head dim): a batch mixing 1, 5, 64, 130 at head dims 8/32/64; one 512.

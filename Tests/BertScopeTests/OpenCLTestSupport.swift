@@ -158,3 +158,44 @@ enum Reference {
     return out
   }
 }
+
+/// Every epilogue and activation of `linear` on `backend` against `Reference.linear`, on each
+/// of `shapes` (rows, k, n) with random inputs; `label` names the backend in failures.
+func checkLinear<B: ComputeBackend>(_ backend: B, shapes: [(Int, Int, Int)], seed: UInt64, label: String) throws {
+  var rng = SplitMix64(seed: seed)
+  for (rows, k, n) in shapes {
+    let x = rng.floats(rows * k), w = rng.floats(n * k), bias = rng.floats(n), residual = rng.floats(rows * n)
+    let dx = try backend.makeBuffer(x), db = try backend.makeBuffer(bias), dr = try backend.makeBuffer(residual)
+    let matrix = try backend.makeMatrix(w, rows: n, cols: k)
+    let cases: [(String, Epilogue<B.Buffer>, Int, Activation)] = [
+      ("bias", .bias, 1, .gelu), ("bias+gelu", .biasActivation, 2, .gelu),
+      ("bias+gelu_tanh", .biasActivation, 2, .geluTanh), ("bias+relu", .biasActivation, 2, .relu),
+      ("bias+residual", .biasResidual(dr), 3, .gelu),
+    ]
+    for (name, epilogue, code, act) in cases {
+      let out = try backend.makeBuffer(count: rows * n)
+      try backend.linear(out: out, input: dx, rows: rows, weight: matrix, bias: db, epilogue: epilogue, activation: act)
+      let expected = Reference.linear(x, rows: rows, w, n: n, k: k, bias: bias, code: code, act: act, residual: residual)
+      expectMatches(
+        try backend.read(out, range: 0..<(rows * n)), expected, atol: 1e-5 * Double(k).squareRoot(),
+        "\(label) linear \(name) [\(rows)×\(k)]·[\(n)×\(k)]ᵀ")
+    }
+  }
+}
+
+/// The activation epilogues of `linear` on `backend` within 5e-7 of the exact functions over
+/// [-8, 8]: out[r][j] = act(x[r] · 1 + 0) for 32 columns j, so that the vectorised epilogues run
+/// (a single column takes the scalar tails of the OpenBLAS path and of the OpenCL CPU kernel).
+func checkActivationAccuracy<B: ComputeBackend>(_ backend: B, label: String) throws {
+  let x = (0..<4001).map { Float(-8 + Double($0) * 0.004) }
+  let n = 32
+  let input = try backend.makeBuffer(x), bias = try backend.makeBuffer([Float](repeating: 0, count: n))
+  let weight = try backend.makeMatrix([Float](repeating: 1, count: n), rows: n, cols: 1)
+  for act in [Activation.gelu, .geluTanh, .relu] {
+    let out = try backend.makeBuffer(count: x.count * n)
+    try backend.linear(
+      out: out, input: input, rows: x.count, weight: weight, bias: bias, epilogue: .biasActivation, activation: act)
+    let expected = x.flatMap { [Double](repeating: Reference.activate(Double($0), act), count: n) }
+    expectMatches(try backend.read(out, range: 0..<(x.count * n)), expected, rtol: 1e-6, atol: 5e-7, "\(label) \(act)")
+  }
+}
