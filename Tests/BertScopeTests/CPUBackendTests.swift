@@ -75,23 +75,9 @@ struct CPUBackendGemmTests {
     .enabled(if: HostGemmTest.packedAvailable, packedReason))
   func packed() throws { try check(.packed) }
 
-  @Test(
-    "packed GEMM: out may alias the residual, also when k spans several blocks",
-    .enabled(if: HostGemmTest.packedAvailable, packedReason))
-  func packedInPlace() throws {
-    let backend = try Self.backend(.packed)
-    var rng = SplitMix64(seed: 9)
-    for (rows, k, n) in [(9, 20, 35), (200, 1536, 384)] {
-      let x = rng.floats(rows * k), w = rng.floats(n * k), bias = rng.floats(n), residual = rng.floats(rows * n)
-      let io = try backend.makeBuffer(residual)
-      try backend.linear(
-        out: io, input: try backend.makeBuffer(x), rows: rows, weight: try backend.makeMatrix(w, rows: n, cols: k),
-        bias: try backend.makeBuffer(bias), epilogue: .biasResidual(io), activation: .gelu)
-      let expected = Reference.linear(x, rows: rows, w, n: n, k: k, bias: bias, code: 3, act: .gelu, residual: residual)
-      expectMatches(
-        try backend.read(io, range: 0..<(rows * n)), expected, atol: 1e-5 * Double(k).squareRoot(),
-        "in-place residual [\(rows)×\(k)]·[\(n)×\(k)]ᵀ")
-    }
+  @Test("out may alias the residual, also when k spans several row blocks", arguments: HostGemmTest.available)
+  func linearInPlace(gemm: HostGemm) throws {
+    try checkLinearInPlace(try Self.backend(gemm), seed: 9, label: "\(gemm)")
   }
 
   @Test(

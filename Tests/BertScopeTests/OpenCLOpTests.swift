@@ -36,16 +36,7 @@ struct OpenCLOpTests {
 
   @Test("linear adds the residual in place (out aliases residual)", arguments: Variant.allCases)
   func linearInPlace(variant: Variant) throws {
-    let backend = try OpenCLTest.backend(variant)
-    var rng = SplitMix64(seed: 7)
-    let (rows, k, n) = (9, 20, 35)
-    let x = rng.floats(rows * k), w = rng.floats(n * k), bias = rng.floats(n), residual = rng.floats(rows * n)
-    let io = try backend.makeBuffer(residual)
-    try backend.linear(
-      out: io, input: try backend.makeBuffer(x), rows: rows, weight: try backend.makeMatrix(w, rows: n, cols: k),
-      bias: try backend.makeBuffer(bias), epilogue: .biasResidual(io), activation: .gelu)
-    let expected = Reference.linear(x, rows: rows, w, n: n, k: k, bias: bias, code: 3, act: .gelu, residual: residual)
-    expectMatches(try backend.read(io, range: 0..<(rows * n)), expected, "in-place residual")
+    try checkLinearInPlace(try OpenCLTest.backend(variant), seed: 7, label: "\(variant)")
   }
 
   @Test("the GELU epilogues stay within 5e-7 of the exact functions over [-8, 8]", arguments: Variant.allCases)

@@ -199,3 +199,20 @@ func checkActivationAccuracy<B: ComputeBackend>(_ backend: B, label: String) thr
     expectMatches(try backend.read(out, range: 0..<(x.count * n)), expected, rtol: 1e-6, atol: 5e-7, "\(label) \(act)")
   }
 }
+
+/// `linear` with `out` aliasing the residual (`x·Wᵀ + b + out` written over `out`), against the
+/// reference: a small case at the default tolerance and an FFN-down-sized one (k = 1536).
+func checkLinearInPlace<B: ComputeBackend>(_ backend: B, seed: UInt64, label: String) throws {
+  var rng = SplitMix64(seed: seed)
+  for (rows, k, n, atol) in [(9, 20, 35, 1e-5), (200, 1536, 384, 1e-5 * Double(1536).squareRoot())] {
+    let x = rng.floats(rows * k), w = rng.floats(n * k), bias = rng.floats(n), residual = rng.floats(rows * n)
+    let io = try backend.makeBuffer(residual)
+    try backend.linear(
+      out: io, input: try backend.makeBuffer(x), rows: rows, weight: try backend.makeMatrix(w, rows: n, cols: k),
+      bias: try backend.makeBuffer(bias), epilogue: .biasResidual(io), activation: .gelu)
+    let expected = Reference.linear(x, rows: rows, w, n: n, k: k, bias: bias, code: 3, act: .gelu, residual: residual)
+    expectMatches(
+      try backend.read(io, range: 0..<(rows * n)), expected, atol: atol,
+      "\(label) in-place residual [\(rows)×\(k)]·[\(n)×\(k)]ᵀ")
+  }
+}

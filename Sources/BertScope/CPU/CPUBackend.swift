@@ -133,6 +133,11 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
       packedLinear(o, x, rows: rows, n: n, k: k, w, b, residual, epilogue, activation)
       return
     }
+    // sgemm overwrites `out` before the epilogue reads the residual: when they are the same
+    // buffer, the epilogue reads a copy.
+    let saved = residual == o ? FloatStorage(Array(UnsafeBufferPointer(start: o, count: rows * n))) : nil
+    let blasResidual = saved?.pointer ?? residual
+    defer { withExtendedLifetime(saved) {} }  // the copy outlives the blocks that read it
     // Blocks on our own threads, each a single-threaded sgemm followed by the epilogue while
     // the block is still in cache. (OpenBLAS's own pool would spin between calls and fight
     // the attention kernels' threads for the cores.) Many rows: blocks of rows; few rows
@@ -146,7 +151,7 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
         cblas_sgemm(
           CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
           x + r0 * k, Int32(k), w, Int32(k), 0, o + r0 * n, Int32(n))
-        applyEpilogue(epilogue, rows: r0..<(r0 + m), columns: 0..<n, n: n, o, b, residual, activation)
+        applyEpilogue(epilogue, rows: r0..<(r0 + m), columns: 0..<n, n: n, o, b, blasResidual, activation)
       }
     } else {
       let columnBlock = max(16, (n / hostThreads + 15) / 16 * 16)
@@ -157,7 +162,7 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
         cblas_sgemm(
           CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width), Int32(k), 1,
           x, Int32(k), w + c0 * k, Int32(k), 0, o + c0, Int32(n))
-        applyEpilogue(epilogue, rows: 0..<rows, columns: c0..<(c0 + width), n: n, o, b, residual, activation)
+        applyEpilogue(epilogue, rows: 0..<rows, columns: c0..<(c0 + width), n: n, o, b, blasResidual, activation)
       }
     }
   }
