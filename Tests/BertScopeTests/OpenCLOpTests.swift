@@ -50,7 +50,10 @@ struct OpenCLOpTests {
     ([7], 1, 5),
   ]
 
-  @Test("attention probabilities match the reference, with uniform and zero heads", arguments: Variant.allCases)
+  /// Also `attention` (probabilities and P·V; one kernel on CPU devices) on the same inputs.
+  @Test(
+    "attention probabilities match the reference, with uniform and zero heads; so do fused attention's, and its P·V",
+    arguments: Variant.allCases)
   func attentionProbs(variant: Variant) throws {
     let backend = try OpenCLTest.backend(variant)
     var rng = SplitMix64(seed: 3)
@@ -70,9 +73,21 @@ struct OpenCLOpTests {
           probs: probs, qkv: dqkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: scale, modes: modes)
         let expected = Reference.attentionProbs(
           qkv: qkv, batch: batch, heads: heads, headDim: d, scale: Double(scale), modes: modes)
+        let what = "\(variant) lengths \(lengths) heads \(heads) d \(d) modes \(modes.map(\.rawValue))"
+        expectMatches(try backend.read(probs, range: 0..<batch.probCount), expected, rtol: 0, atol: 1e-5, "probs \(what)")
+
+        let fusedProbs = try backend.makeBuffer(count: batch.probCount)
+        let context = try backend.makeBuffer(count: batch.tokenCount * heads * d)
+        try backend.attention(
+          probs: fusedProbs, context: context, qkv: dqkv, layout: layout, batch: batch, heads: heads, headDim: d,
+          scale: scale, modes: modes)
+        let got = try backend.read(fusedProbs, range: 0..<batch.probCount)
+        expectMatches(got, expected, rtol: 0, atol: 1e-5, "fused probs \(what)")
+        // P·V of the probabilities the kernel wrote, so that only the product is judged here.
         expectMatches(
-          try backend.read(probs, range: 0..<batch.probCount), expected, rtol: 0, atol: 1e-5,
-          "\(variant) probs lengths \(lengths) heads \(heads) d \(d) modes \(modes.map(\.rawValue))")
+          try backend.read(context, range: 0..<context.count),
+          Reference.attentionContext(probs: got, qkv: qkv, batch: batch, heads: heads, headDim: d),
+          atol: 1e-5 * Double(batch.maxLength), "fused context \(what)")
       }
     }
   }
@@ -93,39 +108,6 @@ struct OpenCLOpTests {
       expectMatches(
         try backend.read(context, range: 0..<context.count), expected, atol: 1e-5 * Double(batch.maxLength),
         "\(variant) context lengths \(lengths) heads \(heads) d \(d)")
-    }
-  }
-
-  @Test(
-    "attention (fused on CPU devices) gives the reference probabilities and their P·V, with every head mode",
-    arguments: Variant.allCases)
-  func attentionFused(variant: Variant) throws {
-    let backend = try OpenCLTest.backend(variant)
-    var rng = SplitMix64(seed: 5)
-    for (lengths, heads, d) in Self.attentionCases {
-      let batch = OpenCLTest.batch(lengths: lengths, heads: heads, rng: &rng)
-      let qkv = rng.floats(batch.tokenCount * 3 * heads * d, in: -2...2)
-      let scale = 1 / Float(d).squareRoot()
-      let layout = try backend.makeLayout(batch)
-      let dqkv = try backend.makeBuffer(qkv)
-      for modes in [[], (0..<heads).map { [HeadMode.uniform, .zero, .normal][$0 % 3] }] {
-        let probs = try backend.makeBuffer(count: batch.probCount)
-        let context = try backend.makeBuffer(count: batch.tokenCount * heads * d)
-        try backend.attention(
-          probs: probs, context: context, qkv: dqkv, layout: layout, batch: batch, heads: heads, headDim: d,
-          scale: scale, modes: modes)
-        let what = "\(variant) lengths \(lengths) heads \(heads) d \(d) modes \(modes.map(\.rawValue))"
-        let expectedProbs = Reference.attentionProbs(
-          qkv: qkv, batch: batch, heads: heads, headDim: d, scale: Double(scale), modes: modes)
-        let gotProbs = try backend.read(probs, range: 0..<batch.probCount)
-        expectMatches(gotProbs, expectedProbs, rtol: 0, atol: 1e-5, "fused probs \(what)")
-        // P·V of the probabilities the kernel wrote, so that only the product is judged here.
-        let expectedContext = Reference.attentionContext(
-          probs: gotProbs, qkv: qkv, batch: batch, heads: heads, headDim: d)
-        expectMatches(
-          try backend.read(context, range: 0..<context.count), expectedContext,
-          atol: 1e-5 * Double(batch.maxLength), "fused context \(what)")
-      }
     }
   }
 
