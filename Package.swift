@@ -28,7 +28,7 @@ let package = Package(
     .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
     // Our host GEMM (AVX-512 intrinsics, enabled per function; runtime CPU check).
-    .target(name: "CHostGemm", path: "Sources/CHostGemm"),
+    .target(name: "CHostKernels", path: "Sources/CHostKernels"),
 
     // The OpenCL C sources, shipped as resources next to the binary.
     .target(
@@ -49,7 +49,7 @@ let package = Package(
     // Model files, tokenizer, encoder and its backends.
     .target(
       name: "BertScope",
-      dependencies: ["COpenCL", "COpenBLAS", "CHostGemm", "BertScopeKernels"],
+      dependencies: ["COpenCL", "COpenBLAS", "CHostKernels", "BertScopeKernels"],
       swiftSettings: simd
     ),
     // Kovaleva et al. 2019 analyses over corpora.

@@ -1,10 +1,10 @@
-import CHostGemm
+import CHostKernels
 import COpenBLAS
 import Foundation
 
 /// Which GEMM the CPU backend's linear layers use.
 public enum HostGemm: String, Sendable, CaseIterable {
-  /// BertScope's own (`Sources/CHostGemm`): weights packed once at load, a 6 × 64 AVX-512
+  /// BertScope's own (`Sources/CHostKernels`): weights packed once at load, a 6 × 64 AVX-512
   /// micro-kernel, bias / residual / GELU applied in registers. Needs AVX-512F. Each output
   /// row is summed in the same order whatever the batch around it, so a sentence's result is
   /// bit-for-bit the same in any batch.
@@ -174,12 +174,7 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
     _ w: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ residual: UnsafeMutablePointer<Float>?,
     _ epilogue: Epilogue<FloatStorage>, _ activation: Activation
   ) {
-    let kind: Int32
-    switch epilogue {
-    case .bias: kind = Int32(BS_EPILOGUE_BIAS)
-    case .biasResidual: kind = Int32(BS_EPILOGUE_BIAS_RESIDUAL)
-    case .biasActivation: kind = Int32(BS_EPILOGUE_BIAS_ACTIVATION)
-    }
+    let kind = epilogue.code
     let panel = Int(BS_GEMM_PANEL)
     func run(rows r0: Int, _ m: Int, columns c0: Int, _ width: Int) {
       bs_gemm(

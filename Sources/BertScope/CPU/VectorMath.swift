@@ -84,7 +84,7 @@ func vexp(_ x: F16x) -> F16x {
 
 /// erf(x) ≈ x·P(x²)/Q(x²) on |x| ≤ 4, clamped beyond (where erf is within 2e-8 of ±1): a
 /// rational fit made for BertScope, |error| ≤ 3.3e-7 in float32 — the same fit as
-/// Kernels/gemm_cpu.cl and the packed GEMM's epilogue (Sources/CHostGemm).
+/// Kernels/gemm_cpu.cl and the packed GEMM's epilogue (Sources/CHostKernels).
 @inline(__always)
 func verf(_ x: F16x) -> F16x {
   var c = x.replacing(with: 4, where: x .> 4)

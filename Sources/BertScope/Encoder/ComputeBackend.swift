@@ -1,3 +1,4 @@
+import CHostKernels
 import Foundation
 
 /// Sequences of one forward pass packed back to back with no padding: the linear layers
@@ -76,9 +77,19 @@ enum Epilogue<Buffer> {
   case biasActivation
   /// `out = x·Wᵀ + b + residual`
   case biasResidual(Buffer)
+
+  /// The code every kernel takes (`bs_codes.h`; `Kernels/common.cl` defines the same values).
+  var code: Int32 {
+    switch self {
+    case .bias: return Int32(BS_EPILOGUE_BIAS)
+    case .biasActivation: return Int32(BS_EPILOGUE_BIAS_ACTIVATION)
+    case .biasResidual: return Int32(BS_EPILOGUE_BIAS_RESIDUAL)
+    }
+  }
 }
 
 /// The activations of `BertConfig.hiddenAct`.
+/// Raw values are the kernels' codes (`BS_ACTIVATION_*` in `bs_codes.h`).
 public enum Activation: Int32, Sendable {
   case gelu = 0  // 0.5·x·(1 + erf(x/√2))
   case geluTanh = 1  // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))

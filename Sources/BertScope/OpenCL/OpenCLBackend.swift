@@ -334,21 +334,16 @@ extension OpenCLBackend: ComputeBackend {
       rows >= 0 && input.count >= rows * k, "linear: input holds \(input.count) floats, needs [\(rows), \(k)]")
     try require(out.count >= rows * n, "linear: out holds \(out.count) floats, needs [\(rows), \(n)]")
     try require(bias.count >= n, "linear: bias holds \(bias.count) floats, needs \(n)")
-    let code: Int
     var residual = out
-    switch epilogue {
-    case .bias: code = 1
-    case .biasActivation: code = 2
-    case .biasResidual(let r):
+    if case .biasResidual(let r) = epilogue {
       try require(r.count >= rows * n, "linear: residual holds \(r.count) floats, needs [\(rows), \(n)]")
-      code = 3
       residual = r
     }
     guard rows > 0 else { return }
     try locked {
       let args: [Arg] = [
         .buffer(out), .buffer(input), .buffer(weight.buffer), .buffer(bias), .buffer(residual), .int(rows), .int(n),
-        .int(k), .int(code), .int(Int(activation.rawValue)),
+        .int(k), .int(Int(epilogue.code)), .int(Int(activation.rawValue)),
       ]
       if let nr = weight.panelWidth {
         var cpu = config

@@ -5,12 +5,10 @@
 #define BERTSCOPE_HOST_GEMM_H
 #include <stddef.h>
 
+#include "bs_codes.h"
+
 /* Columns per packed weight panel: column ranges handed to bs_gemm start at a multiple of it. */
 #define BS_GEMM_PANEL 64
-
-enum { BS_EPILOGUE_BIAS = 0, BS_EPILOGUE_BIAS_RESIDUAL = 1, BS_EPILOGUE_BIAS_ACTIVATION = 2 };
-/* The values of Swift's `Activation`. */
-enum { BS_ACTIVATION_GELU = 0, BS_ACTIVATION_GELU_TANH = 1, BS_ACTIVATION_RELU = 2 };
 
 /* 1 when this CPU can run the AVX-512 kernel; bs_gemm must not be called otherwise. */
 int bs_gemm_available(void);

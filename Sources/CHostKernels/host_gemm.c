@@ -166,9 +166,11 @@ __attribute__((target("avx512f,fma,prfchw"))) static void kernel(int k, const fl
     int left = cols - 16 * g;
     mask[g] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
   }
-  for (int g = 0; g < 4; g++) {
-    __m512 bias = _mm512_maskz_loadu_ps(mask[g], ep->bias + 16 * g);
-    for (int r = 0; r < MR; r++) acc[r][g] = _mm512_add_ps(acc[r][g], bias);
+  if (ep->epilogue != BS_EPILOGUE_NONE) {
+    for (int g = 0; g < 4; g++) {
+      __m512 bias = _mm512_maskz_loadu_ps(mask[g], ep->bias + 16 * g);
+      for (int r = 0; r < MR; r++) acc[r][g] = _mm512_add_ps(acc[r][g], bias);
+    }
   }
   if (ep->epilogue == BS_EPILOGUE_BIAS_RESIDUAL) {
     for (int r = 0; r < MR && r < rows; r++)
