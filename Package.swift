@@ -73,7 +73,7 @@ let package = Package(
 
     .testTarget(
       name: "BertScopeTests",
-      dependencies: ["BertScope", "BertScopeAnalysis", "BertScopeReport"]
+      dependencies: ["BertScope", "BertScopeAnalysis", "BertScopeReport", "CZlib"]
     ),
   ]
 )

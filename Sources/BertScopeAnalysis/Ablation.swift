@@ -2,7 +2,7 @@ import BertScope
 import Foundation
 
 /// How a disabled head is disabled (Kovaleva et al. 2019 §4.6; Michel et al. 2019).
-public enum AblationMode: String, Sendable, CaseIterable {
+public enum AblationMode: String, Sendable, CaseIterable, Codable {
   /// The head's attention becomes 1/L over the real tokens (the paper's method).
   case uniform
   /// The head's output is multiplied by 0 (Hugging Face `head_mask`).
@@ -12,7 +12,7 @@ public enum AblationMode: String, Sendable, CaseIterable {
 }
 
 /// What the effect of disabling a head is measured with.
-public enum AblationTask: String, Sendable, CaseIterable {
+public enum AblationTask: String, Sendable, CaseIterable, Codable {
   /// `text_a<TAB>text_b<TAB>score`: Spearman's ρ between the cosine of the two pooled
   /// embeddings and the score.
   case similarity
@@ -23,17 +23,18 @@ public enum AblationTask: String, Sendable, CaseIterable {
   /// embeddings.
   case embeddingChange = "embedding-change"
 
-  public var metricName: String {
+  /// What the task measures.
+  public var metric: AblationMetric {
     switch self {
-    case .similarity: return "spearman"
-    case .classify: return "accuracy"
-    case .embeddingChange: return "mean_cosine_distance"
+    case .similarity: return .spearman
+    case .classify: return .accuracy
+    case .embeddingChange: return .meanCosineDistance
     }
   }
 }
 
 /// One thing to disable: a head of a layer, or the whole layer (`head == nil`). 0-based.
-public struct AblationTarget: Sendable, Hashable {
+public struct AblationTarget: Sendable, Hashable, Codable {
   public let layer: Int
   public let head: Int?
 
@@ -113,56 +114,83 @@ public enum AblationInput {
   }
 }
 
-/// Disables each target in turn on every batch and accumulates the task metric, keeping the
-/// encoder (and its uploaded weights) for all runs: per batch one intact pass plus one pass
-/// per target. Memory: the similarity task keeps one Float per (pair, target) for Spearman's
-/// ranks; the other tasks are running sums.
-public final class AblationRun {
-  public let encoder: Encoder
-  public let task: AblationTask
-  public let mode: AblationMode
-  public let targets: [AblationTarget]
-  public let pooling: Pooling
-  public private(set) var examples = 0
-  public private(set) var forwardPasses = 0
-  private var scores: [Double] = []
-  /// Index 0 is the intact model, then `targets`.
-  private var cosines: [[Float]]
-  private var sums: [Double]
+/// Disabling each target in turn (Kovaleva et al. 2019 §4.6): per batch one intact pass plus
+/// one pass per target, on the same uploaded weights; the state accumulates the task metric.
+public struct AblationAnalysis: CorpusAnalysis {
+  public var task: AblationTask
+  public var mode: AblationMode
+  public var pooling: Pooling
+  /// nil: every head alone, then every layer alone (`AblationTarget.all`).
+  public var targets: [AblationTarget]?
+  public var label: String
 
   public init(
-    encoder: Encoder, task: AblationTask, mode: AblationMode, targets: [AblationTarget]? = nil, pooling: Pooling = .mean
-  ) throws {
+    task: AblationTask = .embeddingChange, mode: AblationMode = .uniform, pooling: Pooling = .mean,
+    targets: [AblationTarget]? = nil, label: String = "ablate"
+  ) {
+    self.task = task
+    self.mode = mode
+    self.pooling = pooling
+    self.targets = targets
+    self.label = label
+  }
+
+  public func makeState(for session: AnalysisSession) throws -> AblationState {
+    try makeState(encoder: session.encoder)
+  }
+
+  /// The empty state for `encoder`'s model; throws for targets it does not have, or for
+  /// `classify` without a classification head.
+  public func makeState(encoder: Encoder) throws -> AblationState {
     let c = encoder.config
     if task == .classify && !encoder.hasClassifier {
       throw BertScopeError.invalidInput(
         "--task classify needs a checkpoint with a classification head (pooler.* and classifier.*); this one has none")
     }
-    let targets = targets ?? AblationTarget.all(layers: c.numLayers, heads: c.numHeads)
+    let targets = self.targets ?? AblationTarget.all(layers: c.numLayers, heads: c.numHeads)
     for t in targets where t.layer < 0 || t.layer >= c.numLayers || (t.head.map { $0 < 0 || $0 >= c.numHeads } ?? false) {
       throw BertScopeError.invalidInput("ablation target layer \(t.layer + 1) head \(t.head.map { String($0 + 1) } ?? "all") does not exist")
     }
-    self.encoder = encoder
-    self.task = task
-    self.mode = mode
-    self.targets = targets
-    self.pooling = pooling
-    cosines = Array(repeating: [], count: targets.count + 1)
-    sums = Array(repeating: 0, count: targets.count + 1)
+    return AblationState(task: task, mode: mode, pooling: pooling, targets: targets)
   }
 
-  /// Runs the intact model and every target on `items`.
-  public func add(_ items: [AblationItem]) throws {
+  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout AblationState) throws -> Int {
+    let items = try self.items(lines, path: path, session: session)
+    try add(items, encoder: session.encoder, to: &state)
+    return items.reduce(0) { $0 + $1.first.count + ($1.second?.count ?? 0) }
+  }
+
+  /// The items of corpus lines for the task: pairs with a score, a text (or pair) with a
+  /// label, or plain texts; errors name the line.
+  public func items(_ lines: [CorpusLine], path: String, session: AnalysisSession) throws -> [AblationItem] {
+    let model = session.model
+    let classes = model.weights.classifier.map { $0.bias.count } ?? 0
+    return try lines.map { line in
+      let at = "\(path):\(line.number)"
+      switch task {
+      case .similarity:
+        let (a, b, score) = try AblationInput.similarity(line, path: path)
+        return AblationItem(first: try session.encode(a, where: at), second: try session.encode(b, where: at), score: score)
+      case .classify:
+        let (text, pair, label) = try AblationInput.classification(line, classes: classes, names: model.config.labels, path: path)
+        return AblationItem(first: try session.encode(text, pair: pair, where: at), label: label)
+      case .embeddingChange:
+        return AblationItem(first: try session.encode(line, path: path))
+      }
+    }
+  }
+
+  /// Runs the intact model and every target of `state` on `items`.
+  public func add(_ items: [AblationItem], encoder: Encoder, to state: inout AblationState) throws {
     guard !items.isEmpty else { return }
     var encodings: [Encoding] = []
     for item in items {
-      switch task {
+      switch state.task {
       case .similarity:
-        guard let second = item.second, let score = item.score else {
+        guard let second = item.second, item.score != nil else {
           throw BertScopeError.invalidInput("similarity items need a second text and a score")
         }
         encodings += [item.first, second]
-        scores.append(score)
       case .classify:
         guard item.label != nil else { throw BertScopeError.invalidInput("classification items need a label") }
         encodings.append(item.first)
@@ -170,20 +198,46 @@ public final class AblationRun {
         encodings.append(item.first)
       }
     }
-    let intact = try encoder.encode(encodings, options: EncodeOptions(pooling: pooling))
-    forwardPasses += 1
-    try accumulate(0, intact, intact: intact, items: items)
     let c = encoder.config
-    for (k, target) in targets.enumerated() {
-      let modes = target.headModes(layers: c.numLayers, heads: c.numHeads, mode: mode)
-      let out = try encoder.encode(encodings, options: EncodeOptions(pooling: pooling, headModes: modes))
-      forwardPasses += 1
-      try accumulate(k + 1, out, intact: intact, items: items)
+    let intact = try encoder.encode(encodings, options: EncodeOptions(pooling: state.pooling))
+    try state.accumulate(0, intact, intact: intact, items: items, encoder: encoder)
+    for (k, target) in state.targets.enumerated() {
+      let modes = target.headModes(layers: c.numLayers, heads: c.numHeads, mode: state.mode)
+      let out = try encoder.encode(encodings, options: EncodeOptions(pooling: state.pooling, headModes: modes))
+      try state.accumulate(k + 1, out, intact: intact, items: items, encoder: encoder)
     }
-    examples += items.count
+    state.finish(items)
+  }
+}
+
+/// The running metric of an ablation: per target (index 0 the intact model) a running sum
+/// (accuracy, embedding change) or, for Spearman's ρ, one cosine per pair (ranks need them
+/// all: one Float per pair and target). Merging appends a later part of the corpus.
+public struct AblationState: AnalysisState {
+  public let task: AblationTask
+  public let mode: AblationMode
+  public let pooling: Pooling
+  public let targets: [AblationTarget]
+  public private(set) var examples = 0
+  public private(set) var forwardPasses = 0
+  /// Gold scores of the similarity pairs, in corpus order.
+  public private(set) var scores: [Double] = []
+  /// [1 + targets][pairs]: cosine of each pair's two embeddings (similarity).
+  public private(set) var cosines: [[Float]]
+  /// [1 + targets]: correct predictions (classify) or Σ 1 − cos (embedding change).
+  public private(set) var sums: [Double]
+
+  public init(task: AblationTask, mode: AblationMode, pooling: Pooling, targets: [AblationTarget]) {
+    self.task = task
+    self.mode = mode
+    self.pooling = pooling
+    self.targets = targets
+    cosines = Array(repeating: [], count: targets.count + 1)
+    sums = Array(repeating: 0, count: targets.count + 1)
   }
 
-  private func accumulate(_ k: Int, _ out: EncoderOutput, intact: EncoderOutput, items: [AblationItem]) throws {
+  /// Adds pass `k` (0 the intact model, else target k − 1) on `items`.
+  mutating func accumulate(_ k: Int, _ out: EncoderOutput, intact: EncoderOutput, items: [AblationItem], encoder: Encoder) throws {
     switch task {
     case .similarity:
       for i in items.indices { cosines[k].append(Float(Statistics.cosine(out.embedding(2 * i), out.embedding(2 * i + 1)))) }
@@ -198,65 +252,64 @@ public final class AblationRun {
     case .embeddingChange:
       for i in items.indices { sums[k] += 1 - Statistics.cosine(out.embedding(i), intact.embedding(i)) }
     }
+    forwardPasses += 1
   }
 
-  private func metric(_ k: Int) -> Double {
+  /// Counts `items` once all passes on them are in.
+  mutating func finish(_ items: [AblationItem]) {
+    if task == .similarity { scores += items.map { $0.score! } }
+    examples += items.count
+  }
+
+  /// The metric of the intact model (k = 0) or with target k − 1 disabled.
+  public func metric(_ k: Int) -> Double {
     switch task {
     case .similarity: return Statistics.spearman(cosines[k].map(Double.init), scores)
     case .classify, .embeddingChange: return examples > 0 ? sums[k] / Double(examples) : .nan
     }
   }
 
-  public var report: AblationReport {
-    let baseline = metric(0)
-    let rows = targets.enumerated().map { k, t in
-      let m = metric(k + 1)
-      return AblationReport.Row(target: t, metric: m, delta: m - baseline)
+  public mutating func merge(_ other: AblationState) throws {
+    guard other.task == task, other.mode == mode, other.pooling == pooling, other.targets == targets else {
+      throw BertScopeError.invalidInput("cannot merge ablations of different tasks, modes, pooling or targets")
     }
-    return AblationReport(
-      task: task, mode: mode, baseline: baseline, rows: rows, examples: examples, forwardPasses: forwardPasses)
+    examples += other.examples
+    forwardPasses += other.forwardPasses
+    scores += other.scores
+    for k in cosines.indices { cosines[k] += other.cosines[k] }
+    for k in sums.indices { sums[k] += other.sums[k] }
+  }
+
+  enum CodingKeys: String, CodingKey { case task, mode, pooling, targets, examples, forwardPasses, scores, cosines, sums }
+
+  public init(from decoder: any Swift.Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    task = try c.decode(AblationTask.self, forKey: .task)
+    mode = try c.decode(AblationMode.self, forKey: .mode)
+    pooling = try c.decode(Pooling.self, forKey: .pooling)
+    targets = try c.decode([AblationTarget].self, forKey: .targets)
+    examples = try c.decode(Int.self, forKey: .examples)
+    forwardPasses = try c.decode(Int.self, forKey: .forwardPasses)
+    scores = try c.decode([Double].self, forKey: .scores)
+    cosines = try c.decode([[Float]].self, forKey: .cosines)
+    sums = try c.decode([Double].self, forKey: .sums)
+    let pairs = task == .similarity ? examples : 0
+    guard cosines.count == targets.count + 1, sums.count == targets.count + 1, scores.count == pairs,
+      cosines.allSatisfy({ $0.count == pairs }), examples >= 0, forwardPasses >= 0
+    else {
+      throw InvalidValue("the ablation state's arrays do not match its targets")
+    }
   }
 }
 
-/// The result of `AblationRun`: the intact model's metric and, per target, the metric with
-/// that target disabled and its change.
-public struct AblationReport: Sendable {
-  public struct Row: Sendable {
-    public let target: AblationTarget
-    public let metric: Double
-    /// `metric − baseline`.
-    public let delta: Double
-  }
-
-  public let task: AblationTask
-  public let mode: AblationMode
-  public let baseline: Double
-  public let rows: [Row]
-  public let examples: Int
-  public let forwardPasses: Int
-
-  /// `ablation.csv`: `layer,head,metric,delta`, `head` = `all` for a whole layer.
-  public var csv: CSVTable {
-    var t = CSVTable(["layer", "head", "metric", "delta"])
-    for r in rows {
-      t.append([
-        CSVTable.cell(r.target.layer + 1), r.target.head.map { CSVTable.cell($0 + 1) } ?? "all", CSVTable.cell(r.metric),
-        CSVTable.cell(r.delta),
-      ])
+extension AblationResult {
+  /// The metric with each target disabled and its change from the intact model.
+  public init(_ state: AblationState, info: RunInfo) {
+    let baseline = state.metric(0)
+    let rows = state.targets.enumerated().map { k, t in
+      let m = state.metric(k + 1)
+      return Row(target: t, metric: m, delta: m - baseline)
     }
-    return t
-  }
-
-  public var json: [String: Any] {
-    [
-      "task": task.rawValue, "mode": mode.rawValue, "metric": task.metricName, "baseline": jsonNumber(baseline),
-      "examples": examples, "forwardPasses": forwardPasses,
-      "rows": rows.map { r -> [String: Any] in
-        [
-          "layer": r.target.layer + 1, "head": r.target.head.map { $0 + 1 as Any } ?? "all", "metric": jsonNumber(r.metric),
-          "delta": jsonNumber(r.delta),
-        ]
-      },
-    ]
+    self.init(info: info, task: state.task, mode: state.mode, baseline: baseline, rows: rows, forwardPasses: state.forwardPasses)
   }
 }

@@ -1,9 +1,10 @@
+import BertScope
 import Foundation
 
 /// Running per-(layer, head) sums of fixed-length vectors (map features, or a single score),
 /// so that a corpus streams through in constant memory. Mergeable: the statistic of a corpus
-/// is `merge` of the statistics of its parts.
-public struct HeadAccumulator: Sendable, Equatable {
+/// is the merge of the statistics of its parts.
+public struct HeadAccumulator: AnalysisState {
   public let layers: Int
   public let heads: Int
   public let width: Int
@@ -38,13 +39,30 @@ public struct HeadAccumulator: Sendable, Equatable {
     }
   }
 
-  /// The statistic of the union of both inputs.
-  public static func merge(_ a: HeadAccumulator, _ b: HeadAccumulator) -> HeadAccumulator {
-    precondition(a.layers == b.layers && a.heads == b.heads && a.width == b.width, "merging accumulators of different shapes")
-    var out = a
-    for i in out.sums.indices { out.sums[i] += b.sums[i] }
-    for i in out.counts.indices { out.counts[i] += b.counts[i] }
-    return out
+  /// Adds `other`'s sums and counts (the statistic of the union of both inputs).
+  public mutating func merge(_ other: HeadAccumulator) throws {
+    guard other.layers == layers, other.heads == heads, other.width == width else {
+      throw BertScopeError.invalidInput(
+        "cannot merge per-head sums of \(layers) × \(heads) × \(width) with \(other.layers) × \(other.heads) × \(other.width)")
+    }
+    for i in sums.indices { sums[i] += other.sums[i] }
+    for i in counts.indices { counts[i] += other.counts[i] }
+  }
+
+  enum CodingKeys: String, CodingKey { case layers, heads, width, sums, counts }
+
+  public init(from decoder: any Swift.Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    layers = try c.decode(Int.self, forKey: .layers)
+    heads = try c.decode(Int.self, forKey: .heads)
+    width = try c.decode(Int.self, forKey: .width)
+    sums = try c.decode([Double].self, forKey: .sums)
+    counts = try c.decode([Int].self, forKey: .counts)
+    guard layers >= 0, heads >= 0, width >= 0, sums.count == layers * heads * width, counts.count == layers * heads,
+      counts.allSatisfy({ $0 >= 0 })
+    else {
+      throw InvalidValue("sums and counts do not match \(layers) × \(heads) × \(width)")
+    }
   }
 
   public func count(layer: Int, head: Int) -> Int { counts[layer * heads + head] }
@@ -64,7 +82,7 @@ public struct HeadAccumulator: Sendable, Equatable {
 }
 
 /// How often each (layer, head) map was classified as each pattern. Mergeable.
-public struct PatternCounts: Sendable, Equatable {
+public struct PatternCounts: AnalysisState {
   public let layers: Int
   public let heads: Int
   /// `[layers, heads, AttentionPattern.allCases.count]`.
@@ -96,12 +114,28 @@ public struct PatternCounts: Sendable, Equatable {
 
   public mutating func addExample() { examples += 1 }
 
-  public static func merge(_ a: PatternCounts, _ b: PatternCounts) -> PatternCounts {
-    precondition(a.layers == b.layers && a.heads == b.heads, "merging pattern counts of different shapes")
-    var out = a
-    for i in out.counts.indices { out.counts[i] += b.counts[i] }
-    out.examples += b.examples
-    return out
+  /// Adds `other`'s counts.
+  public mutating func merge(_ other: PatternCounts) throws {
+    guard other.layers == layers, other.heads == heads else {
+      throw BertScopeError.invalidInput("cannot merge pattern counts of \(layers) × \(heads) heads with \(other.layers) × \(other.heads)")
+    }
+    for i in counts.indices { counts[i] += other.counts[i] }
+    examples += other.examples
+  }
+
+  enum CodingKeys: String, CodingKey { case layers, heads, counts, examples }
+
+  public init(from decoder: any Swift.Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    layers = try c.decode(Int.self, forKey: .layers)
+    heads = try c.decode(Int.self, forKey: .heads)
+    counts = try c.decode([Int].self, forKey: .counts)
+    examples = try c.decode(Int.self, forKey: .examples)
+    guard layers >= 0, heads >= 0, counts.count == layers * heads * AttentionPattern.allCases.count, examples >= 0,
+      counts.allSatisfy({ $0 >= 0 })
+    else {
+      throw InvalidValue("counts do not match \(layers) × \(heads) heads")
+    }
   }
 
   public func count(layer: Int, head: Int, _ pattern: AttentionPattern) -> Int {

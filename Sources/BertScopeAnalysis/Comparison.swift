@@ -4,7 +4,7 @@ import Foundation
 /// Kovaleva et al. 2019 §4.3: how much fine-tuning changed each head — the cosine similarity
 /// of two checkpoints' flattened maps on the same input (cropped to the real tokens), per
 /// head, averaged over examples.
-public struct MapComparison: Sendable {
+public struct MapComparison: AnalysisState {
   /// Sums of per-example cosines, width 1.
   public private(set) var cosines: HeadAccumulator
 
@@ -56,34 +56,48 @@ public struct MapComparison: Sendable {
     }
   }
 
-  public static func merge(_ a: MapComparison, _ b: MapComparison) -> MapComparison {
-    var out = a
-    out.cosines = HeadAccumulator.merge(a.cosines, b.cosines)
-    return out
+  public mutating func merge(_ other: MapComparison) throws {
+    try cosines.merge(other.cosines)
   }
 
   public var examples: Int { cosines.count(layer: 0, head: 0) }
 
   public func cosine(layer: Int, head: Int) -> Double { cosines.mean(layer: layer, head: head, 0) }
+}
 
-  /// `compare.csv`: `layer,head,cosine`.
-  public var csv: CSVTable {
-    var t = CSVTable(["layer", "head", "cosine"])
-    for l in 0..<cosines.layers {
-      for h in 0..<cosines.heads { t.append([CSVTable.cell(l + 1), CSVTable.cell(h + 1), CSVTable.cell(cosine(layer: l, head: h))]) }
-    }
-    return t
+/// Both checkpoints on every batch, all maps compared head by head (`bertscope compare`).
+public struct ComparisonAnalysis: CorpusAnalysis {
+  /// The second checkpoint, on the same backend.
+  public let other: AnalysisSession
+  public var label: String
+
+  public init(other: AnalysisSession, label: String = "compare") {
+    self.other = other
+    self.label = label
   }
 
-  public var json: [String: Any] {
-    var heads: [[String: Any]] = []
-    for l in 0..<cosines.layers {
-      for h in 0..<cosines.heads { heads.append(["layer": l + 1, "head": h + 1, "cosine": jsonNumber(cosine(layer: l, head: h))]) }
+  public func makeState(for session: AnalysisSession) throws -> MapComparison {
+    try MapComparison.checkComparable(session.model, other.model)
+    return MapComparison(layers: session.config.numLayers, heads: session.config.numHeads)
+  }
+
+  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout MapComparison) throws -> Int {
+    let encodings = try lines.map { try session.encode($0, path: path) }
+    // Both models' maps are held at once: half the budget each.
+    let c = session.config
+    for run in Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: 2 * c.numLayers * c.numHeads) {
+      let part = Array(encodings[run])
+      let a = try session.encoder.encode(part, options: EncodeOptions(maps: .all))
+      let b = try other.encoder.encode(part, options: EncodeOptions(maps: .all))
+      try state.add(a, b)
     }
-    let layers: [[String: Any]] = (0..<cosines.layers).map { l in
-      let mean = (0..<cosines.heads).reduce(0.0) { $0 + cosine(layer: l, head: $1) } / Double(max(cosines.heads, 1))
-      return ["layer": l + 1, "cosine": jsonNumber(mean)]
-    }
-    return ["examples": examples, "heads": heads, "layers": layers]
+    return tokenCount(encodings)
+  }
+}
+
+extension CompareResult {
+  /// The mean cosine per head of `comparison`.
+  public init(_ comparison: MapComparison, info: RunInfo) {
+    self.init(info: info, cosine: HeadScores(comparison.cosines))
   }
 }

@@ -101,12 +101,4 @@ public struct PatternClassifier: Sendable, Equatable, Codable {
     if hasVertical { return .vertical }
     return s.isPair && s.blockExcess >= blockExcess ? .block : .heterogeneous
   }
-
-  /// The thresholds as JSON, for the output files.
-  public var json: [String: Any] {
-    [
-      "diagonal": Double(diagonal), "columnMass": Double(columnMass), "sharedProfile": Double(sharedProfile),
-      "columnConcentration": Double(columnConcentration), "blockExcess": Double(blockExcess),
-    ]
-  }
 }

@@ -26,7 +26,7 @@ public struct RelationExample: Sendable, Equatable {
       decoded = try JSONDecoder().decode(Line.self, from: Data(text.utf8))
     } catch {
       throw BertScopeError.invalidInput(
-        "\(where_): expected {\"text\": \"...\", \"pairs\": [[[start, end], [start, end]], ...]} (\(Self.describe(error)))")
+        "\(where_): expected {\"text\": \"...\", \"pairs\": [[[start, end], [start, end]], ...]} (\((error as? DecodingError).map(AnalysisJSON.describe) ?? "not valid JSON"))")
     }
     let length = decoded.text.unicodeScalars.count
     var pairs: [(Range<Int>, Range<Int>)] = []
@@ -48,17 +48,6 @@ public struct RelationExample: Sendable, Equatable {
     return RelationExample(text: decoded.text, pairs: pairs, line: line)
   }
 
-  private static func describe(_ error: Error) -> String {
-    switch error {
-    case DecodingError.keyNotFound(let key, _): return "missing \"\(key.stringValue)\""
-    case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
-      let path = c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
-      return "wrong type at \(path.isEmpty ? "top level" : path)"
-    case DecodingError.dataCorrupted: return "not valid JSON"
-    default: return "\(error)"
-    }
-  }
-
   /// Positions of the tokens of `encoding` (first segment) whose source range overlaps `span`.
   public static func tokens(covering span: Range<Int>, in encoding: Encoding) -> [Int] {
     encoding.offsets.indices.filter { i in
@@ -71,7 +60,7 @@ public struct RelationExample: Sendable, Equatable {
 /// Kovaleva et al. 2019 §4.2 (FrameNet relations): for each annotated pair of spans, the
 /// maximum attention between any token of one span and any token of the other, in either
 /// direction, per head; averaged over all annotated pairs.
-public struct RelationScores: Sendable {
+public struct RelationScores: AnalysisState {
   public private(set) var scores: HeadAccumulator
   /// Examples read, pairs scored, and pairs skipped because a span covered no token (only
   /// whitespace, or cut off by truncation).
@@ -116,31 +105,43 @@ public struct RelationScores: Sendable {
     }
   }
 
-  public static func merge(_ a: RelationScores, _ b: RelationScores) -> RelationScores {
-    var out = a
-    out.scores = HeadAccumulator.merge(a.scores, b.scores)
-    out.examples += b.examples
-    out.pairs += b.pairs
-    out.skippedPairs += b.skippedPairs
-    return out
+  public mutating func merge(_ other: RelationScores) throws {
+    try scores.merge(other.scores)
+    examples += other.examples
+    pairs += other.pairs
+    skippedPairs += other.skippedPairs
   }
 
   public func score(layer: Int, head: Int) -> Double { scores.mean(layer: layer, head: head, 0) }
+}
 
-  /// `relations.csv`: `layer,head,score`.
-  public var csv: CSVTable {
-    var t = CSVTable(["layer", "head", "score"])
-    for l in 0..<scores.layers {
-      for h in 0..<scores.heads { t.append([CSVTable.cell(l + 1), CSVTable.cell(h + 1), CSVTable.cell(score(layer: l, head: h))]) }
-    }
-    return t
+/// Relation heads over a JSON Lines corpus of texts with annotated span pairs
+/// (`bertscope relations`).
+public struct RelationsAnalysis: CorpusAnalysis {
+  public var label: String
+
+  public init(label: String = "relations") { self.label = label }
+
+  public func makeState(for session: AnalysisSession) -> RelationScores {
+    RelationScores(layers: session.config.numLayers, heads: session.config.numHeads)
   }
 
-  public var json: [String: Any] {
-    var heads: [[String: Any]] = []
-    for l in 0..<scores.layers {
-      for h in 0..<scores.heads { heads.append(["layer": l + 1, "head": h + 1, "score": jsonNumber(score(layer: l, head: h))]) }
+  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout RelationScores) throws -> Int {
+    // A JSON line may contain TABs inside strings: parse the raw line, not the fields.
+    let parsed = try lines.map { try RelationExample.parse($0.fields.joined(separator: "\t"), line: $0.number, path: path) }
+    let encodings = try parsed.map { try session.encode($0.text, where: "\(path):\($0.line)") }
+    let c = session.config
+    for run in Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: c.numLayers * c.numHeads) {
+      let output = try session.encoder.encode(Array(encodings[run]), options: EncodeOptions(maps: .all))
+      for (k, i) in run.enumerated() { try state.add(parsed[i], encoding: encodings[i], maps: output.maps[k], path: path) }
     }
-    return ["examples": examples, "pairs": pairs, "skippedPairs": skippedPairs, "heads": heads]
+    return tokenCount(encodings)
+  }
+}
+
+extension RelationsResult {
+  /// The mean score per head of `scores`.
+  public init(_ scores: RelationScores, info: RunInfo) {
+    self.init(info: info, scores: HeadScores(scores.scores), pairs: scores.pairs, skippedPairs: scores.skippedPairs)
   }
 }

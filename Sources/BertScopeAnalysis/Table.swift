@@ -19,11 +19,3 @@ public struct CSVTable: Sendable {
   public static func cell(_ x: Double) -> String { x.isFinite ? String(format: "%.6f", x) : "nan" }
   public static func cell(_ x: Int) -> String { String(x) }
 }
-
-/// A Double rounded to 6 decimals for JSON output (NaN/∞ become nil → null).
-public func jsonNumber(_ x: Double) -> Any {
-  guard x.isFinite else { return NSNull() }
-  return (x * 1e6).rounded() / 1e6
-}
-
-public func jsonNumber(_ x: Float) -> Any { jsonNumber(Double(x)) }

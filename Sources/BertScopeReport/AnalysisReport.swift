@@ -35,18 +35,18 @@ public enum AnalysisReport {
   // MARK: - Figures
 
   /// Figure 2: per layer, the share of (head, example) maps of each pattern type, stacked.
-  public static func patternFigure(_ p: AnalysisResults.Patterns) throws -> StackedBars {
+  public static func patternFigure(_ p: PatternsResult) throws -> StackedBars {
     var bars = try StackedBars(
-      groups: (1...p.perLayer.count).map(String.init), series: AttentionPattern.allCases.map(\.name), values: p.perLayer,
+      groups: (1...p.perLayer.count).map(String.init), series: PatternShares.names, values: p.perLayer.map(\.values),
       colours: patternCategories.map(\.colour), title: "Self-attention pattern types by layer", yMax: 1)
     bars.yTitle = "share of maps (heads × examples)"
     return bars
   }
 
   /// Figure 6: per layer, the mean over heads of the attention to [CLS], [SEP] and punctuation.
-  public static func specialFigure(_ s: AnalysisResults.Special) throws -> LineChart {
+  public static func specialFigure(_ s: SpecialResult) throws -> LineChart {
     let layers = s.perHead.count
-    let series: [(String, String)] = [("[CLS]", "cls"), ("[SEP]", "sep"), ("punctuation", "punct")]
+    let series: [(String, SpecialColumn)] = [("[CLS]", .cls), ("[SEP]", .sep), ("punctuation", .punct)]
     return try LineChart(
       xLabels: (1...layers).map(String.init),
       series: series.map { name, column in
@@ -56,8 +56,8 @@ public enum AnalysisReport {
   }
 
   /// §4.5: the last layer's [CLS] row per head, split by the kind of token attended to.
-  public static func clsRowFigure(_ s: AnalysisResults.Special) throws -> StackedBars? {
-    guard let rows = s.clsRow else { return nil }
+  public static func clsRowFigure(_ s: SpecialResult) throws -> StackedBars? {
+    guard let rows = s.clsRow(layer: s.clsRowLayer) else { return nil }
     var bars = try StackedBars(
       groups: (1...rows.count).map(String.init), series: ["[CLS]", "[SEP]", "punctuation", "other tokens"], values: rows,
       colours: [Palette.okabeIto[0], Palette.okabeIto[1], Palette.okabeIto[2], RGB(190, 190, 190)],  // as in Figure 6
@@ -76,52 +76,54 @@ public enum AnalysisReport {
   }
 
   /// What the ablation metric is called on an axis, with its unit.
-  static func metricLabel(_ a: AnalysisResults.Ablation) -> (name: String, unit: String) {
+  static func metricLabel(_ a: AblationResult) -> (name: String, unit: String) {
     switch a.metric {
-    case "spearman": return ("Spearman's ρ", "Δ Spearman's ρ (vs intact)")
-    case "accuracy": return ("accuracy", "Δ accuracy (fraction, vs intact)")
-    default: return ("embedding distance", "Δ mean 1 − cos(ablated, intact)")
+    case .spearman: return ("Spearman's ρ", "Δ Spearman's ρ (vs intact)")
+    case .accuracy: return ("accuracy", "Δ accuracy (fraction, vs intact)")
+    case .meanCosineDistance: return ("embedding distance", "Δ mean 1 − cos(ablated, intact)")
     }
   }
 
   /// Figure 8 (left): layers × heads, the change of the metric when that head alone is
   /// disabled. Diverging colours around 0 for signed changes, sequential when all are ≥ 0
   /// (the label-free embedding change).
-  public static func ablationHeadFigure(_ a: AnalysisResults.Ablation) throws -> MatrixChart {
-    let values = a.headDelta.flatMap { $0 }
+  public static func ablationHeadFigure(_ a: AblationResult) throws -> MatrixChart {
+    let headDelta = a.headDelta
+    let values = headDelta.flatMap { $0 }
     let signed = values.contains { $0 < 0 }
     let top = values.filter(\.isFinite).map(abs).max() ?? 0
     let label = metricLabel(a)
     return try MatrixChart(
-      values: try Matrix(a.headDelta.map { $0.map(Float.init) }),
+      values: try Matrix(headDelta.map { $0.map(Float.init) }),
       title: "Disabling one head: change of \(label.name)",
       colourMap: signed ? .coolWarm : .viridis, range: signed ? nil : 0...(top > 0 ? top : 1),
       colourBarTitle: label.unit, showValues: true, decimals: decimals(for: values))
   }
 
   /// Figure 8 (right): per layer, the change when the whole layer is disabled, as bars from 0.
-  public static func ablationLayerFigure(_ a: AnalysisResults.Ablation) throws -> LineChart? {
-    guard a.layerDelta.contains(where: \.isFinite) else { return nil }
+  public static func ablationLayerFigure(_ a: AblationResult) throws -> LineChart? {
+    let layerDelta = a.layerDelta
+    guard layerDelta.contains(where: \.isFinite) else { return nil }
     let label = metricLabel(a)
     let meanOfHeads = a.headDelta.map { row in row.reduce(0, +) / Double(row.count) }
     var chart = try LineChart(
-      xLabels: (1...a.layerDelta.count).map(String.init),
+      xLabels: (1...layerDelta.count).map(String.init),
       series: [
-        .init(name: "whole layer disabled", values: a.layerDelta, colour: Palette.okabeIto[5]),
+        .init(name: "whole layer disabled", values: layerDelta, colour: Palette.okabeIto[5]),
         .init(name: "one head (mean over heads)", values: meanOfHeads, colour: Palette.okabeIto[4]),
       ],
       title: "Disabling a whole layer", yTitle: label.unit, style: .groupedBars)
     chart.pitch = 56
     // Signed changes: an axis symmetric about 0 (no change), so that up and down compare.
-    let all = (a.layerDelta + meanOfHeads).filter(\.isFinite)
+    let all = (layerDelta + meanOfHeads).filter(\.isFinite)
     if all.contains(where: { $0 < 0 }), let m = all.map(abs).max(), m > 0 { chart.yRange = -niceCeiling(m)...niceCeiling(m) }
     return chart
   }
 
   /// Figure 5: per head, the cosine similarity of the two checkpoints' maps.
-  public static func comparisonFigure(_ c: AnalysisResults.Comparison) throws -> MatrixChart {
+  public static func comparisonFigure(_ c: CompareResult) throws -> MatrixChart {
     try MatrixChart(
-      values: try Matrix(c.cosine.map { $0.map(Float.init) }), title: "Cosine similarity of attention maps, model A vs model B",
+      values: try Matrix(c.cosine.values.map { $0.map(Float.init) }), title: "Cosine similarity of attention maps, model A vs model B",
       colourMap: .viridis, range: 0...1, colourBarTitle: "cosine similarity (1 = same maps)", showValues: true, decimals: 2)
   }
 
@@ -173,7 +175,7 @@ public enum AnalysisReport {
   /// The whole report. `title` defaults to one naming the model.
   public static func content(_ r: AnalysisResults, title: String? = nil) throws -> ReportContent {
     let info = r.info
-    let modelName = info?.modelName ?? "BERT"
+    let modelName = info?.model.name ?? "BERT"
     var sections: [ReportSection] = []
     if let e = r.example { sections.append(try modelViewSection(e, results: r)) }
     if let p = r.patterns { sections.append(try patternSection(p)) }
@@ -182,7 +184,7 @@ public enum AnalysisReport {
     if let c = r.comparison { sections.append(try comparisonSection(c)) }
     sections.append(filesSection(r))
     var subtitle: [String] = [modelName]
-    if let input = r.run?.input ?? info?.input { subtitle.append((input as NSString).lastPathComponent) }
+    if let input = r.run?.input ?? info?.options.input { subtitle.append((input as NSString).lastPathComponent) }
     if let n = r.run?.examples ?? info?.examples, n > 0 { subtitle.append("\(n) texts") }
     if let b = info?.backend { subtitle.append(b) }
     if let created = r.run?.created { subtitle.append(created) }
@@ -199,12 +201,12 @@ public enum AnalysisReport {
   static func summary(_ r: AnalysisResults) -> ReportTable {
     var rows: [[String]] = []
     if let i = r.info {
-      rows.append(["model", "\(i.modelName) (\(i.layers) layers × \(i.heads) heads)"])
-      if !i.modelPath.isEmpty { rows.append(["model folder", i.modelPath]) }
+      rows.append(["model", "\(i.model.name) (\(i.model.layers) layers × \(i.model.heads) heads)"])
+      if !i.model.path.isEmpty { rows.append(["model folder", i.model.path]) }
       rows.append(["backend", i.backend])
     }
     if let c = r.comparison { rows.append(["model B (comparison)", c.modelB ?? "unknown"]) }
-    if let input = r.run?.input ?? r.info?.input { rows.append(["corpus", input]) }
+    if let input = r.run?.input ?? r.info?.options.input { rows.append(["corpus", input]) }
     if let n = r.run?.examples ?? r.patterns?.info.examples ?? r.special?.info.examples {
       rows.append(["texts analysed", "\(n) (patterns, special-token attention)"])
     }
@@ -212,7 +214,7 @@ public enum AnalysisReport {
       var what = "\(a.info.examples) texts"
       if let input = r.run?.ablationInput { what += " of \((input as NSString).lastPathComponent)" }
       if let limit = r.run?.ablationLimit { what += " (at most the first \(limit))" }
-      rows.append(["ablation", "\(what); \(a.mode) disabling; \(a.metric) baseline \(formatNumber(a.baseline, decimals: 4))"])
+      rows.append(["ablation", "\(what); \(a.mode.rawValue) disabling; \(a.metric.rawValue) baseline \(formatNumber(a.baseline, decimals: 4))"])
     } else {
       rows.append(["ablation", "not run"])
     }
@@ -222,7 +224,7 @@ public enum AnalysisReport {
       for s in stages { rows.append(["time: \(s.name)", seconds(s.seconds)]) }
       rows.append(["time: total", seconds(stages.reduce(0) { $0 + $1.seconds })])
     } else {
-      let parts: [(String, AnalysisResults.RunInfo?)] = [
+      let parts: [(String, RunInfo?)] = [
         ("patterns", r.patterns?.info), ("special", r.special?.info), ("ablate", r.ablation?.info), ("compare", r.comparison?.info),
       ]
       for (name, i) in parts { if let s = i?.seconds { rows.append(["time: \(name)", seconds(s)]) } }
@@ -243,11 +245,11 @@ public enum AnalysisReport {
 
   static func percent(_ x: Double) -> String { formatNumber(100 * x, decimals: 1) + " %" }
 
-  static func patternSection(_ p: AnalysisResults.Patterns) throws -> ReportSection {
-    let names = AttentionPattern.allCases.map(\.name)
-    let overall = names.indices.map { k in p.perLayer.reduce(0) { $0 + $1[k] } / Double(p.perLayer.count) }
+  static func patternSection(_ p: PatternsResult) throws -> ReportSection {
+    let names = PatternShares.names
+    let overall = names.indices.map { k in p.perLayer.reduce(0) { $0 + $1.values[k] } / Double(p.perLayer.count) }
     let table = ReportTable(
-      caption: "All \(p.info.layers * p.info.heads) heads × \(p.info.examples) texts.", columns: ["pattern type", "share of maps"],
+      caption: "All \(p.info.model.layers * p.info.model.heads) heads × \(p.info.examples) texts.", columns: ["pattern type", "share of maps"],
       rows: names.indices.map { [names[$0], percent(overall[$0])] }, numericColumns: [1])
     let description = """
       Every (text, layer, head) map is put in one of the five types of Kovaleva et al. (2019, §4.1) — vertical \
@@ -268,8 +270,8 @@ public enum AnalysisReport {
       ])
   }
 
-  static func specialSection(_ s: AnalysisResults.Special) throws -> ReportSection {
-    func ranked(_ column: String) -> String {
+  static func specialSection(_ s: SpecialResult) throws -> ReportSection {
+    func ranked(_ column: SpecialColumn) -> String {
       s.layersRanked(by: column).map { "\($0) (\(formatNumber(s.layerMean(column, layer: $0 - 1), decimals: 3)))" }
         .joined(separator: ", ")
     }
@@ -278,8 +280,8 @@ public enum AnalysisReport {
       larger of a pair's two, for punctuation the largest mark; averaged over the \(s.info.examples) texts and then \
       over the heads of a layer (Kovaleva et al. 2019, §4.4 and Figure 6; Clark et al. 2019).
 
-      Layers by attention to [CLS], highest first: \(ranked("cls")). By attention to [SEP]: \(ranked("sep")). \
-      By attention to punctuation: \(ranked("punct")).
+      Layers by attention to [CLS], highest first: \(ranked(.cls)). By attention to [SEP]: \(ranked(.sep)). \
+      By attention to punctuation: \(ranked(.punct)).
       """
     var items: [ReportItem] = [
       .figure(
@@ -296,7 +298,7 @@ public enum AnalysisReport {
             figure: bars)))
     }
     let rows = (0..<s.perHead.count).map { l in
-      ["\(l + 1)"] + AnalysisResults.Special.columns.map { formatNumber(s.layerMean($0, layer: l), decimals: 3) }
+      ["\(l + 1)"] + SpecialColumn.allCases.map { formatNumber(s.layerMean($0, layer: l), decimals: 3) }
     }
     items.append(
       .table(
@@ -307,13 +309,13 @@ public enum AnalysisReport {
     return ReportSection(title: SectionTitle.special, description: description, items: items)
   }
 
-  static func ablationSection(_ a: AnalysisResults.Ablation, run: AnalysisResults.Run?) throws -> ReportSection {
+  static func ablationSection(_ a: AblationResult, run: ReportRecord?) throws -> ReportSection {
     let label = metricLabel(a)
     var subset = "\(a.info.examples) texts"
     if let input = run?.ablationInput { subset += " of \((input as NSString).lastPathComponent)" }
     if let limit = run?.ablationLimit, a.info.examples >= limit { subset += " — the first \(limit), since every text takes one forward pass per head and per layer" }
     let how =
-      a.mode == "uniform"
+      a.mode == .uniform
       ? "its attention is replaced by the uniform 1/L over the real tokens (Kovaleva et al. 2019, §4.6)"
       : "its output is zeroed (Hugging Face's head_mask)"
     var description = """
@@ -321,7 +323,7 @@ public enum AnalysisReport {
       The intact model's \(label.name) (the baseline) is \(formatNumber(a.baseline, decimals: 4)).
       """
     let baseline = "baseline \(formatNumber(a.baseline, decimals: 4))"
-    if a.task == "embedding-change" {
+    if a.task == .embeddingChange {
       description += " With no labels the metric is the embedding distance, how far the pooled sentence embeddings move: mean 1 − cos(ablated, intact), 0 for the intact model by definition."
     }
     var items: [ReportItem] = [
@@ -339,10 +341,13 @@ public enum AnalysisReport {
             figure: layers)))
     }
     var ranked: [(String, Double, Double)] = []
-    for (l, row) in a.headDelta.enumerated() {
-      for (h, d) in row.enumerated() where d.isFinite { ranked.append(("layer \(l + 1), head \(h + 1)", a.headMetric[l][h], d)) }
+    // Heads first, then whole layers (the order ties keep).
+    for r in a.rows where r.delta.isFinite && r.target.head != nil {
+      ranked.append(("layer \(r.target.layer + 1), head \(r.target.head! + 1)", r.metric, r.delta))
     }
-    for (l, d) in a.layerDelta.enumerated() where d.isFinite { ranked.append(("layer \(l + 1), all heads", a.layerMetric[l], d)) }
+    for r in a.rows where r.delta.isFinite && r.target.head == nil {
+      ranked.append(("layer \(r.target.layer + 1), all heads", r.metric, r.delta))
+    }
     ranked.sort { abs($0.2) > abs($1.2) }
     items.append(
       .table(
@@ -353,8 +358,8 @@ public enum AnalysisReport {
     return ReportSection(title: SectionTitle.ablation, description: description, items: items)
   }
 
-  static func comparisonSection(_ c: AnalysisResults.Comparison) throws -> ReportSection {
-    let all = c.cosine.flatMap { $0 }
+  static func comparisonSection(_ c: CompareResult) throws -> ReportSection {
+    let all = c.cosine.values.flatMap { $0 }
     let mean = all.reduce(0, +) / Double(max(all.count, 1))
     let description = """
       Per head, the cosine similarity of the two checkpoints' flattened attention maps on the same text (cropped to its \

@@ -33,10 +33,10 @@ extension Figure {
   }
 
   /// Writes the PNG to `url` (atomically).
-  public func writePNG(to url: URL, scale: Int = 2) throws { try writeAtomically(Data(try png(scale: scale)), to: url) }
+  public func writePNG(to url: URL, scale: Int = 2) throws { try AtomicFile.write(Data(try png(scale: scale)), to: url) }
 
   /// Writes the SVG to `url` (atomically).
-  public func writeSVG(to url: URL) throws { try writeAtomically(Data(svg().utf8), to: url) }
+  public func writeSVG(to url: URL) throws { try AtomicFile.write(Data(svg().utf8), to: url) }
 }
 
 /// A dense row-major matrix of Float, the plain input of map figures (an attention map

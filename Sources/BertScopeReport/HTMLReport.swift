@@ -47,7 +47,7 @@ extension Report {
     }
     let html = try page.render()
     let index = directory.appendingPathComponent("index.html")
-    try writeAtomically(Data(html.utf8), to: index)
+    try AtomicFile.write(Data(html.utf8), to: index)
     return index
   }
 

@@ -13,5 +13,6 @@ import BertScopeAnalysis
 /// - `MatrixChart`: layers × heads values, e.g. ablation deltas (Fig. 8) or cosine similarity (Fig. 5).
 ///
 /// `Report.write(_:to:)` writes a self-contained `index.html` from a `ReportContent`;
-/// `Report.writeSample(to:)` writes a demonstration on synthetic data.
+/// `AnalysisReport` builds that content from the analyses' files, and `ReportRun` runs the
+/// analyses of `bertscope report` first.
 public enum Report {}

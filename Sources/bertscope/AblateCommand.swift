@@ -27,32 +27,19 @@ struct AblateCommand: ParsableCommand {
   @Option(help: "Sentence embedding: mean or cls.") var pooling: Pooling = .mean
 
   func run() throws {
-    let start = DispatchTime.now().uptimeNanoseconds
-    let model = try options.loadModel()
-    let encoder = try options.makeEncoder(model)
-    let task = self.task ?? .embeddingChange
-    let run = try AblationRun(encoder: encoder, task: task, mode: mode, pooling: pooling)
-    let reader = try CorpusReader(path: corpus.input)
-    let path = reader.path
-    options.note("\(run.targets.count) targets (every head and every layer) + the intact model per batch")
-    let examples = try forEachBatch(reader, size: corpus.batchSize, progress: Progress("ablate", enabled: !options.quiet)) { lines in
-      let items = try ablationItems(lines, task: task, model: model, options: options, path: path)
-      try run.add(items)
-      return items.reduce(0) { $0 + $1.first.count + ($1.second?.count ?? 0) }
-    }
-    let report = run.report
-    var opts = corpus.json
-    opts["mode"] = mode.rawValue
-    opts["task"] = task.rawValue
-    opts["pooling"] = pooling.rawValue
-    try writeAnalysis(
-      folder: corpus.folder, name: "ablation", tables: [("ablation.csv", report.csv)], json: report.json, model: model,
-      encoder: encoder, examples: examples, options: opts, seconds: secondsSince(start), note: options.note)
-    let worst = report.rows.filter { $0.target.head != nil }.min { abs($0.delta) > abs($1.delta) }
-    if let worst {
+    let session = try options.session()
+    let analysis = AblationAnalysis(task: task ?? .embeddingChange, mode: mode, pooling: pooling)
+    let c = session.config
+    options.note("\(c.numLayers * (c.numHeads + 1)) targets (every head and every layer) + the intact model per batch")
+    let (state, count) = try session.run(analysis, on: corpus.source)
+    var runOptions = corpus.source.options
+    (runOptions.mode, runOptions.task, runOptions.pooling) = (mode, analysis.task, pooling)
+    let result = AblationResult(state, info: session.runInfo(count, options: runOptions))
+    try write(result, to: corpus.folder, options: options)
+    if let worst = result.rows.filter({ $0.target.head != nil }).min(by: { abs($0.delta) > abs($1.delta) }) {
       options.note(
         String(
-          format: "baseline %@ %.4f; largest single-head change: layer %d head %d (%+.4f)", task.metricName, report.baseline,
+          format: "baseline %@ %.4f; largest single-head change: layer %d head %d (%+.4f)", result.metric.rawValue, result.baseline,
           worst.target.layer + 1, worst.target.head! + 1, worst.delta))
     }
   }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BertScope
+import BertScopeAnalysis
 import Foundation
 
 struct AttentionCommand: ParsableCommand {
@@ -20,25 +21,18 @@ struct AttentionCommand: ParsableCommand {
   @Option(help: "Heads to keep, numbered from 1, e.g. 2,5 (default: all).") var heads: String?
 
   func run() throws {
-    let model = try options.loadModel()
     let layerList = try layers.map { try parseIndexList($0, name: "layers") }
     let headList = try heads.map { try parseIndexList($0, name: "heads") }
-    let encoding = try options.encode(model.tokenizer, text, pair: pair, where: "--text")
-    let encoder = try options.makeEncoder(model)
-    let result = try encoder.encode([encoding], options: EncodeOptions(maps: .select(layers: layerList, heads: headList)))
-    let maps = result.maps[0]
+    let session = try options.session()
+    let encoding = try session.encode(text, pair: pair, where: "--text")
+    let output = try session.encoder.encode([encoding], options: EncodeOptions(maps: .select(layers: layerList, heads: headList)))
+    let maps = output.maps[0]
+    let tokens = TokensFile(
+      encoding, maps: maps, text: text, pair: pair, model: session.model.directory.path,
+      backend: session.encoder.backendDescription)
     let folder = URL(fileURLWithPath: out, isDirectory: true)
+    try AttentionExport.write(output, encoding: encoding, tokens: tokens, hidden: true, to: folder)
     let l = encoding.count
-    try NPY.write(maps.values(), shape: [maps.layers.count, maps.heads.count, l, l], to: folder.appendingPathComponent("attention.npy"))
-    try NPY.write(result.hiddenState(0), shape: [l, model.config.hiddenSize], to: folder.appendingPathComponent("hidden.npy"))
-    var info = encodingJSON(encoding)
-    info["layers"] = maps.layers.map { $0 + 1 }
-    info["heads"] = maps.heads.map { $0 + 1 }
-    info["text"] = text
-    if let pair { info["pair"] = pair }
-    info["model"] = model.directory.path
-    info["backend"] = encoder.backendDescription
-    try AtomicFile.write(try jsonText(info, pretty: true) + "\n", to: folder.appendingPathComponent("tokens.json"))
     options.note("wrote \(folder.path)/attention.npy [\(maps.layers.count), \(maps.heads.count), \(l), \(l)], hidden.npy, tokens.json")
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BertScope
+import BertScopeAnalysis
 import Foundation
 
 struct BenchCommand: ParsableCommand {
@@ -50,7 +51,7 @@ struct BenchCommand: ParsableCommand {
       throw ValidationError("lengths must be between 2 and \(bertModel.config.maxPositions)")
     }
     let sentences = try Self.readSentences(input)
-    var rows: [[String: Any]] = []
+    var rows: [BenchResults.Row] = []
     var table = [
       pad("backend", 28) + pad("batch", 6, right: true) + pad("length", 7, right: true) + pad("maps", 6, right: true)
         + pad("median ms", 11, right: true) + pad("seq/s", 10, right: true) + pad("tokens/s", 11, right: true)
@@ -79,13 +80,11 @@ struct BenchCommand: ParsableCommand {
             times.sort()
             let median = times[times.count / 2]
             let peak = peakMemoryBytes()
-            let row: [String: Any] = [
-              "backend": kind.rawValue, "device": encoder.backendDescription, "batch": b, "length": l,
-              "maps": withMaps ? "all" : "none", "median_ms": median * 1000,
-              "p10_ms": times[times.count / 10] * 1000, "p90_ms": times[min(times.count - 1, times.count * 9 / 10)] * 1000,
-              "sequences_per_s": Double(b) / median, "tokens_per_s": Double(b * l) / median,
-              "gflops": flops / median / 1e9, "repeats": repeats, "peak_rss_bytes": peak,
-            ]
+            let row = BenchResults.Row(
+              backend: kind, device: encoder.backendDescription, batch: b, length: l, maps: withMaps ? "all" : "none",
+              medianMs: median * 1000, p10Ms: times[times.count / 10] * 1000,
+              p90Ms: times[min(times.count - 1, times.count * 9 / 10)] * 1000, sequencesPerS: Double(b) / median,
+              tokensPerS: Double(b * l) / median, gflops: flops / median / 1e9, repeats: repeats, peakRSSBytes: peak)
             rows.append(row)
             table.append(
               pad(String(encoder.backendDescription.prefix(27)), 28) + pad("\(b)", 6, right: true) + pad("\(l)", 7, right: true)
@@ -101,13 +100,10 @@ struct BenchCommand: ParsableCommand {
     }
     print(table.joined(separator: "\n"))
     if let json {
-      let document: [String: Any] = [
-        "tool": "bertscope bench", "model": bertModel.directory.path, "model_load_seconds": loadSeconds,
-        "upload_seconds": uploads, "threads": ProcessInfo.processInfo.activeProcessorCount,
-        "cpu": Self.cpuName(), "results": rows,
-        "flop_count": "every GEMM and QK^T, P.V; multiply-add = 2",
-      ]
-      try AtomicFile.write(try jsonText(document, pretty: true) + "\n", to: URL(fileURLWithPath: json))
+      let document = BenchResults(
+        model: bertModel.directory.path, modelLoadSeconds: loadSeconds, uploadSeconds: uploads,
+        threads: ProcessInfo.processInfo.activeProcessorCount, cpu: Self.cpuName(), results: rows)
+      try AnalysisJSON.write(document, to: URL(fileURLWithPath: json))
     }
   }
 
@@ -174,4 +170,45 @@ func peakMemoryBytes() -> Int {
   else { return 0 }
   let digits = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
   return digits * 1024
+}
+
+/// `bertscope bench --json`: what bench/peers and the GPU check read.
+struct BenchResults: Encodable {
+  struct Row: Encodable {
+    var backend: BackendKind
+    var device: String
+    var batch: Int
+    var length: Int
+    /// `none` or `all`.
+    var maps: String
+    var medianMs: Double
+    var p10Ms: Double
+    var p90Ms: Double
+    var sequencesPerS: Double
+    var tokensPerS: Double
+    var gflops: Double
+    var repeats: Int
+    var peakRSSBytes: Int
+
+    enum CodingKeys: String, CodingKey {
+      case backend, device, batch, length, maps, gflops, repeats
+      case medianMs = "median_ms", p10Ms = "p10_ms", p90Ms = "p90_ms", sequencesPerS = "sequences_per_s"
+      case tokensPerS = "tokens_per_s", peakRSSBytes = "peak_rss_bytes"
+    }
+  }
+
+  var tool = "bertscope bench"
+  var model: String
+  var modelLoadSeconds: Double
+  /// Per backend description.
+  var uploadSeconds: [String: Double]
+  var threads: Int
+  var cpu: String
+  var results: [Row]
+  var flopCount = "every GEMM and QK^T, P.V; multiply-add = 2"
+
+  enum CodingKeys: String, CodingKey {
+    case tool, model, threads, cpu, results
+    case modelLoadSeconds = "model_load_seconds", uploadSeconds = "upload_seconds", flopCount = "flop_count"
+  }
 }

@@ -19,30 +19,11 @@ struct CompareCommand: ParsableCommand {
   @Option(help: "The second model folder.") var modelB: String
 
   func run() throws {
-    let start = DispatchTime.now().uptimeNanoseconds
-    let modelA = try options.loadModel()
-    let modelB = try BertModel.load(from: URL(fileURLWithPath: self.modelB, isDirectory: true))
-    try MapComparison.checkComparable(modelA, modelB)
-    let encoderA = try options.makeEncoder(modelA)
-    let encoderB = try options.makeEncoder(modelB)
-    let reader = try CorpusReader(path: corpus.input)
-    var comparison = MapComparison(layers: modelA.config.numLayers, heads: modelA.config.numHeads)
-    let examples = try forEachBatch(reader, size: corpus.batchSize, progress: Progress("compare", enabled: !options.quiet)) { lines in
-      let encodings = try encodeLines(lines, options: options, tokenizer: modelA.tokenizer, path: reader.path)
-      // Both models' maps are held at once: half the budget each.
-      let mapsPerSequence = 2 * modelA.config.numLayers * modelA.config.numHeads
-      for run in Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: mapsPerSequence) {
-        let part = Array(encodings[run])
-        let a = try encoderA.encode(part, options: EncodeOptions(maps: .all))
-        let b = try encoderB.encode(part, options: EncodeOptions(maps: .all))
-        try comparison.add(a, b)
-      }
-      return encodings.reduce(0) { $0 + $1.count }
-    }
-    var opts = corpus.json
-    opts["modelB"] = modelB.directory.path
-    try writeAnalysis(
-      folder: corpus.folder, name: "compare", tables: [("compare.csv", comparison.csv)], json: comparison.json, model: modelA,
-      encoder: encoderA, examples: examples, options: opts, seconds: secondsSince(start), note: options.note)
+    let session = try options.session()
+    let other = try options.session(modelB, like: session)
+    let (comparison, count) = try session.run(ComparisonAnalysis(other: other), on: corpus.source)
+    var runOptions = corpus.source.options
+    runOptions.modelB = other.model.directory.path
+    try write(CompareResult(comparison, info: session.runInfo(count, options: runOptions)), to: corpus.folder, options: options)
   }
 }

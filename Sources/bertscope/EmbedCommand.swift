@@ -1,5 +1,6 @@
 import ArgumentParser
 import BertScope
+import BertScopeAnalysis
 import Foundation
 
 struct EmbedCommand: ParsableCommand {
@@ -23,28 +24,8 @@ struct EmbedCommand: ParsableCommand {
   }
 
   func run() throws {
-    let model = try options.loadModel()
-    let encoder = try options.makeEncoder(model)
-    let reader = try CorpusReader(path: input)
-    let writer = try NPY.RowWriter(url: URL(fileURLWithPath: out), columns: model.config.hiddenSize)
-    let progress = Progress("embed", enabled: !options.quiet)
-    var tokens = 0
-    do {
-      while true {
-        let lines = try reader.nextBatch(batchSize)
-        if lines.isEmpty { break }
-        let encodings = try lines.map { try options.encode(model.tokenizer, $0.text, pair: $0.pair, where: "\(reader.path):\($0.number)") }
-        let result = try encoder.encode(encodings, options: EncodeOptions(pooling: pooling))
-        try writer.append(result.pooled[...])
-        tokens += encodings.reduce(0) { $0 + $1.count }
-        progress.update(writer.rows, tokens: tokens)
-      }
-    } catch {
-      writer.abandon()
-      throw error
-    }
-    try writer.finish()
-    progress.finish(writer.rows, tokens: tokens)
-    options.note("wrote \(out) [\(writer.rows), \(model.config.hiddenSize)]")
+    let session = try options.session()
+    let count = try session.embed(CorpusSource(path: input, batchSize: batchSize), pooling: pooling, to: URL(fileURLWithPath: out))
+    options.note("wrote \(out) [\(count.examples), \(session.config.hiddenSize)]")
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BertScope
+import BertScopeAnalysis
 import Foundation
 
 /// Which model and which backend: shared by every command that runs the model.
@@ -21,49 +22,53 @@ struct ModelOptions: ParsableArguments {
 
   var directory: URL { ModelLocator.resolve(model) }
 
-  func note(_ message: String) {
-    if !quiet { printError("note: \(message)") }
+  /// Prints `note: …` on stderr unless `--quiet`.
+  var notes: NoteSink? {
+    if quiet { return nil }
+    return { message in printError("note: \(message)") }
   }
 
-  func loadModel() throws -> BertModel {
-    try BertModel.load(from: directory)
+  func note(_ message: String) { notes?(message) }
+
+  /// The model loaded and uploaded to the chosen backend, with the truncation policy,
+  /// notes and progress of these options.
+  func session() throws -> AnalysisSession {
+    try AnalysisSession.load(
+      directory: directory, backend: backend, device: device, truncate: !noTruncate, notes: notes, showProgress: !quiet)
   }
 
-  func makeEncoder(_ model: BertModel) throws -> Encoder {
-    let encoder = try Encoder(model: model, backend: backend, device: device, note: note)
-    return encoder
-  }
-
-  var truncation: Truncation { Truncation(noTruncate: noTruncate, quiet: quiet) }
-
-  /// Tokenizes with the truncation policy of `--no-truncate`, with a note when text is cut.
-  func encode(_ tokenizer: BertTokenizer, _ text: String, pair: String? = nil, where location: String) throws -> Encoding {
-    try truncation.encode(tokenizer, text, pair: pair, where: location)
+  /// The same backend and policies for a second model (`--model-b`).
+  func session(_ other: String, like first: AnalysisSession) throws -> AnalysisSession {
+    try first.loading(URL(fileURLWithPath: other, isDirectory: true))
   }
 }
 
-/// Over-long inputs: truncated with a note on stderr, or an error with `--no-truncate`.
-struct Truncation {
-  var noTruncate = false
-  var quiet = false
+/// The corpus, output folder and batch size shared by the analysis commands.
+struct CorpusOptions: ParsableArguments {
+  @Option(help: "Corpus: one text per line (TAB separates a pair); - for stdin.") var input: String
+  @Option(help: "Output folder.") var out: String
+  @Option(help: "Sequences per forward pass.") var batchSize = 32
 
-  func encode(_ tokenizer: BertTokenizer, _ text: String, pair: String? = nil, where location: String) throws -> Encoding {
-    do {
-      let e = try tokenizer.encode(text, pair: pair, truncate: !noTruncate)
-      if e.truncatedTokens > 0 && !quiet {
-        printError("note: \(location): truncated to \(e.count) tokens (\(e.truncatedTokens) word pieces dropped; --no-truncate makes this an error)")
-      }
-      return e
-    } catch BertScopeError.sequenceTooLong(let length, let maximum) {
-      throw BertScopeError.invalidInput("\(location): \(length) tokens, the model takes at most \(maximum) (--no-truncate is set)")
-    }
+  func validate() throws {
+    guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
   }
+
+  var folder: URL { URL(fileURLWithPath: out, isDirectory: true) }
+  var source: CorpusSource { CorpusSource(path: input, batchSize: batchSize) }
 }
 
 extension BackendKind: ExpressibleByArgument {}
 extension Pooling: ExpressibleByArgument {}
+extension AblationMode: ExpressibleByArgument {}
+extension AblationTask: ExpressibleByArgument {}
 
-/// Parses "1,3,5" (1-based) into 0-based indices.
+/// Writes `result` into `folder` and notes the files written.
+func write(_ result: some AnalysisResult, to folder: URL, options: ModelOptions) throws {
+  let files = try result.write(to: folder)
+  options.note("wrote \(files.map(\.path).joined(separator: ", "))")
+}
+
+/// Parses "1,3,5" or "2-4" (1-based) into 0-based indices.
 func parseIndexList(_ text: String, name: String) throws -> [Int] {
   var out: [Int] = []
   for part in text.split(separator: ",") {
@@ -80,16 +85,4 @@ func parseIndexList(_ text: String, name: String) throws -> [Int] {
   }
   guard !out.isEmpty else { throw ValidationError("--\(name) is empty") }
   return out
-}
-
-/// JSON text for command output: stable key order, no escaped slashes.
-func jsonText(_ object: Any, pretty: Bool = false) throws -> String {
-  var options: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
-  if pretty { options.insert(.prettyPrinted) }
-  let data = try JSONSerialization.data(withJSONObject: object, options: options)
-  return String(decoding: data, as: UTF8.self)
-}
-
-func encodingJSON(_ e: Encoding) -> [String: Any] {
-  ["tokens": e.tokens, "ids": e.ids.map { Int($0) }, "segments": e.segments.map { Int($0) }]
 }

@@ -36,20 +36,19 @@ struct PlotCommand: ParsableCommand {
   }
 
   func run() throws {
-    let model = try options.loadModel()
-    let c = model.config
+    let session = try options.session()
+    let c = session.config
     guard layer <= c.numLayers else {
-      throw BertScopeError.invalidInput("--layer \(layer): \(model.name) has layers 1–\(c.numLayers)")
+      throw BertScopeError.invalidInput("--layer \(layer): \(session.model.name) has layers 1–\(c.numLayers)")
     }
     guard head <= c.numHeads else {
-      throw BertScopeError.invalidInput("--head \(head): \(model.name) has heads 1–\(c.numHeads)")
+      throw BertScopeError.invalidInput("--head \(head): \(session.model.name) has heads 1–\(c.numHeads)")
     }
-    let encoding = try options.encode(model.tokenizer, text, pair: pair, where: "--text")
-    let encoder = try options.makeEncoder(model)
-    let output = try encoder.encode([encoding], options: EncodeOptions(maps: .select(layers: [layer - 1], heads: [head - 1])))
+    let encoding = try session.encode(text, pair: pair, where: "--text")
+    let output = try session.encoder.encode([encoding], options: EncodeOptions(maps: .select(layers: [layer - 1], heads: [head - 1])))
     let l = encoding.count
     let map = try Matrix(rows: l, columns: l, values: Array(output.maps[0].map(0, 0)))
-    let context = try MapContext(encoding, tokenizer: model.tokenizer)
+    let context = try MapContext(encoding, tokenizer: session.tokenizer)
     let pattern = PatternClassifier().classify(MapFeatures.compute(map.values, context: context))
     let figure = try AnalysisReport.mapFigure(tokens: encoding.tokens, map: map, layer: layer - 1, head: head - 1, pattern: pattern)
     let url = URL(fileURLWithPath: out)
@@ -57,7 +56,11 @@ struct PlotCommand: ParsableCommand {
     try figure.write(to: url, scale: scale)
     let size = figure.size
     let format = try FigureFormat(path: out)
-    let pixels = format == .png ? String(format: ", %d × %d px", Int((size.width * Double(scale)).rounded(.up)), Int((size.height * Double(scale)).rounded(.up))) : ""
+    let pixels =
+      format == .png
+      ? String(
+        format: ", %d × %d px", Int((size.width * Double(scale)).rounded(.up)), Int((size.height * Double(scale)).rounded(.up)))
+      : ""
     options.note("wrote \(url.path) (layer \(layer), head \(head), \(pattern.name), \(l) tokens\(pixels))")
   }
 }

@@ -71,235 +71,27 @@ struct ReportCommand: ParsableCommand {
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
   }
 
-  /// Stage timings, in order, for the summary and report.json.
-  final class Stages {
-    var list: [(name: String, seconds: Double)] = []
-    func time<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
-      let start = DispatchTime.now().uptimeNanoseconds
-      let value = try body()
-      list.append((name, secondsSince(start)))
-      return value
-    }
-  }
-
   func run() throws {
-    let folder = URL(fileURLWithPath: out, isDirectory: true).standardizedFileURL
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let stages = Stages()
-    var previous: [String: Any] = [:]
-    if let from {
-      let source = URL(fileURLWithPath: from, isDirectory: true).standardizedFileURL
-      try copyAnalysisFiles(from: source, to: folder)
-      if let data = try? FileBytes.read(folder.appendingPathComponent("report.json"), limit: AnalysisResults.maxFileBytes),
-        let j = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-      {
-        previous = j
-        // Keep the timings of the run that made the numbers; the page's own time is new.
-        for s in j["stages"] as? [[String: Any]] ?? [] {
-          if let name = s["name"] as? String, name != "figures and page", let t = (s["seconds"] as? NSNumber)?.doubleValue {
-            stages.list.append((name, t))
-          }
-        }
-      }
+    var plan = ReportPlan(input: input, batchSize: batchSize, title: title)
+    if from == nil, let input, !noAblation {
+      plan.ablation = ReportPlan.Ablation(
+        input: ablationInput ?? input, limit: ablationLimit, mode: ablationMode, task: ablationTask ?? .embeddingChange)
     }
-
-    var loaded: (model: BertModel, encoder: Encoder)?
-    func model() throws -> (model: BertModel, encoder: Encoder) {
-      if let loaded { return loaded }
-      let m = try stages.time("load model") { () throws -> (BertModel, Encoder) in
-        let model = try options.loadModel()
-        return (model, try options.makeEncoder(model))
-      }
-      loaded = m
-      return m
-    }
-
-    var examples: Int?
-    if from == nil, let input {
-      let (bert, encoder) = try model()
-      examples = try runPatternsAndSpecial(input: input, model: bert, encoder: encoder, folder: folder, stages: stages)
-      if !noAblation {
-        try runAblation(input: ablationInput ?? input, model: bert, encoder: encoder, folder: folder, stages: stages)
-      }
-      if let modelB { try runComparison(input: input, modelB: modelB, model: bert, encoder: encoder, folder: folder, stages: stages) }
-    }
-    let hasExample = FileManager.default.fileExists(atPath: folder.appendingPathComponent("example/attention.npy").path)
-    if exampleText != nil || example != nil || (!hasExample && input != nil) {
-      let (bert, encoder) = try model()
-      try stages.time("example") { try writeExample(model: bert, encoder: encoder, folder: folder) }
-    }
-
-    var record = previous
-    record["stages"] = stages.list.map { ["name": $0.name, "seconds": jsonNumber($0.seconds)] }
-    if from == nil, let input {
-      record["input"] = URL(fileURLWithPath: input).path
-      if let examples { record["examples"] = examples }
-      if !noAblation {
-        record["ablationInput"] = URL(fileURLWithPath: ablationInput ?? input).path
-        record["ablationLimit"] = ablationLimit
-      }
-      record["command"] = (["bertscope"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-      let formatter = ISO8601DateFormatter()
-      formatter.formatOptions = [.withFullDate]
-      record["created"] = formatter.string(from: Date())
-    }
-    try AtomicFile.write(try jsonText(record, pretty: true) + "\n", to: folder.appendingPathComponent("report.json"))
-
-    let started = DispatchTime.now().uptimeNanoseconds
-    let results = try AnalysisResults.load(from: folder)
-    let index = try Report.write(try AnalysisReport.content(results, title: title), to: folder)
-    let pageSeconds = secondsSince(started)
-    // Recorded for the next redraw; this page shows the stages before it.
-    record["stages"] = (stages.list + [("figures and page", pageSeconds)]).map { ["name": $0.0, "seconds": jsonNumber($0.1)] }
-    try AtomicFile.write(try jsonText(record, pretty: true) + "\n", to: folder.appendingPathComponent("report.json"))
-    let size = (try? FileManager.default.attributesOfItem(atPath: index.path)[.size] as? Int) ?? 0
-    options.note(String(format: "figures and page in %.1f s; index.html is %.0f kB", pageSeconds, Double(size) / 1000))
-    options.note("open \(index.absoluteString)")
-    print(index.absoluteString)
-  }
-
-  /// Copies the analysis outputs present in `source` into `folder` (nothing when they are the
-  /// same folder), replacing older ones, so that DIR holds every number its page shows.
-  func copyAnalysisFiles(from source: URL, to folder: URL) throws {
-    let fm = FileManager.default
-    guard source.path != folder.path else { return }
-    guard fm.fileExists(atPath: source.path) else { throw BertScopeError.io(path: source.path, problem: "--from: no such folder") }
-    var copied = 0
-    for name in AnalysisResults.fileNames where fm.fileExists(atPath: source.appendingPathComponent(name).path) {
-      let limit = name.hasSuffix(".npy") ? NPY.maxFileBytes : AnalysisResults.maxFileBytes
-      let data = try FileBytes.read(source.appendingPathComponent(name), limit: limit)
-      try AtomicFile.write(data, to: folder.appendingPathComponent(name))
-      copied += 1
-    }
-    options.note("copied \(copied) analysis files from \(source.path)")
-  }
-
-  var corpusJSON: [String: Any] { ["input": input ?? "", "batchSize": batchSize] }
-
-  /// One pass: every map's features feed both the pattern counts and the special-token means.
-  func runPatternsAndSpecial(input: String, model: BertModel, encoder: Encoder, folder: URL, stages: Stages) throws -> Int {
-    let start = DispatchTime.now().uptimeNanoseconds
-    let reader = try CorpusReader(path: input)
-    let c = model.config
-    let classifier = PatternClassifier()
-    var counts = PatternCounts(layers: c.numLayers, heads: c.numHeads)
-    var features = HeadAccumulator(layers: c.numLayers, heads: c.numHeads, width: MapFeatures.count)
-    let examples = try forEachBatch(
-      reader, size: batchSize, progress: Progress("patterns + special", enabled: !options.quiet)
-    ) { lines in
-      let encodings = try encodeLines(lines, options: options, tokenizer: model.tokenizer, path: reader.path)
-      for block in try FeatureBlock.compute(encodings, encoder: encoder) {
-        counts.add(block, classifier: classifier)
-        features.add(block)
-      }
-      return encodings.reduce(0) { $0 + $1.count }
-    }
-    let seconds = secondsSince(start)
-    stages.list.append(("patterns + special (\(examples) texts, one pass)", seconds))
-    let patterns = PatternReport(counts: counts, classifier: classifier)
-    try writeAnalysis(
-      folder: folder, name: "patterns", tables: [("patterns.csv", patterns.csv), ("patterns_by_layer.csv", patterns.layerCSV)],
-      json: patterns.json, model: model, encoder: encoder, examples: examples, options: corpusJSON, seconds: seconds,
-      note: options.note)
-    let special = SpecialReport(features: features)
-    try writeAnalysis(
-      folder: folder, name: "special", tables: [("special.csv", special.csv), ("cls_row.csv", special.clsRowCSV)],
-      json: special.json, model: model, encoder: encoder, examples: examples, options: corpusJSON, seconds: seconds,
-      note: options.note)
-    return examples
-  }
-
-  /// Every head alone and every layer alone disabled, on the first `ablationLimit` texts.
-  func runAblation(input: String, model: BertModel, encoder: Encoder, folder: URL, stages: Stages) throws {
-    let start = DispatchTime.now().uptimeNanoseconds
-    let task = ablationTask ?? .embeddingChange
-    let run = try AblationRun(encoder: encoder, task: task, mode: ablationMode)
-    let reader = try CorpusReader(path: input)
-    let path = reader.path
-    options.note("ablation: \(run.targets.count) targets + the intact model on each batch of the first \(ablationLimit) texts of \(path)")
-    let examples = try forEachBatch(
-      reader, size: batchSize, limit: ablationLimit, progress: Progress("ablate", total: nil, enabled: !options.quiet)
-    ) { lines in
-      let items = try ablationItems(lines, task: task, model: model, options: options, path: path)
-      try run.add(items)
-      return items.reduce(0) { $0 + $1.first.count + ($1.second?.count ?? 0) }
-    }
-    let seconds = secondsSince(start)
-    stages.list.append(("ablation (\(examples) texts × \(run.targets.count + 1) passes)", seconds))
-    let report = run.report
-    var opts: [String: Any] = ["input": input, "batchSize": batchSize, "limit": ablationLimit]
-    opts["mode"] = ablationMode.rawValue
-    opts["task"] = task.rawValue
-    opts["pooling"] = Pooling.mean.rawValue
-    try writeAnalysis(
-      folder: folder, name: "ablation", tables: [("ablation.csv", report.csv)], json: report.json, model: model, encoder: encoder,
-      examples: examples, options: opts, seconds: seconds, note: options.note)
-  }
-
-  /// Per head, the cosine of the two checkpoints' maps (as `bertscope compare`).
-  func runComparison(input: String, modelB path: String, model: BertModel, encoder: Encoder, folder: URL, stages: Stages) throws {
-    let start = DispatchTime.now().uptimeNanoseconds
-    let modelB = try BertModel.load(from: URL(fileURLWithPath: path, isDirectory: true))
-    try MapComparison.checkComparable(model, modelB)
-    let encoderB = try options.makeEncoder(modelB)
-    let reader = try CorpusReader(path: input)
-    var comparison = MapComparison(layers: model.config.numLayers, heads: model.config.numHeads)
-    let examples = try forEachBatch(reader, size: batchSize, progress: Progress("compare", enabled: !options.quiet)) { lines in
-      let encodings = try encodeLines(lines, options: options, tokenizer: model.tokenizer, path: reader.path)
-      // Both models' maps are held at once: half the budget each.
-      for run in Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: 2 * model.config.numLayers * model.config.numHeads) {
-        let part = Array(encodings[run])
-        try comparison.add(
-          try encoder.encode(part, options: EncodeOptions(maps: .all)), try encoderB.encode(part, options: EncodeOptions(maps: .all)))
-      }
-      return encodings.reduce(0) { $0 + $1.count }
-    }
-    let seconds = secondsSince(start)
-    stages.list.append(("compare (\(examples) texts, two models)", seconds))
-    var opts = corpusJSON
-    opts["modelB"] = modelB.directory.path
-    try writeAnalysis(
-      folder: folder, name: "compare", tables: [("compare.csv", comparison.csv)], json: comparison.json, model: model,
-      encoder: encoder, examples: examples, options: opts, seconds: seconds, note: options.note)
-  }
-
-  /// The model-view example: all maps of one text, as `bertscope attention` writes them.
-  func writeExample(model: BertModel, encoder: Encoder, folder: URL) throws {
-    let text: String, pair: String?, source: String
+    if from == nil { plan.modelB = modelB.map { URL(fileURLWithPath: $0, isDirectory: true) } }
     if let exampleText {
-      (text, pair, source) = (exampleText, examplePair, "--example-text")
-    } else {
-      guard let input else { throw BertScopeError.invalidInput("--example needs --input") }
-      let n = example ?? 1
-      let reader = try CorpusReader(path: input)
-      var found: CorpusLine?
-      while let line = try reader.nextLine() {
-        if line.number == n {
-          found = line
-          break
-        }
-      }
-      guard let line = found, !line.text.trimmingCharacters(in: .whitespaces).isEmpty else {
-        throw BertScopeError.invalidInput("\(reader.path):\(n): --example \(n): no text on that line")
-      }
-      (text, pair, source) = (line.text, line.pair, "line \(n) of \((reader.path as NSString).lastPathComponent)")
+      plan.example = .text(exampleText, pair: examplePair)
+    } else if let example {
+      plan.example = .line(example)
     }
-    let encoding = try options.encode(model.tokenizer, text, pair: pair, where: source)
-    let output = try encoder.encode([encoding], options: EncodeOptions(maps: .all))
-    let maps = output.maps[0]
-    let l = encoding.count
-    let dir = folder.appendingPathComponent("example", isDirectory: true)
-    try NPY.write(maps.values(), shape: [maps.layers.count, maps.heads.count, l, l], to: dir.appendingPathComponent("attention.npy"))
-    var info = encodingJSON(encoding)
-    info["layers"] = maps.layers.map { $0 + 1 }
-    info["heads"] = maps.heads.map { $0 + 1 }
-    info["text"] = text
-    if let pair { info["pair"] = pair }
-    info["source"] = source
-    info["model"] = model.directory.path
-    info["backend"] = encoder.backendDescription
-    try AtomicFile.write(try jsonText(info, pretty: true) + "\n", to: dir.appendingPathComponent("tokens.json"))
-    options.note("example (\(source), \(l) tokens) -> \(dir.path)/attention.npy")
+    plan.from = from.map { URL(fileURLWithPath: $0, isDirectory: true) }
+    plan.command = (["bertscope"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+    var report = ReportRun(plan: plan, folder: URL(fileURLWithPath: out, isDirectory: true), notes: options.notes) {
+      try options.session()
+    }
+    let page = try report.run()
+    options.note(String(format: "figures and page in %.1f s; index.html is %.0f kB", page.seconds, Double(page.bytes) / 1000))
+    options.note("open \(page.index.absoluteString)")
+    print(page.index.absoluteString)
   }
 }
 

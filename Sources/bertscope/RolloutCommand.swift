@@ -19,19 +19,15 @@ struct RolloutCommand: ParsableCommand {
   @Option(help: "Output folder.") var out: String
 
   func run() throws {
-    let model = try options.loadModel()
-    let encoding = try options.encode(model.tokenizer, text, pair: pair, where: "--text")
-    let encoder = try options.makeEncoder(model)
-    let output = try encoder.encode([encoding], options: EncodeOptions(maps: .all))
+    let session = try options.session()
+    let encoding = try session.encode(text, pair: pair, where: "--text")
+    let output = try session.encoder.encode([encoding], options: EncodeOptions(maps: .all))
     let rollout = try Rollout.compute(output.maps[0])
     let folder = URL(fileURLWithPath: out, isDirectory: true)
-    let l = encoding.count
-    try NPY.write(rollout, shape: [model.config.numLayers, l, l], to: folder.appendingPathComponent("rollout.npy"))
-    var info = encodingJSON(encoding)
-    info["text"] = text
-    if let pair { info["pair"] = pair }
-    info["model"] = model.directory.path
-    try AtomicFile.write(try jsonText(info, pretty: true) + "\n", to: folder.appendingPathComponent("tokens.json"))
-    options.note("wrote \(folder.path)/rollout.npy [\(model.config.numLayers), \(l), \(l)], tokens.json")
+    let (layers, l) = (session.config.numLayers, encoding.count)
+    try NPY.write(rollout, shape: [layers, l, l], to: folder.appendingPathComponent("rollout.npy"))
+    let tokens = TokensFile(encoding, maps: nil, text: text, pair: pair, model: session.model.directory.path, backend: nil)
+    try AnalysisJSON.write(tokens, to: folder.appendingPathComponent("tokens.json"))
+    options.note("wrote \(folder.path)/rollout.npy [\(layers), \(l), \(l)], tokens.json")
   }
 }

@@ -20,24 +20,13 @@ struct SpecialCommand: ParsableCommand {
   @OptionGroup var corpus: CorpusOptions
 
   func run() throws {
-    let start = DispatchTime.now().uptimeNanoseconds
-    let model = try options.loadModel()
-    let encoder = try options.makeEncoder(model)
-    let reader = try CorpusReader(path: corpus.input)
-    let c = model.config
-    var features = HeadAccumulator(layers: c.numLayers, heads: c.numHeads, width: MapFeatures.count)
-    let examples = try forEachBatch(reader, size: corpus.batchSize, progress: Progress("special", enabled: !options.quiet)) { lines in
-      let encodings = try encodeLines(lines, options: options, tokenizer: model.tokenizer, path: reader.path)
-      for block in try FeatureBlock.compute(encodings, encoder: encoder) { features.add(block) }
-      return encodings.reduce(0) { $0 + $1.count }
-    }
-    let report = SpecialReport(features: features)
-    try writeAnalysis(
-      folder: corpus.folder, name: "special", tables: [("special.csv", report.csv), ("cls_row.csv", report.clsRowCSV)],
-      json: report.json, model: model, encoder: encoder, examples: examples, options: corpus.json,
-      seconds: secondsSince(start), note: options.note)
-    func summary(_ f: MapFeatures.Index) -> String {
-      report.layersRanked(by: f).map { "L\($0) \(String(format: "%.3f", report.layerMean(f, layer: $0 - 1)))" }.joined(separator: ", ")
+    let session = try options.session()
+    let (statistics, count) = try session.run(MapStatisticsAnalysis(label: "special"), on: corpus.source)
+    let result = SpecialResult(statistics, info: session.runInfo(count, options: corpus.source.options))
+    try write(result, to: corpus.folder, options: options)
+    func summary(_ column: SpecialColumn) -> String {
+      result.layersRanked(by: column).map { "L\($0) \(String(format: "%.3f", result.layerMean(column, layer: $0 - 1)))" }
+        .joined(separator: ", ")
     }
     options.note("layers by attention to [CLS]: \(summary(.cls))")
     options.note("layers by attention to [SEP]: \(summary(.sep))")

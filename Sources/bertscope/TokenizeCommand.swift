@@ -1,5 +1,6 @@
 import ArgumentParser
 import BertScope
+import BertScopeAnalysis
 import Foundation
 
 struct TokenizeCommand: ParsableCommand {
@@ -25,25 +26,21 @@ struct TokenizeCommand: ParsableCommand {
 
   func run() throws {
     let tokenizer = try BertTokenizer.load(from: ModelLocator.resolve(model))
+    let truncation = Truncation(truncate: !noTruncate, note: { printError("note: \($0)") })
     var out = ""
     func emit(_ e: Encoding) throws {
-      var object = encodingJSON(e)
-      if offsets { object["offsets"] = e.offsets.map { r -> Any in r.map { [$0.lowerBound, $0.upperBound] } ?? NSNull() } }
-      out += try jsonText(object) + "\n"
+      out += try AnalysisJSON.text(TokensFile(e, offsets: offsets), pretty: false) + "\n"
       if out.utf8.count > 1 << 16 { flush() }
     }
     func flush() {
       FileHandle.standardOutput.write(Data(out.utf8))
       out = ""
     }
-    let options = Truncation(noTruncate: noTruncate)
     if let text {
-      try emit(try options.encode(tokenizer, text, pair: pair, where: "--text"))
+      try emit(try truncation.encode(tokenizer, text, pair: pair, where: "--text"))
     } else if let input {
       let reader = try CorpusReader(path: input)
-      while let line = try reader.nextLine() {
-        try emit(try options.encode(tokenizer, line.text, pair: line.pair, where: "\(reader.path):\(line.number)"))
-      }
+      while let line = try reader.nextLine() { try emit(try truncation.encode(tokenizer, line, path: reader.path)) }
     }
     flush()
   }

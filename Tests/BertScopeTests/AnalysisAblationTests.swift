@@ -86,9 +86,10 @@ struct AnalysisAblationTests {
     let c = model.config
     let encodings = try AnalysisCorpus.encodings(model, 0..<4)
     let intactModes = [[HeadMode]](repeating: [HeadMode](repeating: .normal, count: c.numHeads), count: c.numLayers)
-    let run = try AblationRun(encoder: encoder, task: .embeddingChange, mode: mode, targets: Self.targets)
-    try run.add(encodings.map { AblationItem(first: $0) })
-    let report = run.report
+    let analysis = AblationAnalysis(task: .embeddingChange, mode: mode, targets: Self.targets)
+    var state = try analysis.makeState(encoder: encoder)
+    try analysis.add(encodings.map { AblationItem(first: $0) }, encoder: encoder, to: &state)
+    let report = AblationResult(state, info: .unknown(layers: c.numLayers, heads: c.numHeads))
     #expect(report.baseline == 0)
     for (k, target) in Self.targets.enumerated() {
       let modes = target.headModes(layers: c.numLayers, heads: c.numHeads, mode: mode)
@@ -120,11 +121,13 @@ struct AnalysisAblationTests {
   @Test("every head and every layer, in CSV order: L1H1 … L1Hn, L1 all, L2H1 …")
   func csvLayout() async throws {
     let model = try await ModelCache.shared.model(Fixtures.tiny)
-    let run = try AblationRun(encoder: try Encoder(model: model, backend: .cpu), task: .embeddingChange, mode: .zero)
-    try run.add(try AnalysisCorpus.encodings(model, 0..<2).map { AblationItem(first: $0) })
-    let report = run.report
-    #expect(run.targets.count == 2 * 4 + 2 && report.forwardPasses == 1 + 10 && report.examples == 2)
-    let lines = report.csv.text.split(separator: "\n").map(String.init)
+    let encoder = try Encoder(model: model, backend: .cpu)
+    let analysis = AblationAnalysis(task: .embeddingChange, mode: .zero)
+    var state = try analysis.makeState(encoder: encoder)
+    try analysis.add(try AnalysisCorpus.encodings(model, 0..<2).map { AblationItem(first: $0) }, encoder: encoder, to: &state)
+    let report = AblationResult(state, info: .unknown(layers: 2, heads: 4))
+    #expect(state.targets.count == 2 * 4 + 2 && report.forwardPasses == 1 + 10 && state.examples == 2)
+    let lines = report.tables[0].text.split(separator: "\n").map(String.init)
     #expect(lines[0] == "layer,head,metric,delta")
     #expect(lines.dropFirst().map { $0.split(separator: ",").prefix(2).joined(separator: ",") } == [
       "1,1", "1,2", "1,3", "1,4", "1,all", "2,1", "2,2", "2,3", "2,4", "2,all",
@@ -142,15 +145,26 @@ struct AnalysisAblationTests {
     let items = try pairs.map {
       AblationItem(first: try model.tokenizer.encode($0.0), second: try model.tokenizer.encode($0.1), score: $0.2)
     }
-    let run = try AblationRun(encoder: encoder, task: .similarity, mode: .uniform, targets: [AblationTarget(layer: 0, head: nil)])
-    try run.add(Array(items[0..<2]))
-    try run.add(Array(items[2...]))
+    let analysis = AblationAnalysis(task: .similarity, mode: .uniform, targets: [AblationTarget(layer: 0, head: nil)])
+    // Two parts, each run on its own state, merged: the same as one run over all pairs.
+    var first = try analysis.makeState(encoder: encoder)
+    try analysis.add(Array(items[0..<2]), encoder: encoder, to: &first)
+    var second = try analysis.makeState(encoder: encoder)
+    try analysis.add(Array(items[2...]), encoder: encoder, to: &second)
+    var whole = try analysis.makeState(encoder: encoder)
+    try analysis.add(items, encoder: encoder, to: &whole)
+    let merged = try first.merged(with: second)
+    #expect(merged.scores == whole.scores && merged.examples == whole.examples && merged.forwardPasses == 4)
+    // The same pairs in other batches: equal up to the GEMMs' float rounding.
+    for (m, w) in zip(merged.cosines, whole.cosines) { expectClose(m, w, atol: 1e-6, "cosines") }
     let out = try encoder.encode(items.flatMap { [$0.first, $0.second!] })
     let cosines = pairs.indices.map { Statistics.cosine(out.embedding(2 * $0), out.embedding(2 * $0 + 1)) }
-    let report = run.report
+    let report = AblationResult(merged, info: .unknown(layers: 2, heads: 4))
     #expect(abs(report.baseline - Statistics.spearman(cosines, pairs.map(\.2))) < 1e-9)
     #expect(abs(report.rows[0].delta - (report.rows[0].metric - report.baseline)) < 1e-12)
-    #expect(report.json["metric"] as? String == "spearman")
+    #expect(report.metric == .spearman)
+    let json = try AnalysisJSON.text(report)
+    #expect(json.contains("\"metric\" : \"spearman\""), "\(json)")
   }
 
   @Test("classify: accuracy of the checkpoint's own logits (tiny BERT with a classifier)")
@@ -161,8 +175,9 @@ struct AnalysisAblationTests {
     let logits = try encoder.logits(try encoder.encode(encodings))
     let predicted = (0..<6).map { logits[2 * $0] >= logits[2 * $0 + 1] ? 0 : 1 }
     let labels = [predicted[0], predicted[1], 1 - predicted[2], predicted[3], predicted[4], 1 - predicted[5]]
-    let run = try AblationRun(encoder: encoder, task: .classify, mode: .uniform, targets: [AblationTarget(layer: 1, head: 0)])
-    try run.add(zip(encodings, labels).map { AblationItem(first: $0, label: $1) })
-    #expect(abs(run.report.baseline - 4.0 / 6) < 1e-12)
+    let analysis = AblationAnalysis(task: .classify, mode: .uniform, targets: [AblationTarget(layer: 1, head: 0)])
+    var state = try analysis.makeState(encoder: encoder)
+    try analysis.add(zip(encodings, labels).map { AblationItem(first: $0, label: $1) }, encoder: encoder, to: &state)
+    #expect(abs(state.metric(0) - 4.0 / 6) < 1e-12)
   }
 }

@@ -57,10 +57,10 @@ struct AnalysisCorpusTests {
       halves.append(a)
       halfCounts.append(p)
     }
-    let merged = HeadAccumulator.merge(halves[0], halves[1])
+    let merged = try halves[0].merged(with: halves[1])
     #expect(merged.counts == whole.counts)
     #expect(zip(merged.sums, whole.sums).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) })
-    #expect(PatternCounts.merge(halfCounts[0], halfCounts[1]) == wholeCounts)
+    #expect(try halfCounts[0].merged(with: halfCounts[1]) == wholeCounts)
     #expect(wholeCounts.examples == all.count)
     // The same batches again: results are deterministic.
     let again = try AnalysisCorpus.blocks(encoder, model, all, batch: 6)
@@ -81,8 +81,9 @@ struct AnalysisCorpusTests {
       features.add(b)
       counts.add(b, classifier: PatternClassifier())
     }
-    let patterns = PatternReport(counts: counts)
-    let lines = patterns.csv.text.split(separator: "\n")
+    let info = RunInfo.unknown(layers: c.numLayers, heads: c.numHeads)
+    let patterns = PatternsResult(counts: counts, classifier: PatternClassifier(), info: info)
+    let lines = patterns.tables[0].text.split(separator: "\n")
     #expect(lines[0] == "layer,head,vertical,diagonal,vertical+diagonal,block,heterogeneous")
     #expect(lines.count == 1 + c.numLayers * c.numHeads)
     #expect(lines[1].hasPrefix("1,1,") && lines.last!.hasPrefix("\(c.numLayers),\(c.numHeads),"))
@@ -90,16 +91,17 @@ struct AnalysisCorpusTests {
       let sum = line.split(separator: ",").dropFirst(2).reduce(0.0) { $0 + Double($1)! }
       #expect(abs(sum - 1) < 1e-5, "\(line)")
     }
-    #expect(patterns.layerCSV.header == ["layer", "vertical", "diagonal", "vertical+diagonal", "block", "heterogeneous"])
-    #expect(patterns.layerCSV.rows.count == c.numLayers)
-    let special = SpecialReport(features: features)
-    #expect(special.csv.text.hasPrefix("layer,head,cls,sep,punct,self,prev,next,entropy\n1,1,"))
-    #expect(special.clsRowCSV.header == ["layer", "head", "cls", "sep", "punct", "other"])
-    for row in special.clsRowCSV.rows {
+    #expect(patterns.tables[1].header == ["layer", "vertical", "diagonal", "vertical+diagonal", "block", "heterogeneous"])
+    #expect(patterns.tables[1].rows.count == c.numLayers)
+    let special = SpecialResult(features: features, info: info)
+    #expect(special.tables[0].text.hasPrefix("layer,head,cls,sep,punct,self,prev,next,entropy\n1,1,"))
+    #expect(special.tables[1].header == ["layer", "head", "cls", "sep", "punct", "other"])
+    #expect(special.tables[1].rows.count == c.numHeads)
+    for row in special.tables[1].rows {
       #expect(row[0] == "\(c.numLayers)")
       #expect(abs(row.dropFirst(2).reduce(0.0) { $0 + Double($1)! } - 1) < 1e-5)
     }
-    #expect(special.json["examples"] as? Int == AnalysisCorpus.lines.count)
+    #expect(features.count(layer: 0, head: 0) == AnalysisCorpus.lines.count)
     #expect(Set(special.layersRanked(by: .cls)) == Set(1...c.numLayers))
   }
 }
@@ -119,7 +121,8 @@ struct AnalysisCompareTests {
     for l in 0..<model.config.numLayers {
       for h in 0..<model.config.numHeads { #expect(abs(comparison.cosine(layer: l, head: h) - 1) < 1e-6) }
     }
-    #expect(comparison.csv.text.hasPrefix("layer,head,cosine\n1,1,1.000000\n"))
+    let result = CompareResult(comparison, info: .unknown(layers: model.config.numLayers, heads: model.config.numHeads))
+    #expect(result.tables[0].text.hasPrefix("layer,head,cosine\n1,1,1.000000\n"))
   }
 
   @Test("cosine of two different maps, by hand: [1,0] vs [0.6,0.8] per row")
@@ -186,8 +189,8 @@ struct AnalysisRelationTests {
     #expect(scores.pairs == 1 && scores.skippedPairs == 1 && scores.examples == 1)
     #expect(abs(scores.score(layer: 0, head: 0) - 0.7) < 1e-6)
     #expect(abs(scores.score(layer: 0, head: 1) - 0.1) < 1e-6)
-    #expect(scores.csv.text == "layer,head,score\n1,1,0.700000\n1,2,0.100000\n")
-    let merged = RelationScores.merge(scores, scores)
+    #expect(RelationsResult(scores, info: .unknown(layers: 1, heads: 2)).tables[0].text == "layer,head,score\n1,1,0.700000\n1,2,0.100000\n")
+    let merged = try scores.merged(with: scores)
     #expect(merged.pairs == 2 && abs(merged.score(layer: 0, head: 0) - 0.7) < 1e-6)
   }
 
@@ -274,7 +277,7 @@ struct AnalysisBadInputTests {
     let model = try await ModelCache.shared.model(Fixtures.tiny)
     let encoder = try Encoder(model: model, backend: .cpu)
     #expect {
-      _ = try AblationRun(encoder: encoder, task: .classify, mode: .uniform)
+      _ = try AblationAnalysis(task: .classify, mode: .uniform).makeState(encoder: encoder)
     } throws: { "\($0)".contains("needs a checkpoint with a classification head") }
   }
 

@@ -48,15 +48,15 @@ struct AnalysisMiniLMTests {
     let (wholeF, wholeP) = statistics(blocks[...])
     let (f1, p1) = statistics(blocks[0..<2])
     let (f2, p2) = statistics(blocks[2...])
-    let mergedF = HeadAccumulator.merge(f1, f2)
+    let mergedF = try f1.merged(with: f2)
     #expect(mergedF.counts == wholeF.counts)
     #expect(zip(mergedF.sums, wholeF.sums).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) })
-    #expect(PatternCounts.merge(p1, p2) == wholeP)
-    let special = SpecialReport(features: mergedF)
+    #expect(try p1.merged(with: p2) == wholeP)
+    let special = SpecialResult(features: mergedF, info: .unknown(layers: 6, heads: 12))
     // Every head attends somewhere: the [CLS] row and the per-head means are proper distributions.
     for l in 0..<6 {
       for h in 0..<12 {
-        let row = SpecialReport.clsRowColumns.reduce(0.0) { $0 + special.mean($1.1, layer: l, head: h) }
+        let row = try #require(special.perHead[l][h].clsRow).reduce(0, +)
         #expect(abs(row - 1) < 1e-5)
       }
     }

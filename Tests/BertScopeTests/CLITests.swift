@@ -29,11 +29,16 @@ struct CLITests {
     let a = try NPY.read(dir.appendingPathComponent("attention.npy"))
     let h = try NPY.read(dir.appendingPathComponent("hidden.npy"))
     let info = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("tokens.json"))) as? [String: Any]
-    let l = (info?["ids"] as? [Int])?.count ?? -1
+    let expected = try BertTokenizer.load(from: Fixtures.tiny).encode("the cat sat")
+    let l = expected.count
     #expect(a.shape == [1, 2, l, l])
     #expect(h.shape == [l, 32])
     #expect(info?["layers"] as? [Int] == [2] && info?["heads"] as? [Int] == [1, 3])
-    #expect(info?["tokens"] != nil && info?["segments"] != nil)
+    #expect(info?["tokens"] as? [String] == expected.tokens)
+    #expect(info?["ids"] as? [Int] == expected.ids.map(Int.init) && info?["segments"] as? [Int] == expected.segments.map(Int.init))
+    #expect(info?["text"] as? String == "the cat sat" && info?["pair"] == nil)
+    #expect(info?["model"] as? String == Fixtures.tiny.path && (info?["backend"] as? String)?.hasPrefix("cpu (") == true)
+    #expect(Set(try #require(info).keys) == ["tokens", "ids", "segments", "layers", "heads", "text", "model", "backend"])
   }
 
   @Test("embed writes float32 [n, hidden], one row per line, from a file or stdin")

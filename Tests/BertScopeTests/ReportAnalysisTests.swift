@@ -43,7 +43,7 @@ struct ReportAnalysisTests {
     try Self.write(header + "1,1,1,0,0,0,0\n1,2,0.5,0.5,0,0,0\n", "patterns.csv", in: dir)
     let ok = try AnalysisResults.load(from: dir)
     #expect(ok.patterns?.perHead.count == 1 && ok.patterns?.perHead[0].count == 2)
-    #expect(ok.patterns?.perLayer[0] == [0.75, 0.25, 0, 0, 0], "per-layer shares default to the mean over heads")
+    #expect(ok.patterns?.perLayer[0].values == [0.75, 0.25, 0, 0, 0], "per-layer shares default to the mean over heads")
 
     func message(_ body: () throws -> Void) -> String {
       do {

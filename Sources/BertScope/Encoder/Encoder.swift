@@ -1,7 +1,7 @@
 import Foundation
 
 /// Which backend runs the encoder.
-public enum BackendKind: String, Sendable, CaseIterable {
+public enum BackendKind: String, Sendable, CaseIterable, Codable {
   /// The host: our packed AVX-512 GEMM (OpenBLAS without AVX-512) + SIMD Swift.
   case cpu
   /// Our OpenCL kernels on an OpenCL device (`--device N`).

@@ -28,7 +28,7 @@ public enum MapRequest: Sendable, Equatable {
 }
 
 /// How a sentence embedding is made from the last hidden state.
-public enum Pooling: String, Sendable, CaseIterable {
+public enum Pooling: String, Sendable, CaseIterable, Codable {
   /// Mean over the real tokens, then L2-normalised (sentence-transformers' recipe for
   /// all-MiniLM-L6-v2: Pooling(mean) + Normalize).
   case mean

@@ -90,128 +90,189 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
   func run(_ encodings: [Encoding], options: EncodeOptions) throws -> EncoderOutput {
     let start = DispatchTime.now().uptimeNanoseconds
     try validate(encodings)
-    let c = config
-    let h = c.hiddenSize, nh = c.numHeads, d = c.headDim
-    let (mapLayers, mapHeads) = try options.maps.resolve(c)
-    if let modes = options.headModes {
-      guard modes.count == c.numLayers, modes.allSatisfy({ $0.count == nh }) else {
-        throw BertScopeError.invalidInput("head modes must be [\(c.numLayers)][\(nh)]")
-      }
-    }
-    if let kinds = options.featureKinds {
-      guard kinds.count == encodings.count, zip(kinds, encodings).allSatisfy({ $0.count == $1.count }) else {
-        throw BertScopeError.invalidInput("feature kinds must give one kind per token of every input")
-      }
-      guard kinds.allSatisfy({ $0.allSatisfy { (0...3).contains($0) } }) else {
-        throw BertScopeError.invalidInput("feature kinds must be AttentionFeatures.Kind raw values 0–3")
-      }
-    }
-    let batch = PackedBatch(encodings, heads: nh, kinds: options.featureKinds)
-    let t = batch.tokenCount
-    guard t > 0 else {
+    let request = try Request(options, config: config, encodings: encodings)
+    let batch = PackedBatch(encodings, heads: config.numHeads, kinds: options.featureKinds)
+    guard batch.tokenCount > 0 else {
       return EncoderOutput(
-        lengths: [], tokenOffsets: [], hiddenSize: h, hidden: FloatStorage(count: 0), pooled: [], maps: [], seconds: 0,
-        features: [])
+        lengths: [], tokenOffsets: [], hiddenSize: config.hiddenSize, hidden: FloatStorage(count: 0), pooled: [], maps: [],
+        seconds: 0, features: [])
     }
-    let layout = try backend.makeLayout(batch)
-    let x = try backend.makeBuffer(count: t * h)
-    let y = try backend.makeBuffer(count: t * h)
-    let qkv = try backend.makeBuffer(count: t * 3 * h)
-    let context = try backend.makeBuffer(count: t * h)
-    let ffn = try backend.makeBuffer(count: t * c.intermediateSize)
-    let featureStride = batch.count * nh * AttentionFeatures.count
-    let features = options.featureKinds == nil ? nil : try backend.makeBuffer(count: c.numLayers * featureStride)
-    var scratchProbs: B.Buffer? = nil
-    var heldProbs: [B.Buffer] = []
-    let scale = 1 / Float(d).squareRoot()
-
-    try backend.embed(
-      out: x, layout: layout, batch: batch, word: word, position: position, type: tokenType,
-      gamma: embeddingGamma, beta: embeddingBeta, hidden: h, eps: c.layerNormEps)
-    for (l, w) in layers.enumerated() {
-      let probs: B.Buffer
-      if mapLayers.contains(l) {
-        probs = try backend.makeBuffer(count: batch.probCount)
-        heldProbs.append(probs)
-      } else {
-        if scratchProbs == nil { scratchProbs = try backend.makeBuffer(count: batch.probCount) }
-        probs = scratchProbs!
-      }
-      let modes = options.headModes?[l] ?? Array(repeating: .normal, count: nh)
-      try backend.linear(out: qkv, input: x, rows: t, weight: w.qkv, bias: w.qkvBias, epilogue: .bias, activation: activation)
-      try backend.attention(
-        probs: probs, context: context, qkv: qkv, layout: layout, batch: batch, heads: nh, headDim: d, scale: scale,
-        modes: modes)
-      if let features {
-        try backend.attentionFeatures(
-          out: features, offset: l * featureStride, probs: probs, layout: layout, batch: batch, heads: nh)
-      }
-      try backend.linear(
-        out: y, input: context, rows: t, weight: w.attentionOutput, bias: w.attentionOutputBias,
-        epilogue: .biasResidual(x), activation: activation)
-      try backend.layerNorm(out: x, input: y, rows: t, cols: h, gamma: w.attentionGamma, beta: w.attentionBeta, eps: c.layerNormEps)
-      try backend.linear(
-        out: ffn, input: x, rows: t, weight: w.intermediate, bias: w.intermediateBias, epilogue: .biasActivation,
-        activation: activation)
-      try backend.linear(
-        out: y, input: ffn, rows: t, weight: w.output, bias: w.outputBias, epilogue: .biasResidual(x),
-        activation: activation)
-      try backend.layerNorm(out: x, input: y, rows: t, cols: h, gamma: w.outputGamma, beta: w.outputBeta, eps: c.layerNormEps)
-    }
-
-    let hidden = try backend.readStorage(x, count: t * h)
-    var maps: [AttentionMaps] = []
-    if !mapLayers.isEmpty {
-      let allHeads = mapHeads.count == nh
-      var storages: [FloatStorage] = []
-      // blocks[s][layer][head]
-      var blocks = [[[Int]]](repeating: [], count: batch.count)
-      for probs in heldProbs {
-        if allHeads {
-          storages.append(try backend.readStorage(probs, count: batch.probCount))
-          for s in 0..<batch.count {
-            let l2 = batch.lengths[s] * batch.lengths[s]
-            blocks[s].append(mapHeads.map { batch.probOffsets[s] + $0 * l2 })
-          }
-        } else {
-          var ranges: [Range<Int>] = []
-          var at = 0
-          for s in 0..<batch.count {
-            let l2 = batch.lengths[s] * batch.lengths[s]
-            var offsets: [Int] = []
-            for head in mapHeads {
-              let begin = batch.probOffsets[s] + head * l2
-              ranges.append(begin..<(begin + l2))
-              offsets.append(at)
-              at += l2
-            }
-            blocks[s].append(offsets)
-          }
-          storages.append(try backend.readStorage(probs, ranges: ranges))
-        }
-      }
-      maps = (0..<batch.count).map { s in
-        AttentionMaps(layers: mapLayers, heads: mapHeads, length: batch.lengths[s], storages: storages, blocks: blocks[s])
-      }
-    }
-    var featureValues: [Float] = []
-    if let features {
-      // [layers, sequences, heads, K] on the device → [sequences, layers, heads, K].
-      let raw = try backend.read(features, range: 0..<(c.numLayers * featureStride))
-      let k = AttentionFeatures.count, block = nh * k
-      featureValues = [Float](repeating: 0, count: raw.count)
-      for l in 0..<c.numLayers {
-        for s in 0..<batch.count {
-          let src = l * featureStride + s * block, dst = (s * c.numLayers + l) * block
-          featureValues[dst..<(dst + block)] = raw[src..<(src + block)]
-        }
-      }
-    }
-    let pooled = Self.pool(hidden, batch: batch, hiddenSize: h, pooling: options.pooling)
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    let pass = try Pass(self, batch: batch, request: request)
+    try embed(pass)
+    for l in layers.indices { try layer(l, pass) }
+    let hidden = try backend.readStorage(pass.x, count: batch.tokenCount * config.hiddenSize)
+    let maps = try readMaps(pass)
+    let features = try readFeatures(pass)
+    let pooled = Self.pool(hidden, batch: batch, hiddenSize: config.hiddenSize, pooling: options.pooling)
     return EncoderOutput(
-      lengths: batch.lengths, tokenOffsets: batch.tokenOffsets, hiddenSize: h, hidden: hidden, pooled: pooled,
-      maps: maps, seconds: seconds, features: featureValues)
+      lengths: batch.lengths, tokenOffsets: batch.tokenOffsets, hiddenSize: config.hiddenSize, hidden: hidden, pooled: pooled,
+      maps: maps, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, features: features)
+  }
+
+  /// What a pass is asked for, checked against the model: which maps to keep, each head's
+  /// mode, and whether map features are computed.
+  struct Request {
+    let mapLayers: [Int]
+    let mapHeads: [Int]
+    /// [layer][head]; nil: every head normal.
+    let headModes: [[HeadMode]]?
+    let wantsFeatures: Bool
+
+    init(_ options: EncodeOptions, config c: BertConfig, encodings: [Encoding]) throws {
+      (mapLayers, mapHeads) = try options.maps.resolve(c)
+      if let modes = options.headModes {
+        guard modes.count == c.numLayers, modes.allSatisfy({ $0.count == c.numHeads }) else {
+          throw BertScopeError.invalidInput("head modes must be [\(c.numLayers)][\(c.numHeads)]")
+        }
+      }
+      headModes = options.headModes
+      if let kinds = options.featureKinds {
+        guard kinds.count == encodings.count, zip(kinds, encodings).allSatisfy({ $0.count == $1.count }) else {
+          throw BertScopeError.invalidInput("feature kinds must give one kind per token of every input")
+        }
+        guard kinds.allSatisfy({ $0.allSatisfy { (0...3).contains($0) } }) else {
+          throw BertScopeError.invalidInput("feature kinds must be AttentionFeatures.Kind raw values 0–3")
+        }
+      }
+      wantsFeatures = options.featureKinds != nil
+    }
+  }
+
+  /// One forward pass's activations on the backend. `x` holds the hidden state between ops;
+  /// `probs` the probabilities of each layer (its own buffer for a layer whose maps are kept,
+  /// else one scratch buffer shared by the others).
+  final class Pass {
+    let batch: PackedBatch
+    let request: Request
+    let layout: B.Layout
+    let x: B.Buffer, y: B.Buffer  // [T, H]
+    let qkv: B.Buffer  // [T, 3H]
+    let context: B.Buffer  // [T, H]
+    let ffn: B.Buffer  // [T, intermediate]
+    /// [layers, sequences, heads, AttentionFeatures.count] when features are asked for.
+    let features: B.Buffer?
+    let featureStride: Int
+    /// The probabilities of each layer whose maps are kept, in `request.mapLayers` order.
+    private(set) var heldProbs: [B.Buffer] = []
+    private var scratchProbs: B.Buffer?
+    private let backend: B
+
+    init(_ forward: Forward, batch: PackedBatch, request: Request) throws {
+      let b = forward.backend, c = forward.config, t = batch.tokenCount, h = c.hiddenSize
+      backend = b
+      self.batch = batch
+      self.request = request
+      layout = try b.makeLayout(batch)
+      x = try b.makeBuffer(count: t * h)
+      y = try b.makeBuffer(count: t * h)
+      qkv = try b.makeBuffer(count: t * 3 * h)
+      context = try b.makeBuffer(count: t * h)
+      ffn = try b.makeBuffer(count: t * c.intermediateSize)
+      featureStride = batch.count * c.numHeads * AttentionFeatures.count
+      features = request.wantsFeatures ? try b.makeBuffer(count: c.numLayers * featureStride) : nil
+    }
+
+    /// The buffer layer `l`'s probabilities go to.
+    func probs(layer l: Int) throws -> B.Buffer {
+      if request.mapLayers.contains(l) {
+        let buffer = try backend.makeBuffer(count: batch.probCount)
+        heldProbs.append(buffer)
+        return buffer
+      }
+      if scratchProbs == nil { scratchProbs = try backend.makeBuffer(count: batch.probCount) }
+      return scratchProbs!
+    }
+  }
+
+  /// `x = LayerNorm(word + position + type)`.
+  func embed(_ pass: Pass) throws {
+    try backend.embed(
+      out: pass.x, layout: pass.layout, batch: pass.batch, word: word, position: position, type: tokenType,
+      gamma: embeddingGamma, beta: embeddingBeta, hidden: config.hiddenSize, eps: config.layerNormEps)
+  }
+
+  /// One `BertLayer` on `pass.x`, in place: attention (+ its map features), then the FFN.
+  func layer(_ l: Int, _ pass: Pass) throws {
+    let w = layers[l], c = config, t = pass.batch.tokenCount, h = c.hiddenSize, nh = c.numHeads, d = c.headDim
+    let probs = try pass.probs(layer: l)
+    let modes = pass.request.headModes?[l] ?? Array(repeating: .normal, count: nh)
+    try backend.linear(out: pass.qkv, input: pass.x, rows: t, weight: w.qkv, bias: w.qkvBias, epilogue: .bias, activation: activation)
+    try backend.attention(
+      probs: probs, context: pass.context, qkv: pass.qkv, layout: pass.layout, batch: pass.batch, heads: nh, headDim: d,
+      scale: 1 / Float(d).squareRoot(), modes: modes)
+    if let features = pass.features {
+      try backend.attentionFeatures(
+        out: features, offset: l * pass.featureStride, probs: probs, layout: pass.layout, batch: pass.batch, heads: nh)
+    }
+    try backend.linear(
+      out: pass.y, input: pass.context, rows: t, weight: w.attentionOutput, bias: w.attentionOutputBias,
+      epilogue: .biasResidual(pass.x), activation: activation)
+    try backend.layerNorm(
+      out: pass.x, input: pass.y, rows: t, cols: h, gamma: w.attentionGamma, beta: w.attentionBeta, eps: c.layerNormEps)
+    try backend.linear(
+      out: pass.ffn, input: pass.x, rows: t, weight: w.intermediate, bias: w.intermediateBias, epilogue: .biasActivation,
+      activation: activation)
+    try backend.linear(
+      out: pass.y, input: pass.ffn, rows: t, weight: w.output, bias: w.outputBias, epilogue: .biasResidual(pass.x),
+      activation: activation)
+    try backend.layerNorm(
+      out: pass.x, input: pass.y, rows: t, cols: h, gamma: w.outputGamma, beta: w.outputBeta, eps: c.layerNormEps)
+  }
+
+  /// The kept maps of every sequence, cropped to its tokens: whole layers when every head is
+  /// kept, else only the kept heads' blocks (read in one go per layer).
+  func readMaps(_ pass: Pass) throws -> [AttentionMaps] {
+    let batch = pass.batch, request = pass.request
+    guard !request.mapLayers.isEmpty else { return [] }
+    let allHeads = request.mapHeads.count == config.numHeads
+    var storages: [FloatStorage] = []
+    // blocks[s][layer][head]: offset of the L×L block in storages[layer].
+    var blocks = [[[Int]]](repeating: [], count: batch.count)
+    for probs in pass.heldProbs {
+      if allHeads {
+        storages.append(try backend.readStorage(probs, count: batch.probCount))
+        for s in 0..<batch.count {
+          let l2 = batch.lengths[s] * batch.lengths[s]
+          blocks[s].append(request.mapHeads.map { batch.probOffsets[s] + $0 * l2 })
+        }
+      } else {
+        var ranges: [Range<Int>] = []
+        var at = 0
+        for s in 0..<batch.count {
+          let l2 = batch.lengths[s] * batch.lengths[s]
+          var offsets: [Int] = []
+          for head in request.mapHeads {
+            let begin = batch.probOffsets[s] + head * l2
+            ranges.append(begin..<(begin + l2))
+            offsets.append(at)
+            at += l2
+          }
+          blocks[s].append(offsets)
+        }
+        storages.append(try backend.readStorage(probs, ranges: ranges))
+      }
+    }
+    return (0..<batch.count).map { s in
+      AttentionMaps(
+        layers: request.mapLayers, heads: request.mapHeads, length: batch.lengths[s], storages: storages, blocks: blocks[s])
+    }
+  }
+
+  /// The map features, `[layers, sequences, heads, K]` on the device, as
+  /// `[sequences, layers, heads, K]`.
+  func readFeatures(_ pass: Pass) throws -> [Float] {
+    guard let features = pass.features else { return [] }
+    let layers = config.numLayers, stride = pass.featureStride
+    let raw = try backend.read(features, range: 0..<(layers * stride))
+    let block = config.numHeads * AttentionFeatures.count
+    var out = [Float](repeating: 0, count: raw.count)
+    for l in 0..<layers {
+      for s in 0..<pass.batch.count {
+        let src = l * stride + s * block, dst = (s * layers + l) * block
+        out[dst..<(dst + block)] = raw[src..<(src + block)]
+      }
+    }
+    return out
   }
 
   /// Mean (or CLS) pooling then L2 normalisation, in double precision.

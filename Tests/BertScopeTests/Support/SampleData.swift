@@ -1,18 +1,20 @@
 import BertScope
+import BertScopeReport
 import Foundation
 
-/// Synthetic inputs for a demonstration report and for browser checks: made-up attention
-/// maps with the five pattern types, and tables shaped like the analyses' results. Nothing
+/// Synthetic inputs for the report tests and the browser check's sample report
+/// (`scripts/browser-check --sample` runs `ReportSampleTests`): made-up attention maps with
+/// the five pattern types, and tables shaped like the analyses' results. Nothing
 /// here comes from a model.
-public enum SampleData {
+enum SampleData {
   /// A sentence pair as WordPiece tokens, with one non-ASCII token.
-  public static let tokens = [
+  static let tokens = [
     "[CLS]", "the", "cat", "sat", "on", "the", "mat", ".", "[SEP]", "then", "it", "slept", "in", "the",
     "café", "'", "s", "sun", ",", "happily", ".", "[SEP]",
   ]
 
   /// A row-stochastic (L, L) map of pattern `kind` (an index into `HeadGrid.patternTypes`).
-  public static func attentionMap(tokens: [String], kind: Int, seed: UInt64) -> Matrix {
+  static func attentionMap(tokens: [String], kind: Int, seed: UInt64) -> Matrix {
     var rng = SplitMix64(seed: seed)
     let l = tokens.count
     let special = tokens.indices.filter { ["[CLS]", "[SEP]", ".", ","].contains(tokens[$0]) }
@@ -44,7 +46,7 @@ public enum SampleData {
 
   /// Pattern type per head for `layers` × `heads`: vertical heads grow with depth, diagonal
   /// ones shrink (the trend Kovaleva et al. report), the rest heterogeneous or block.
-  public static func patternAssignments(layers: Int, heads: Int, seed: UInt64 = 7) -> [[Int?]] {
+  static func patternAssignments(layers: Int, heads: Int, seed: UInt64 = 7) -> [[Int?]] {
     var rng = SplitMix64(seed: seed)
     return (0..<layers).map { l in
       let depth = layers > 1 ? Double(l) / Double(layers - 1) : 0
@@ -68,7 +70,7 @@ public enum SampleData {
 
   /// The demonstration report: every figure type and a model view, on synthetic data shaped
   /// like MiniLM-L6 (6 layers × 12 heads).
-  public static func content(layers: Int = 6, heads: Int = 12) throws -> ReportContent {
+  static func content(layers: Int = 6, heads: Int = 12) throws -> ReportContent {
     let tokens = SampleData.tokens
     let assignments = patternAssignments(layers: layers, heads: heads)
     let maps = (0..<layers).map { l in
@@ -159,15 +161,5 @@ public enum SampleData {
           description: "Per head, the cosine similarity of the flattened maps of the pre-trained and the fine-tuned model on the same input.",
           items: [.figure(ReportFigure(id: "fine-tuning", caption: "Cosine similarity of attention maps before and after fine-tuning.", figure: similarity))]),
       ])
-  }
-}
-
-extension Report {
-  /// Writes the demonstration report (synthetic data, every figure type, one model view) into
-  /// `directory`; returns the URL of its `index.html`. For `bertscope report --sample` and
-  /// `scripts/browser-check`.
-  @discardableResult
-  public static func writeSample(to directory: URL) throws -> URL {
-    try write(try SampleData.content(), to: directory)
   }
 }

@@ -1,0 +1,81 @@
+import BertScope
+import Foundation
+
+/// The corpus statistics reduced from every map's `MapFeatures`: pattern-type counts
+/// (`patterns`) and feature sums (`special`). One pass over a corpus gives both; the maps
+/// never leave the device (the backend computes the features next to them).
+public struct MapStatistics: AnalysisState {
+  public var patterns: PatternCounts
+  /// Sums of the `MapFeatures` vectors per head.
+  public var features: HeadAccumulator
+  /// The rules the pattern counts were made with.
+  public let classifier: PatternClassifier
+
+  public init(layers: Int, heads: Int, classifier: PatternClassifier = PatternClassifier()) {
+    patterns = PatternCounts(layers: layers, heads: heads)
+    features = HeadAccumulator(layers: layers, heads: heads, width: MapFeatures.count)
+    self.classifier = classifier
+  }
+
+  /// Adds every map of `block` (one example per sequence).
+  public mutating func add(_ block: FeatureBlock) {
+    patterns.add(block, classifier: classifier)
+    features.add(block)
+  }
+
+  public mutating func merge(_ other: MapStatistics) throws {
+    guard other.classifier == classifier else {
+      throw BertScopeError.invalidInput("cannot merge pattern counts made with different classifier thresholds")
+    }
+    try patterns.merge(other.patterns)
+    try features.merge(other.features)
+  }
+
+  public init(from decoder: any Swift.Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    patterns = try c.decode(PatternCounts.self, forKey: .patterns)
+    features = try c.decode(HeadAccumulator.self, forKey: .features)
+    classifier = try c.decode(PatternClassifier.self, forKey: .classifier)
+    guard features.width == MapFeatures.count, features.layers == patterns.layers, features.heads == patterns.heads else {
+      throw InvalidValue("pattern counts and feature sums disagree")
+    }
+  }
+
+  enum CodingKeys: String, CodingKey { case patterns, features, classifier }
+}
+
+/// Pattern types and special-token attention in one pass (`patterns`, `special` and the
+/// report): each batch is encoded with its maps' features computed on the backend.
+public struct MapStatisticsAnalysis: CorpusAnalysis {
+  public var classifier: PatternClassifier
+  public var label: String
+
+  public init(classifier: PatternClassifier = PatternClassifier(), label: String = "patterns + special") {
+    self.classifier = classifier
+    self.label = label
+  }
+
+  public func makeState(for session: AnalysisSession) -> MapStatistics {
+    MapStatistics(layers: session.config.numLayers, heads: session.config.numHeads, classifier: classifier)
+  }
+
+  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout MapStatistics) throws -> Int {
+    let encodings = try lines.map { try session.encode($0, path: path) }
+    for block in try FeatureBlock.compute(encodings, encoder: session.encoder) { state.add(block) }
+    return tokenCount(encodings)
+  }
+}
+
+extension PatternsResult {
+  /// The pattern shares of `statistics`.
+  public init(_ statistics: MapStatistics, info: RunInfo) {
+    self.init(counts: statistics.patterns, classifier: statistics.classifier, info: info)
+  }
+}
+
+extension SpecialResult {
+  /// The special-token means of `statistics`.
+  public init(_ statistics: MapStatistics, info: RunInfo) {
+    self.init(features: statistics.features, info: info)
+  }
+}

@@ -1,0 +1,131 @@
+import BertScope
+import Foundation
+
+/// One number per (layer, head), as `compare.csv` (`layer,head,cosine`) and `relations.csv`
+/// (`layer,head,score`) hold it.
+public struct HeadScores: Sendable, Equatable {
+  /// [layer][head], 0-based.
+  public var values: [[Double]]
+
+  public init(_ values: [[Double]]) { self.values = values }
+
+  /// The means of a width-1 accumulator.
+  public init(_ accumulator: HeadAccumulator) {
+    values = (0..<accumulator.layers).map { l in (0..<accumulator.heads).map { accumulator.mean(layer: l, head: $0, 0) } }
+  }
+
+  public var layers: Int { values.count }
+  public var heads: Int { values.first?.count ?? 0 }
+
+  /// Mean over the heads of `layer`.
+  public func layerMean(_ layer: Int) -> Double { values[layer].reduce(0, +) / Double(max(heads, 1)) }
+
+  func table(column: String) -> CSVTable {
+    var t = CSVTable(["layer", "head", column])
+    for (l, row) in values.enumerated() {
+      for (h, v) in row.enumerated() { t.append([CSVTable.cell(l + 1), CSVTable.cell(h + 1), CSVTable.cell(v)]) }
+    }
+    return t
+  }
+
+  static func read(_ url: URL, column: String) throws -> HeadScores {
+    let csv = try CSVFile(url: url, header: ["layer", "head", column])
+    return HeadScores(try csv.headGrid(columns: [2]).map { $0.map { $0[0] } })
+  }
+
+  /// `[{"layer": l, "head": h, column: v}, …]`.
+  func encodeHeads(column: String, into c: inout KeyedEncodingContainer<AnyKey>) throws {
+    var rows: [[String: JSONNumber]] = []
+    for (l, row) in values.enumerated() {
+      for (h, v) in row.enumerated() {
+        rows.append(["layer": JSONNumber(Double(l + 1)), "head": JSONNumber(Double(h + 1)), column: JSONNumber(v)])
+      }
+    }
+    try c.encode(rows, forKey: AnyKey("heads"))
+  }
+}
+
+/// `bertscope compare`: per head, the cosine similarity of two checkpoints' maps on the same
+/// input, averaged over examples (Kovaleva et al. 2019 §4.3, Figure 5).
+///
+/// Files: `compare.csv` (`layer,head,cosine`) and `compare.json` (per head and per layer, the
+/// second model in `options.modelB`, the run).
+public struct CompareResult: AnalysisResult, Equatable {
+  public static let name = "compare"
+  public static let tableFiles = ["compare.csv"]
+  public static let column = "cosine"
+
+  public var info: RunInfo
+  public var cosine: HeadScores
+
+  public init(info: RunInfo, cosine: HeadScores) {
+    self.info = info
+    self.cosine = cosine
+  }
+
+  /// The second checkpoint.
+  public var modelB: String? { info.options.modelB }
+
+  public var tables: [CSVTable] { [cosine.table(column: Self.column)] }
+
+  public static func read(from folder: URL) throws -> CompareResult {
+    let scores = try HeadScores.read(folder.appendingPathComponent(tableFiles[0]), column: column)
+    return CompareResult(info: try info(in: folder, layers: scores.layers, heads: scores.heads), cosine: scores)
+  }
+
+  public func encode(to encoder: any Swift.Encoder) throws {
+    var c = encoder.container(keyedBy: AnyKey.self)
+    try info.encode(into: &c)
+    try cosine.encodeHeads(column: Self.column, into: &c)
+    let layers = (0..<cosine.layers).map { ["layer": JSONNumber(Double($0 + 1)), Self.column: JSONNumber(cosine.layerMean($0))] }
+    try c.encode(layers, forKey: AnyKey("layers"))
+  }
+}
+
+/// `bertscope relations`: per head, the mean over annotated span pairs of the largest
+/// attention between the two spans (Kovaleva et al. 2019 §4.2).
+///
+/// Files: `relations.csv` (`layer,head,score`) and `relations.json` (pairs scored and skipped,
+/// per head, the run).
+public struct RelationsResult: AnalysisResult, Equatable {
+  public static let name = "relations"
+  public static let tableFiles = ["relations.csv"]
+  public static let column = "score"
+
+  public var info: RunInfo
+  public var scores: HeadScores
+  /// Span pairs scored.
+  public var pairs: Int
+  /// Span pairs skipped because a span covered no token.
+  public var skippedPairs: Int
+
+  public init(info: RunInfo, scores: HeadScores, pairs: Int, skippedPairs: Int) {
+    self.info = info
+    self.scores = scores
+    self.pairs = pairs
+    self.skippedPairs = skippedPairs
+  }
+
+  public var tables: [CSVTable] { [scores.table(column: Self.column)] }
+
+  struct Extras: Decodable {
+    var pairs: Int
+    var skippedPairs: Int
+  }
+
+  public static func read(from folder: URL) throws -> RelationsResult {
+    let scores = try HeadScores.read(folder.appendingPathComponent(tableFiles[0]), column: column)
+    let extras = try json(Extras.self, in: folder)
+    return RelationsResult(
+      info: try info(in: folder, layers: scores.layers, heads: scores.heads), scores: scores, pairs: extras?.pairs ?? 0,
+      skippedPairs: extras?.skippedPairs ?? 0)
+  }
+
+  public func encode(to encoder: any Swift.Encoder) throws {
+    var c = encoder.container(keyedBy: AnyKey.self)
+    try info.encode(into: &c)
+    try scores.encodeHeads(column: Self.column, into: &c)
+    try c.encode(pairs, forKey: AnyKey("pairs"))
+    try c.encode(skippedPairs, forKey: AnyKey("skippedPairs"))
+  }
+}
