@@ -67,8 +67,8 @@ struct CPUBackendGemmTests {
     }
   }
 
-  @Test("BERTSCOPE_CPU_GEMM names the GEMM; an unknown name is a clear error")
-  func environment() throws {
+  @Test("an explicit GEMM is used as asked; packed only where the CPU has AVX-512F")
+  func explicitChoice() throws {
     #expect(try HostGemm.resolve(.openBLAS) == .openBLAS)
     #expect(HostGemm(rawValue: "openblas") == .openBLAS)
     #expect(HostGemm(rawValue: "packed") == .packed)
@@ -77,6 +77,41 @@ struct CPUBackendGemmTests {
     } else {
       #expect(throws: BertScopeError.self) { try HostGemm.resolve(.packed) }
     }
+  }
+}
+
+/// `HostGemm.resolve` reads BERTSCOPE_CPU_GEMM from the process environment, which a test
+/// cannot change under the tests running beside it: `bertscope embed` runs in a child process.
+@Suite(
+  "BERTSCOPE_CPU_GEMM", .enabled(if: CLI.available, "the bertscope binary is not built next to the tests"))
+struct HostGemmEnvironmentTests {
+  func embed(gemm: String) throws -> CLI.Result {
+    let out = Fixtures.temporaryDirectory().appendingPathComponent("out.npy")
+    return try CLI.run(
+      ["embed", "--backend", "cpu", "--model", Fixtures.tiny.path, "--input", "-", "--out", out.path, "-q"],
+      stdin: "hello world\n", env: ["BERTSCOPE_CPU_GEMM": gemm])
+  }
+
+  @Test("names the GEMM in any case; unset or empty picks one that runs")
+  func known() throws {
+    for name in ["openblas", "OpenBLAS", ""] {
+      let run = try embed(gemm: name)
+      #expect(run.status == 0, "BERTSCOPE_CPU_GEMM=\(name): \(run.stderr)")
+    }
+    let packed = try embed(gemm: "packed")
+    if HostGemmTest.packedAvailable {
+      #expect(packed.status == 0, "\(packed.stderr)")
+    } else {
+      #expect(packed.status != 0)
+      #expect(packed.stderr.contains("needs a CPU with AVX-512F; use BERTSCOPE_CPU_GEMM=openblas"), "\(packed.stderr)")
+    }
+  }
+
+  @Test("an unknown name is a clear error, not a silent default")
+  func unknown() throws {
+    let run = try embed(gemm: "bogus")
+    #expect(run.status != 0)
+    #expect(run.stderr.contains("BERTSCOPE_CPU_GEMM=bogus: expected packed or openblas"), "\(run.stderr)")
   }
 }
 
