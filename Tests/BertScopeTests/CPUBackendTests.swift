@@ -2,34 +2,16 @@ import Testing
 
 @testable import BertScope
 
+/// What only the CPU backend promises beyond matching the reference (every op against the
+/// Double reference, on both host GEMMs, is in `BackendOpTests`).
 @Suite("CPU backend ops")
 struct CPUBackendTests {
-  @Test("attentionProbs: no head modes means every head normal; a wrong count is invalid input")
-  func headModes() throws {
-    let backend = try CPUBackend()
-    var rng = SplitMix64(seed: 7)
-    let (heads, d) = (3, 8)
-    let batch = OpenCLTest.batch(lengths: [5, 1, 9], heads: heads, rng: &rng)
-    let qkv = try backend.makeBuffer(rng.floats(batch.tokenCount * 3 * heads * d))
-    let layout = try backend.makeLayout(batch)
-    func probs(_ modes: [HeadMode]) throws -> [Float] {
-      let out = try backend.makeBuffer(count: batch.probCount)
-      try backend.attentionProbs(
-        probs: out, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.35, modes: modes)
-      return try backend.read(out, range: 0..<batch.probCount)
-    }
-    let implicit = try probs([])
-    #expect(implicit == (try probs(Array(repeating: .normal, count: heads))))
-    #expect(implicit != (try probs([.normal, .uniform, .normal])))
-    #expect(throws: BertScopeError.self) { try probs([.normal, .normal]) }
-  }
-
   @Test("fused attention equals attentionProbs then attentionContext, bit for bit, with every head mode")
   func fusedAttention() throws {
     let backend = try CPUBackend()
     var rng = SplitMix64(seed: 8)
     for (lengths, heads, d) in [([5, 1, 9, 130], 3, 8), ([64, 7], 4, 32), ([13], 2, 20)] {
-      let batch = OpenCLTest.batch(lengths: lengths, heads: heads, rng: &rng)
+      let batch = TestInputs.batch(lengths: lengths, heads: heads, rng: &rng)
       let qkv = try backend.makeBuffer(rng.floats(batch.tokenCount * 3 * heads * d, in: -2...2))
       let layout = try backend.makeLayout(batch)
       let modes = (0..<heads).map { [HeadMode.normal, .uniform, .zero][$0 % 3] }
@@ -52,33 +34,14 @@ struct CPUBackendTests {
   }
 }
 
-/// Both host GEMMs of the CPU backend against a Double reference: every epilogue and
-/// activation, shapes off the 6 × 64 tile grid, inputs wider than one block of rows, few-row
-/// inputs split by columns, k from 1 to 5000.
+/// The host GEMMs' own properties: bit-for-bit row independence of the packed GEMM, and how
+/// `BERTSCOPE_CPU_GEMM` picks one. (Both against the Double reference, every epilogue and
+/// activation, in place too: `BackendOpTests`.)
 @Suite("CPU backend GEMMs")
 struct CPUBackendGemmTests {
-  /// (rows, k, n)
-  static let shapes: [(Int, Int, Int)] = [
-    (1, 1, 1), (7, 33, 17), (131, 65, 40), (13, 384, 100), (6, 16, 64), (200, 1000, 130), (3, 5000, 70),
-    (130, 384, 1152), (20, 40, 200),
-  ]
-
   static let packedReason: Comment = "the packed GEMM needs AVX-512F, which this CPU lacks"
 
   static func backend(_ gemm: HostGemm) throws -> CPUBackend { try CPUBackend(gemm: gemm) }
-
-  @Test("OpenBLAS GEMM: every epilogue and activation matches the reference")
-  func openBLAS() throws { try check(.openBLAS) }
-
-  @Test(
-    "packed AVX-512 GEMM: every epilogue and activation matches the reference",
-    .enabled(if: HostGemmTest.packedAvailable, packedReason))
-  func packed() throws { try check(.packed) }
-
-  @Test("out may alias the residual, also when k spans several row blocks", arguments: HostGemmTest.available)
-  func linearInPlace(gemm: HostGemm) throws {
-    try checkLinearInPlace(try Self.backend(gemm), seed: 9, label: "\(gemm)")
-  }
 
   @Test(
     "packed GEMM: a row's result is bit-for-bit the same whatever rows surround it",
@@ -104,13 +67,8 @@ struct CPUBackendGemmTests {
     }
   }
 
-  @Test("the GELU epilogues stay within 5e-7 of the exact functions over [-8, 8]", arguments: HostGemmTest.available)
-  func geluAccuracy(gemm: HostGemm) throws {
-    try checkActivationAccuracy(try Self.backend(gemm), label: "\(gemm)")
-  }
-
-  @Test("BERTSCOPE_CPU_GEMM names the GEMM; an unknown name is a clear error")
-  func environment() throws {
+  @Test("an explicit GEMM is used as asked; packed only where the CPU has AVX-512F")
+  func explicitChoice() throws {
     #expect(try HostGemm.resolve(.openBLAS) == .openBLAS)
     #expect(HostGemm(rawValue: "openblas") == .openBLAS)
     #expect(HostGemm(rawValue: "packed") == .packed)
@@ -120,9 +78,40 @@ struct CPUBackendGemmTests {
       #expect(throws: BertScopeError.self) { try HostGemm.resolve(.packed) }
     }
   }
+}
 
-  private func check(_ gemm: HostGemm) throws {
-    try checkLinear(try Self.backend(gemm), shapes: Self.shapes, seed: 5, label: "\(gemm)")
+/// `HostGemm.resolve` reads BERTSCOPE_CPU_GEMM from the process environment, which a test
+/// cannot change under the tests running beside it: `bertscope embed` runs in a child process.
+@Suite(
+  "BERTSCOPE_CPU_GEMM", .enabled(if: CLI.available, "the bertscope binary is not built next to the tests"))
+struct HostGemmEnvironmentTests {
+  func embed(gemm: String) throws -> CLI.Result {
+    let out = Fixtures.temporaryDirectory().appendingPathComponent("out.npy")
+    return try CLI.run(
+      ["embed", "--backend", "cpu", "--model", Fixtures.tiny.path, "--input", "-", "--out", out.path, "-q"],
+      stdin: "hello world\n", env: ["BERTSCOPE_CPU_GEMM": gemm])
+  }
+
+  @Test("names the GEMM in any case; unset or empty picks one that runs")
+  func known() throws {
+    for name in ["openblas", "OpenBLAS", ""] {
+      let run = try embed(gemm: name)
+      #expect(run.status == 0, "BERTSCOPE_CPU_GEMM=\(name): \(run.stderr)")
+    }
+    let packed = try embed(gemm: "packed")
+    if HostGemmTest.packedAvailable {
+      #expect(packed.status == 0, "\(packed.stderr)")
+    } else {
+      #expect(packed.status != 0)
+      #expect(packed.stderr.contains("needs a CPU with AVX-512F; use BERTSCOPE_CPU_GEMM=openblas"), "\(packed.stderr)")
+    }
+  }
+
+  @Test("an unknown name is a clear error, not a silent default")
+  func unknown() throws {
+    let run = try embed(gemm: "bogus")
+    #expect(run.status != 0)
+    #expect(run.stderr.contains("BERTSCOPE_CPU_GEMM=bogus: expected packed or openblas"), "\(run.stderr)")
   }
 }
 

@@ -11,9 +11,19 @@ import BertScopeAnalysis
 struct FuzzRegressionTests {
   static let directory = Fixtures.root.appendingPathComponent("fuzz-regressions", isDirectory: true)
 
-  static func inputs(_ target: String) -> [URL] {
+  /// Inputs committed per target (`ls Tests/Fixtures/fuzz-regressions/<target> | wc -l`): a
+  /// replay that runs fewer has lost some. Raise a count when committing a new input.
+  static let committed: [String: Int] = ["analysis-lines": 1, "npy": 1]
+
+  /// The committed inputs of `target`, sorted. A folder that is missing or unreadable throws
+  /// (the test fails); one with fewer files than `committed` says is a failure too.
+  static func inputs(_ target: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [URL] {
     let folder = directory.appendingPathComponent(target, isDirectory: true)
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }
+    let expected = try #require(committed[target], "no committed count for \(target)", sourceLocation: sourceLocation)
+    #expect(
+      names.count >= expected, "\(folder.path) holds \(names.count) inputs, \(expected) were committed",
+      sourceLocation: sourceLocation)
     return names.sorted().map { folder.appendingPathComponent($0) }
   }
 
@@ -49,9 +59,20 @@ struct FuzzRegressionTests {
 
   @Test("every committed analysis-lines regression input parses or fails with a printable error naming its line")
   func analysisLineInputs() throws {
-    for url in Self.inputs("analysis-lines") {
+    var replayed = 0
+    for url in try Self.inputs("analysis-lines") {
       let reader = try CorpusReader(path: url.path)
-      while let line = try? reader.nextLine() {
+      var lines = 0
+      while true {
+        // The reader may refuse a line too (a line too long, bytes that are not text): that too
+        // must be a printable BertScopeError, and it ends this input.
+        let next: CorpusLine?
+        do { next = try reader.nextLine() } catch let error as BertScopeError {
+          expectPrintable(error.description)
+          break
+        }
+        guard let line = next else { break }
+        lines += 1
         for parse in [
           { _ = try AblationInput.similarity(line, path: "f") },
           { _ = try AblationInput.classification(line, classes: 3, names: nil, path: "f") },
@@ -63,21 +84,29 @@ struct FuzzRegressionTests {
           }
         }
       }
+      #expect(lines > 0, "\(url.lastPathComponent): no line read")
+      replayed += 1
     }
+    #expect(replayed >= Self.committed["analysis-lines"]!, "replayed \(replayed) inputs")
   }
 
   // MARK: - NPY
 
   @Test("every committed NPY regression input decodes or fails with a printable BertScopeError")
   func npyInputs() throws {
-    for url in Self.inputs("npy") {
+    var replayed = 0
+    for url in try Self.inputs("npy") {
+      let data = try Data(contentsOf: url)
+      #expect(!data.isEmpty, "\(url.lastPathComponent) is empty")
       do {
-        let array = try NPY.decode(Data(contentsOf: url), path: url.lastPathComponent)
+        let array = try NPY.decode(data, path: url.lastPathComponent)
         #expect(array.shape.reduce(1, *) == array.count)
       } catch let error as BertScopeError {
         expectPrintable(error.description)
       }
+      replayed += 1
     }
+    #expect(replayed >= Self.committed["npy"]!, "replayed \(replayed) inputs")
   }
 
   @Test("an NPY header with a newline inside the shape tuple reads as numpy reads it")

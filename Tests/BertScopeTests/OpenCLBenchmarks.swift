@@ -115,7 +115,7 @@ struct OpenCLBenchmarks {
     do {
       var rng = SplitMix64(seed: 43)
       let (hidden, heads, d, ffn) = (384, 12, 32, 1536)
-      let batch = OpenCLTest.batch(lengths: Array(repeating: 128, count: 32), heads: heads, vocab: 1000, rng: &rng)
+      let batch = TestInputs.batch(lengths: Array(repeating: 128, count: 32), heads: heads, vocab: 1000, rng: &rng)
       let t = batch.tokenCount
       let layout = try backend.makeLayout(batch)
       let x = try backend.makeBuffer(rng.floats(t * hidden))

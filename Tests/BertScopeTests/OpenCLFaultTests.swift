@@ -38,12 +38,37 @@ struct OpenCLFaultTests {
     }
   }
 
-  @Test("a buffer larger than the device's largest allocation is out of device memory")
+  /// The device's largest allocation, when one float more than it is still a count the
+  /// backend takes (≤ 2³¹ − 1 floats, 8 GiB): only then can a buffer exceed it.
+  static var maxAllocationBelowCountLimit: Bool {
+    guard OpenCLTest.available, let devices = try? OpenCLDevices.all(), devices.indices.contains(OpenCLTest.deviceIndex)
+    else { return false }
+    return devices[OpenCLTest.deviceIndex].maxAllocationBytes / 4 < UInt64(Int32.max)
+  }
+
+  @Test(
+    "a buffer larger than the device's largest allocation is out of device memory",
+    .enabled(if: maxAllocationBelowCountLimit, "the device allocates 8 GiB or more at once: no buffer count exceeds it"))
   func overMaxAllocation() throws {
     let backend = try OpenCLTest.backend(.cpu)
-    let tooMany = Int(min(backend.device.maxAllocationBytes / 4 + 1, UInt64(Int32.max)))
-    guard UInt64(tooMany) * 4 > backend.device.maxAllocationBytes else { return }  // device allows > 8 GiB
-    #expect(throws: BertScopeError.self) { try backend.makeBuffer(count: tooMany) }
+    let tooMany = Int(backend.device.maxAllocationBytes / 4 + 1)
+    #expect {
+      try backend.makeBuffer(count: tooMany)
+    } throws: { error in
+      guard case .outOfDeviceMemory(let bytes, let detail) = error as? BertScopeError else { return false }
+      return bytes == tooMany * 4 && detail.contains("largest allocation")
+    }
+  }
+
+  @Test("a buffer of 2³¹ floats or more is invalid input, before any allocation")
+  func overCountLimit() throws {
+    let backend = try OpenCLTest.backend(.cpu, faults: OpenCLFaults(allocationLimit: 1 << 20))
+    #expect {
+      try backend.makeBuffer(count: Int(Int32.max) + 1)
+    } throws: { error in
+      guard case .invalidInput(let message) = error as? BertScopeError else { return false }
+      return message.contains("more than 2³¹ elements")
+    }
   }
 
   @Test("a lost device fails every later call with CL_DEVICE_NOT_AVAILABLE")

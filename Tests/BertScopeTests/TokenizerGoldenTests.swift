@@ -61,12 +61,18 @@ struct TokenizerGoldenTests {
   @Test("truncatedTokens counts what truncation removed")
   func truncatedCount() throws {
     let tokenizer = try TokenizerFixtures.miniLM()
-    for golden in try TokenizerGoldenCase.load() where golden.name.hasPrefix("truncate") {
+    let cases = try TokenizerGoldenCase.load().filter { $0.name.hasPrefix("truncate") }
+    #expect(!cases.isEmpty, "cases.jsonl holds no truncate case")
+    var removed = 0
+    for golden in cases {
       let full = try tokenizer.encode(golden.text, pair: golden.pair, maxLength: Int.max)
       let cut = try tokenizer.encode(golden.text, pair: golden.pair, maxLength: golden.maxLength)
       #expect(cut.count == golden.maxLength)
       #expect(cut.truncatedTokens == full.count - cut.count, "\(golden.name)")
+      removed += cut.truncatedTokens
     }
+    // Otherwise the count would only have been checked to be 0.
+    #expect(removed > 0, "no truncate case removed a token")
   }
 
   static func firstDifference<T: Equatable>(_ what: String, _ got: [T], _ expected: [T]) -> String? {

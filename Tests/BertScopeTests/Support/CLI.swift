@@ -15,12 +15,16 @@ enum CLI {
     let stderr: String
   }
 
-  /// Runs `bertscope args…` with `stdin` fed in, the environment extended by `env`.
-  static func run(_ args: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> Result {
+  /// Runs `bertscope args…` with `stdin` fed in, the environment extended by `env` and without
+  /// the variables named in `unset`.
+  static func run(
+    _ args: [String], stdin: String? = nil, env: [String: String] = [:], unset: Set<String> = []
+  ) throws -> Result {
     let process = Process()
     process.executableURL = binary
     process.arguments = args
     var environment = ProcessInfo.processInfo.environment
+    for k in unset { environment[k] = nil }
     for (k, v) in env { environment[k] = v }
     process.environment = environment
     let out = Pipe(), err = Pipe(), input = Pipe()
