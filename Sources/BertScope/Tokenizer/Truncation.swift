@@ -12,6 +12,7 @@ public struct Truncation: Sendable {
   /// Receives "`where`: truncated to N tokens (…)" notes; nil keeps quiet.
   public var note: NoteSink?
 
+  /// Truncates (or refuses, when `truncate` is false) and reports cuts to `note`.
   public init(truncate: Bool = true, note: NoteSink? = nil) {
     self.truncate = truncate
     self.note = note

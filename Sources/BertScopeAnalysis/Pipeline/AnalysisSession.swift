@@ -12,8 +12,11 @@ import Foundation
 /// try patterns.write(to: outputFolder)
 /// ```
 public final class AnalysisSession: Sendable {
+  /// The checkpoint: config, vocabulary, tokenizer, weights.
   public let model: BertModel
+  /// The model on its backend.
   public let encoder: Encoder
+  /// How over-long inputs are handled.
   public let truncation: Truncation
   /// Receives notes for the user (which backend `auto` took, truncated inputs, summaries).
   public let notes: NoteSink?
@@ -21,8 +24,10 @@ public final class AnalysisSession: Sendable {
   public let showProgress: Bool
   /// The backend and device asked for (`encoder.backend` is what `auto` resolved to).
   public let requestedBackend: BackendKind
+  /// The OpenCL device asked for (nil: the first GPU, else the first device).
   public let requestedDevice: Int?
 
+/// A session on an encoder made elsewhere.
   public init(
     model: BertModel, encoder: Encoder, truncation: Truncation = Truncation(), notes: NoteSink? = nil, showProgress: Bool = false,
     requestedBackend: BackendKind? = nil, requestedDevice: Int? = nil
@@ -59,7 +64,9 @@ public final class AnalysisSession: Sendable {
       requestedBackend: requestedBackend, requestedDevice: requestedDevice)
   }
 
+  /// The model's configuration.
   public var config: BertConfig { model.config }
+  /// The model's tokenizer.
   public var tokenizer: BertTokenizer { model.tokenizer }
 
   /// What analysis files record about the model.

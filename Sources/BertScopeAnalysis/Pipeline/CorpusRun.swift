@@ -11,6 +11,7 @@ public struct CorpusSource: Sendable, Equatable {
   /// At most this many texts, from the start.
   public var limit: Int?
 
+  /// Reads `path` (`-` for stdin) `batchSize` lines at a time, at most `limit` texts.
   public init(path: String, batchSize: Int = 32, limit: Int? = nil) {
     self.path = path
     self.batchSize = batchSize
@@ -27,6 +28,7 @@ public struct RunCount: Sendable, Equatable {
   public var examples: Int
   /// Tokens encoded (for throughput).
   public var tokens: Int
+  /// Seconds from opening the corpus to its end.
   public var seconds: Double
 }
 

@@ -5,12 +5,14 @@ import Foundation
 /// (`patterns`) and feature sums (`special`). One pass over a corpus gives both; the maps
 /// never leave the device (the backend computes the features next to them).
 public struct MapStatistics: AnalysisState {
+  /// How often each head's map was of each pattern type.
   public var patterns: PatternCounts
   /// Sums of the `MapFeatures` vectors per head.
   public var features: HeadAccumulator
   /// The rules the pattern counts were made with.
   public let classifier: PatternClassifier
 
+  /// Empty statistics for a model of `layers` × `heads`.
   public init(layers: Int, heads: Int, classifier: PatternClassifier = PatternClassifier()) {
     patterns = PatternCounts(layers: layers, heads: heads)
     features = HeadAccumulator(layers: layers, heads: heads, width: MapFeatures.count)
@@ -23,6 +25,7 @@ public struct MapStatistics: AnalysisState {
     features.add(block)
   }
 
+  /// Adds `other`'s counts and sums; both must use the same classifier.
   public mutating func merge(_ other: MapStatistics) throws {
     guard other.classifier == classifier else {
       throw BertScopeError.invalidInput("cannot merge pattern counts made with different classifier thresholds")
@@ -47,9 +50,12 @@ public struct MapStatistics: AnalysisState {
 /// Pattern types and special-token attention in one pass (`patterns`, `special` and the
 /// report): each batch is encoded with its maps' features computed on the backend.
 public struct MapStatisticsAnalysis: CorpusAnalysis {
+  /// The rules each map is classified by.
   public var classifier: PatternClassifier
+  /// The progress line's label.
   public var label: String
 
+  /// Classifies with `classifier`; `label` names the progress line.
   public init(classifier: PatternClassifier = PatternClassifier(), label: String = "patterns + special") {
     self.classifier = classifier
     self.label = label

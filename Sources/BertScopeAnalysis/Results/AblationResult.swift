@@ -18,20 +18,25 @@ public enum AblationMetric: String, CaseIterable, Sendable, Codable {
 /// Files: `ablation.csv` (`layer,head,metric,delta`; `head` is `all` for a whole layer) and
 /// `ablation.json` (task, mode, metric, baseline, rows, forward passes, the run).
 public struct AblationResult: AnalysisResult, Equatable {
+  /// `ablation.json`.
   public static let name = "ablation"
+  /// `ablation.csv`.
   public static let tableFiles = ["ablation.csv"]
+  /// `ablation.csv`'s header.
   public static let header = ["layer", "head", "metric", "delta"]
   /// The `head` cell of a whole layer.
   public static let wholeLayer = "all"
 
   /// One disabled target.
   public struct Row: Sendable, Equatable {
+    /// What was disabled.
     public var target: AblationTarget
     /// The metric with the target disabled.
     public var metric: Double
     /// `metric − baseline`.
     public var delta: Double
 
+    /// A row: the metric with `target` disabled and its change from the baseline.
     public init(target: AblationTarget, metric: Double, delta: Double) {
       self.target = target
       self.metric = metric
@@ -39,16 +44,22 @@ public struct AblationResult: AnalysisResult, Equatable {
     }
   }
 
+  /// The run that made the numbers.
   public var info: RunInfo
+  /// What was measured.
   public var task: AblationTask
+  /// How the targets were disabled.
   public var mode: AblationMode
+  /// The metric `task` reports.
   public var metric: AblationMetric
   /// The intact model's metric (NaN when unknown).
   public var baseline: Double
+  /// One row per target, in the order they ran (`AblationTarget.all`).
   public var rows: [Row]
   /// Forward passes run (nil when read without ablation.json).
   public var forwardPasses: Int?
 
+/// A result from its parts; the metric follows from `task`.
   public init(
     info: RunInfo, task: AblationTask, mode: AblationMode, baseline: Double, rows: [Row], forwardPasses: Int?
   ) {
@@ -72,6 +83,7 @@ public struct AblationResult: AnalysisResult, Equatable {
   public var headMetric: [[Double]] { grid(\.metric) }
   /// [layer]: the change with the whole layer disabled (NaN where there is no row).
   public var layerDelta: [Double] { layerValues(\.delta) }
+  /// [layer]: the metric with the whole layer disabled.
   public var layerMetric: [Double] { layerValues(\.metric) }
 
   private func grid(_ value: KeyPath<Row, Double>) -> [[Double]] {
@@ -86,6 +98,7 @@ public struct AblationResult: AnalysisResult, Equatable {
     return out
   }
 
+  /// `ablation.csv`: one row per target, `all` for a whole layer.
   public var tables: [CSVTable] {
     var t = CSVTable(Self.header)
     for r in rows {
@@ -97,6 +110,8 @@ public struct AblationResult: AnalysisResult, Equatable {
     return [t]
   }
 
+  /// Reads `ablation.csv` (required) and `ablation.json` (the run, task, mode, metric, baseline)
+  /// from `folder`; without the JSON the task is taken as `embedding-change`, the baseline as NaN.
   public static func read(from folder: URL) throws -> AblationResult {
     let csv = try CSVFile(url: folder.appendingPathComponent(tableFiles[0]), header: header)
     var heads: [Int: [Int: Row]] = [:]

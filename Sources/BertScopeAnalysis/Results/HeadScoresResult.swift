@@ -7,6 +7,7 @@ public struct HeadScores: Sendable, Equatable {
   /// [layer][head], 0-based.
   public var values: [[Double]]
 
+  /// Scores [layer][head].
   public init(_ values: [[Double]]) { self.values = values }
 
   /// The means of a width-1 accumulator.
@@ -14,7 +15,9 @@ public struct HeadScores: Sendable, Equatable {
     values = (0..<accumulator.layers).map { l in (0..<accumulator.heads).map { accumulator.mean(layer: l, head: $0, 0) } }
   }
 
+  /// Layers covered.
   public var layers: Int { values.count }
+  /// Heads per layer.
   public var heads: Int { values.first?.count ?? 0 }
 
   /// Mean over the heads of `layer`.
@@ -51,13 +54,19 @@ public struct HeadScores: Sendable, Equatable {
 /// Files: `compare.csv` (`layer,head,cosine`) and `compare.json` (per head and per layer, the
 /// second model in `options.modelB`, the run).
 public struct CompareResult: AnalysisResult, Equatable {
+  /// `compare.json`.
   public static let name = "compare"
+  /// `compare.csv`.
   public static let tableFiles = ["compare.csv"]
+  /// The score column of `compare.csv`.
   public static let column = "cosine"
 
+  /// The run (`options.modelB` names the second checkpoint).
   public var info: RunInfo
+  /// Mean cosine similarity per head.
   public var cosine: HeadScores
 
+  /// A result from its parts.
   public init(info: RunInfo, cosine: HeadScores) {
     self.info = info
     self.cosine = cosine
@@ -66,8 +75,10 @@ public struct CompareResult: AnalysisResult, Equatable {
   /// The second checkpoint.
   public var modelB: String? { info.options.modelB }
 
+  /// `compare.csv`: `layer,head,cosine`.
   public var tables: [CSVTable] { [cosine.table(column: Self.column)] }
 
+  /// Reads `compare.csv` (required) and `compare.json` (the run) from `folder`.
   public static func read(from folder: URL) throws -> CompareResult {
     let scores = try HeadScores.read(folder.appendingPathComponent(tableFiles[0]), column: column)
     return CompareResult(info: try info(in: folder, layers: scores.layers, heads: scores.heads), cosine: scores)
@@ -88,17 +99,23 @@ public struct CompareResult: AnalysisResult, Equatable {
 /// Files: `relations.csv` (`layer,head,score`) and `relations.json` (pairs scored and skipped,
 /// per head, the run).
 public struct RelationsResult: AnalysisResult, Equatable {
+  /// `relations.json`.
   public static let name = "relations"
+  /// `relations.csv`.
   public static let tableFiles = ["relations.csv"]
+  /// The score column of `relations.csv`.
   public static let column = "score"
 
+  /// The run that made the numbers.
   public var info: RunInfo
+  /// Mean over span pairs of the largest attention between the spans, per head.
   public var scores: HeadScores
   /// Span pairs scored.
   public var pairs: Int
   /// Span pairs skipped because a span covered no token.
   public var skippedPairs: Int
 
+  /// A result from its parts.
   public init(info: RunInfo, scores: HeadScores, pairs: Int, skippedPairs: Int) {
     self.info = info
     self.scores = scores
@@ -106,6 +123,7 @@ public struct RelationsResult: AnalysisResult, Equatable {
     self.skippedPairs = skippedPairs
   }
 
+  /// `relations.csv`: `layer,head,score`.
   public var tables: [CSVTable] { [scores.table(column: Self.column)] }
 
   struct Extras: Decodable {
@@ -113,6 +131,7 @@ public struct RelationsResult: AnalysisResult, Equatable {
     var skippedPairs: Int
   }
 
+  /// Reads `relations.csv` (required) and `relations.json` (the run, pair counts) from `folder`.
   public static func read(from folder: URL) throws -> RelationsResult {
     let scores = try HeadScores.read(folder.appendingPathComponent(tableFiles[0]), column: column)
     let extras = try json(Extras.self, in: folder)

@@ -4,13 +4,16 @@ import Foundation
 /// Shares of the five pattern types, in `AttentionPattern.allCases` order (sum 1, or all 0
 /// when nothing was counted).
 public struct PatternShares: Sendable, Equatable {
+  /// One share per `AttentionPattern`, indexed by its raw value.
   public var values: [Double]
 
+  /// Shares in `AttentionPattern.allCases` order (five values).
   public init(_ values: [Double]) {
     precondition(values.count == AttentionPattern.allCases.count)
     self.values = values
   }
 
+  /// The share of `pattern`.
   public subscript(_ pattern: AttentionPattern) -> Double { values[pattern.rawValue] }
 
   /// The column names: `AttentionPattern` names (`vertical+diagonal` for the mixed type).
@@ -32,11 +35,16 @@ public struct PatternShares: Sendable, Equatable {
 /// `patterns_by_layer.csv` (`layer,…`: per layer, over heads × examples) and `patterns.json`
 /// (the same numbers, the overall shares, the classifier's thresholds and the run).
 public struct PatternsResult: AnalysisResult, Equatable {
+  /// `patterns.json`.
   public static let name = "patterns"
+  /// Per head, then per layer.
   public static let tableFiles = ["patterns.csv", "patterns_by_layer.csv"]
+  /// `patterns.csv`: `layer,head,vertical,diagonal,vertical+diagonal,block,heterogeneous`.
   public static let headHeader = ["layer", "head"] + PatternShares.names
+  /// `patterns_by_layer.csv`: `layer,vertical,…,heterogeneous`.
   public static let layerHeader = ["layer"] + PatternShares.names
 
+  /// The run that made the numbers.
   public var info: RunInfo
   /// [layer][head], 0-based.
   public var perHead: [[PatternShares]]
@@ -47,6 +55,7 @@ public struct PatternsResult: AnalysisResult, Equatable {
   /// The rules' thresholds the maps were classified with.
   public var thresholds: PatternClassifier
 
+/// A result from its parts (as read from files).
   public init(
     info: RunInfo, perHead: [[PatternShares]], perLayer: [PatternShares], overall: PatternShares,
     thresholds: PatternClassifier
@@ -67,6 +76,7 @@ public struct PatternsResult: AnalysisResult, Equatable {
       overall: PatternShares(counts.overallFractions), thresholds: classifier)
   }
 
+  /// `patterns.csv` and `patterns_by_layer.csv`, numbers with 6 decimals.
   public var tables: [CSVTable] {
     var heads = CSVTable(Self.headHeader)
     for (l, row) in perHead.enumerated() {
@@ -77,6 +87,8 @@ public struct PatternsResult: AnalysisResult, Equatable {
     return [heads, layers]
   }
 
+  /// Reads `patterns.csv` (required), `patterns_by_layer.csv` (else the mean over heads) and
+  /// `patterns.json` (the run, the overall shares and the thresholds) from `folder`.
   public static func read(from folder: URL) throws -> PatternsResult {
     let csv = try CSVFile(url: folder.appendingPathComponent(tableFiles[0]), header: headHeader)
     let perHead = try csv.headGrid(columns: Array(2..<headHeader.count)).map { $0.map(PatternShares.init) }

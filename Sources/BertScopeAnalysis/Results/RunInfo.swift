@@ -7,9 +7,11 @@ public struct ModelInfo: Codable, Sendable, Equatable {
   public var path: String
   /// The folder's name, e.g. `all-MiniLM-L6-v2`.
   public var name: String
+  /// Layers and heads per layer of the encoder.
   public var layers: Int
   public var heads: Int
 
+  /// A record of the model at `path`.
   public init(path: String, name: String, layers: Int, heads: Int) {
     self.path = path
     self.name = name
@@ -17,6 +19,7 @@ public struct ModelInfo: Codable, Sendable, Equatable {
     self.heads = heads
   }
 
+  /// The record of a loaded model.
   public init(_ model: BertModel) {
     self.init(path: model.directory.path, name: model.name, layers: model.config.numLayers, heads: model.config.numHeads)
   }
@@ -27,15 +30,20 @@ public struct ModelInfo: Codable, Sendable, Equatable {
 public struct RunOptions: Codable, Sendable, Equatable {
   /// The corpus, as given on the command line.
   public var input: String?
+  /// Sequences per forward pass.
   public var batchSize: Int?
   /// Texts used at most, from the start of the corpus (the report's ablation subset).
   public var limit: Int?
+  /// How heads were disabled (`ablate`).
   public var mode: AblationMode?
+  /// What the ablation measured (`ablate`).
   public var task: AblationTask?
+  /// How sentence embeddings were pooled (`ablate`).
   public var pooling: Pooling?
   /// The second checkpoint of a comparison.
   public var modelB: String?
 
+/// Options of a run; nil ones are left out of the file.
   public init(
     input: String? = nil, batchSize: Int? = nil, limit: Int? = nil, mode: AblationMode? = nil, task: AblationTask? = nil,
     pooling: Pooling? = nil, modelB: String? = nil
@@ -53,13 +61,18 @@ public struct RunOptions: Codable, Sendable, Equatable {
 /// What every analysis file says about the run that wrote it: the model, the backend, how
 /// many examples, the options and the time taken.
 public struct RunInfo: Codable, Sendable, Equatable {
+  /// The model the numbers come from.
   public var model: ModelInfo
   /// E.g. "cpu (OpenBLAS Zen, 2 threads)".
   public var backend: String
+  /// Texts (corpus lines) the numbers average over.
   public var examples: Int
+  /// The options the run was given.
   public var options: RunOptions
+  /// Seconds the corpus run took (loading the model not included); nil when unknown.
   public var seconds: Double?
 
+  /// A record of a run.
   public init(model: ModelInfo, backend: String, examples: Int, options: RunOptions, seconds: Double?) {
     self.model = model
     self.backend = backend
@@ -91,9 +104,12 @@ public struct RunInfo: Codable, Sendable, Equatable {
 /// A number as the analysis files print it: rounded to 6 decimals, so that outputs are
 /// byte-stable; NaN and ±∞ (and nil) as `null`.
 public struct JSONNumber: Codable, Sendable, Equatable {
+  /// The number, nil for `null`.
   public var value: Double?
 
+  /// A number to write (`nil` writes `null`).
   public init(_ value: Double?) { self.value = value }
+  /// A Float to write, widened exactly.
   public init(_ value: Float) { self.value = Double(value) }
 
   /// The value as written: rounded to 6 decimals, nil when not finite.

@@ -21,6 +21,7 @@ public enum SpecialColumn: String, CaseIterable, Sendable, Codable {
     }
   }
 
+  /// The CSV column names.
   public static let names = allCases.map(\.rawValue)
 }
 
@@ -29,6 +30,7 @@ public enum SpecialColumn: String, CaseIterable, Sendable, Codable {
 public enum ClsRowKind: String, CaseIterable, Sendable, Codable {
   case cls, sep, punct, other
 
+/// The feature that sums the [CLS] row over keys of this kind.
   public var feature: MapFeatures.Index {
     switch self {
     case .cls: return .clsRowCLS
@@ -38,6 +40,7 @@ public enum ClsRowKind: String, CaseIterable, Sendable, Codable {
     }
   }
 
+  /// The CSV column names.
   public static let names = allCases.map(\.rawValue)
 }
 
@@ -49,9 +52,13 @@ public enum ClsRowKind: String, CaseIterable, Sendable, Codable {
 /// (`layer,head,cls,sep,punct,other`: the last layer's [CLS] row) and `special.json` (every
 /// head's values and [CLS] row, per-layer means, layers ranked, the run).
 public struct SpecialResult: AnalysisResult, Equatable {
+  /// `special.json`.
   public static let name = "special"
+  /// Per head, then the last layer's [CLS] row.
   public static let tableFiles = ["special.csv", "cls_row.csv"]
+  /// `special.csv`: `layer,head,cls,sep,punct,self,prev,next,entropy`.
   public static let headHeader = ["layer", "head"] + SpecialColumn.names
+  /// `cls_row.csv`: `layer,head,cls,sep,punct,other`.
   public static let clsRowHeader = ["layer", "head"] + ClsRowKind.names
 
   /// One head's numbers.
@@ -61,20 +68,24 @@ public struct SpecialResult: AnalysisResult, Equatable {
     /// In `ClsRowKind.allCases` order; nil where the files do not hold it.
     public var clsRow: [Double]?
 
+/// A head's numbers in column order.
     public init(values: [Double], clsRow: [Double]?) {
       self.values = values
       self.clsRow = clsRow
     }
 
+    /// The mean of `column`.
     public subscript(_ column: SpecialColumn) -> Double { values[SpecialColumn.allCases.firstIndex(of: column)!] }
   }
 
+  /// The run that made the numbers.
   public var info: RunInfo
   /// [layer][head], 0-based.
   public var perHead: [[Head]]
   /// The layer `cls_row.csv` holds (0-based): the last.
   public var clsRowLayer: Int
 
+  /// A result from its parts; `clsRowLayer` defaults to the last layer.
   public init(info: RunInfo, perHead: [[Head]], clsRowLayer: Int? = nil) {
     self.info = info
     self.perHead = perHead
@@ -116,6 +127,7 @@ public struct SpecialResult: AnalysisResult, Equatable {
     perHead.indices.sorted { layerMean(column, layer: $0) > layerMean(column, layer: $1) }.map { $0 + 1 }
   }
 
+  /// `special.csv` and `cls_row.csv`, numbers with 6 decimals.
   public var tables: [CSVTable] {
     var heads = CSVTable(Self.headHeader)
     for (l, row) in perHead.enumerated() {
@@ -129,6 +141,8 @@ public struct SpecialResult: AnalysisResult, Equatable {
     return [heads, cls]
   }
 
+  /// Reads `special.csv` (required), `special.json` (the run and every head's [CLS] row) and
+  /// `cls_row.csv` from `folder`.
   public static func read(from folder: URL) throws -> SpecialResult {
     let csv = try CSVFile(url: folder.appendingPathComponent(tableFiles[0]), header: headHeader)
     let grid = try csv.headGrid(columns: Array(2..<headHeader.count))

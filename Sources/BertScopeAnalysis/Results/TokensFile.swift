@@ -4,23 +4,31 @@ import Foundation
 /// `tokens.json` beside `attention.npy` (and `rollout.npy`), and each line `bertscope tokenize`
 /// prints: the input's tokens, ids and segments, and what the maps beside it hold.
 public struct TokensFile: Codable, Sendable, Equatable {
+  /// Word pieces, `[CLS]` and `[SEP]` included.
   public var tokens: [String]
+  /// Vocabulary ids.
   public var ids: [Int32]
+  /// Token type ids: 0 for the first text, 1 for a pair's second.
   public var segments: [Int32]
   /// Each token's character range in its text (`[start, end]`, Unicode scalars), null for
   /// the special tokens; only `tokenize --offsets` prints it.
   public var offsets: [[Int]?]?
   /// The layers and heads `attention.npy` holds, numbered from 1.
   public var layers: [Int]?
+  /// See `layers`.
   public var heads: [Int]?
+  /// The input text.
   public var text: String?
+  /// The second text of a pair.
   public var pair: String?
   /// Where the text came from, e.g. "line 1 of wordnet-sentences.txt".
   public var source: String?
   /// The model folder.
   public var model: String?
+  /// The backend that computed the maps.
   public var backend: String?
 
+  /// The tokens, ids and segments of `encoding` (and its offsets when `offsets`).
   public init(_ encoding: Encoding, offsets: Bool = false) {
     tokens = encoding.tokens
     ids = encoding.ids
