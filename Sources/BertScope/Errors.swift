@@ -24,6 +24,7 @@ public enum BertScopeError: Error, CustomStringConvertible, Sendable, Equatable 
   /// Reading or writing a file failed.
   case io(path: String, problem: String)
 
+  /// The one-line message (several lines for a kernel build log) the CLI prints after `error: `.
   public var description: String {
     switch self {
     case .modelNotFound(let path, let hint):
@@ -52,7 +53,7 @@ public enum BertScopeError: Error, CustomStringConvertible, Sendable, Equatable 
   }
 }
 
-/// The symbolic name of an OpenCL status code (OpenCL 1.2 `cl.h`).
+/// The symbolic name of an OpenCL status code (OpenCL 1.2 `cl.h`), or "OpenCL status" for a code it does not know.
 public func openCLStatusName(_ status: Int32) -> String {
   switch status {
   case 0: return "CL_SUCCESS"

@@ -4,15 +4,21 @@ import Foundation
 /// The positions of one input as the map statistics see them: each key's kind and segment.
 /// Built once per sequence and shared by all of its layers × heads maps.
 public struct MapContext: Sendable, Equatable {
+  /// The kind of each position, 0-based like the map's rows and columns.
   public let kinds: [TokenKind]
+  /// The segment (token type) id of each position: 0 for the first text, 1 for the second.
   public let segments: [Int32]
+  /// Sequence length L: the maps this context describes are L×L.
   public var length: Int { kinds.count }
   /// `kinds` as `AttentionFeatures.Kind` raw values, what the backends take.
   public let kindCodes: [Int32]
   /// The within-segment share of a query's non-[CLS]/[SEP] mass if it attended uniformly,
-  /// averaged over queries: (1/L) Σᵢ n(segᵢ)/n, n(s) = non-special keys in segment s.
+  /// averaged over queries: (1/L) Σᵢ n(segᵢ)/n, n(s) = non-special keys in segment s;
+  /// 1 when there are no such keys.
   let withinUniform: Float
 
+  /// A context from per-position kinds and segment ids.
+  /// - Throws: ``BertScopeError/invalidInput(_:)`` when the two arrays differ in length.
   public init(kinds: [TokenKind], segments: [Int32]) throws {
     guard kinds.count == segments.count else {
       throw BertScopeError.invalidInput("map context: \(kinds.count) token kinds but \(segments.count) segment ids")
@@ -62,6 +68,7 @@ public struct MapContext: Sendable, Equatable {
 /// Features 18–19 depend on the input only; they make the vector self-contained for
 /// `PatternClassifier`. Averages of the vector over examples are the `special` statistics.
 public enum MapFeatures {
+  /// The position of each feature in the vector; the raw value is the index in the table above.
   public enum Index: Int, CaseIterable, Sendable {
     case cls = 0, sep, punct, selfAttention, prev, next, entropy
     case specialMass, punctMass, maxColumn, columnEntropy
@@ -69,6 +76,7 @@ public enum MapFeatures {
     case clsRowCLS, clsRowSEP, clsRowPunct, clsRowOther
     case length, withinUniform
 
+    /// The feature's name in CSV headers and JSON keys (the table's "name" column).
     public var name: String {
       switch self {
       case .cls: return "cls"
@@ -133,11 +141,17 @@ public enum MapFeatures {
 /// The feature vectors of a batch: `[sequences, layers, heads, MapFeatures.count]`.
 /// This is what a device backend returns instead of the maps (see `MapFeatures`).
 public struct FeatureBlock: Sendable {
+  /// Number of sequences in the batch (first dimension).
   public let sequences: Int
+  /// Number of layers per sequence (second dimension).
   public let layers: Int
+  /// Number of heads per layer (third dimension).
   public let heads: Int
+  /// The vectors back to back: `[sequences, layers, heads, MapFeatures.count]`, row-major.
   public var values: [Float]
 
+  /// Wraps `values`, which must hold `sequences × layers × heads × MapFeatures.count` floats
+  /// (a precondition).
   public init(sequences: Int, layers: Int, heads: Int, values: [Float]) {
     precondition(values.count == sequences * layers * heads * MapFeatures.count)
     self.sequences = sequences

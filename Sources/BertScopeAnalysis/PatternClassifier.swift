@@ -2,10 +2,15 @@ import Foundation
 
 /// The attention pattern types of Kovaleva et al. 2019 §4.1 (their Figure 1).
 public enum AttentionPattern: Int, Sendable, CaseIterable, Codable {
+  /// Stripes: most queries attend to the same few keys, typically [CLS], [SEP] or punctuation.
   case vertical = 0
+  /// Attention to the previous, same or following token.
   case diagonal
+  /// Both stripes and a diagonal.
   case verticalDiagonal
+  /// In a text pair, attention that stays inside the query's own text.
   case block
+  /// No distinct structure.
   case heterogeneous
 
   /// The name used in CSV headers and JSON (`vertical+diagonal` for the mixed type).
@@ -19,6 +24,7 @@ public enum AttentionPattern: Int, Sendable, CaseIterable, Codable {
     }
   }
 
+  /// The pattern whose ``name`` is `name`, or nil.
   public init?(name: String) {
     guard let p = Self.allCases.first(where: { $0.name == name }) else { return nil }
     self = p
@@ -42,9 +48,12 @@ public struct PatternScores: Sendable, Equatable {
   /// For a pair: `(w − w₀)/(1 − w₀)` with `w` the within-segment share of the
   /// non-[CLS]/[SEP] mass and `w₀` its value for uniform rows; 0 for a single text.
   public var blockExcess: Float
-  /// True when the input is a pair with ordinary tokens in both segments.
+  /// True when uniform rows would not stay inside the query's segment (`withinUniform < 1`):
+  /// a text pair with ordinary (non-[CLS]/[SEP]) tokens in at least one of its texts.
   public var isPair: Bool
 
+  /// The scores of one map's features.
+  /// - Parameter f: a ``MapFeatures`` vector, `MapFeatures.count` floats (a precondition).
   public init(_ f: some Collection<Float>) {
     let v = Array(f)
     precondition(v.count == MapFeatures.count, "expected \(MapFeatures.count) features, got \(v.count)")
@@ -79,20 +88,29 @@ public struct PatternScores: Sendable, Equatable {
 /// over the segment with no dominant column.
 ///
 /// The thresholds were set on 105 maps of all-MiniLM-L6-v2 labelled by eye before the rules
-/// were written (`Tests/Fixtures/analysis/labelled`); see the README there for the agreement.
+/// were written (`Tests/Fixtures/analysis/labelled`); `Tests/Fixtures/analysis/README.md`
+/// gives the agreement.
 public struct PatternClassifier: Sendable, Equatable, Codable {
+  /// Rule 1: the least ``PatternScores/diagonal`` that counts as a diagonal component.
   public var diagonal: Float = 2.2
+  /// Rule 2: the least ``PatternScores/columnMass`` that alone counts as a vertical component.
   public var columnMass: Float = 0.3
+  /// Rule 2: the least ``PatternScores/sharedProfile`` of stripes (with ``columnConcentration``).
   public var sharedProfile: Float = 0.6
+  /// Rule 2: the least ``PatternScores/columnConcentration`` of stripes, so a uniform map is not one.
   public var columnConcentration: Float = 0.05
+  /// Rule 4: the least ``PatternScores/blockExcess`` of a block.
   public var blockExcess: Float = 0.5
 
+  /// The classifier with the thresholds set on the labelled MiniLM maps.
   public init() {}
 
+  /// The pattern of one map, from its ``MapFeatures`` vector.
   public func classify(_ features: some Collection<Float>) -> AttentionPattern {
     classify(PatternScores(features))
   }
 
+  /// The pattern of one map, from its scores, by the rules above.
   public func classify(_ s: PatternScores) -> AttentionPattern {
     let hasDiagonal = s.diagonal >= diagonal
     let hasVertical =

@@ -24,7 +24,11 @@ public enum Rollout {
     return compute(layerMaps: layerMaps, length: n)
   }
 
-  /// Rollout of already head-averaged maps `[L×L]` per layer.
+  /// Rollout of already head-averaged maps, one row-major L×L map per layer in order.
+  /// - Parameters:
+  ///   - layerMaps: `[layers][L·L]`, rows = queries.
+  ///   - n: the sequence length L.
+  /// - Returns: `R_1 … R_layers` as `[layers, L, L]`.
   public static func compute(layerMaps: [[Double]], length n: Int) -> [Float] {
     var out: [Float] = []
     out.reserveCapacity(layerMaps.count * n * n)

@@ -2,9 +2,13 @@ import BertScope
 
 /// What a key position is, for the statistics that group attention by token kind.
 public enum TokenKind: Int, Sendable, CaseIterable, Codable {
+  /// The `[CLS]` token (by id).
   case cls = 0
+  /// A `[SEP]` token (by id): one per text.
   case sep = 1
+  /// A word piece made only of punctuation (see ``isPunctuation(token:)``).
   case punctuation = 2
+  /// Every other token, `[UNK]`, `[PAD]` and `[MASK]` included.
   case other = 3
 
   /// The name used in CSV headers and JSON keys.

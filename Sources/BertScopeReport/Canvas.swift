@@ -3,6 +3,7 @@ import Foundation
 /// A raster surface: draws figures into an RGB `Bitmap`, `scale` device pixels per figure unit.
 /// No anti-aliasing: at scale 2 and above, text and lines are crisp and exact.
 public final class Canvas: Surface {
+  /// The pixels drawn so far: `ceil(width · scale)` × `ceil(height · scale)`, RGB.
   public private(set) var bitmap: Bitmap
   /// Device pixels per figure unit.
   public let scale: Int
@@ -38,10 +39,12 @@ public final class Canvas: Surface {
     }
   }
 
+  /// Fills `rect`, its edges rounded to device pixels; `attributes` are ignored.
   public func fill(_ rect: Rect, _ colour: RGB, attributes: [(String, String)]) {
     fillPixels(px(rect.x), px(rect.y), px(rect.maxX), px(rect.maxY), colour)
   }
 
+  /// Draws the outline of `rect` inside it, at least one device pixel thick.
   public func frame(_ rect: Rect, _ colour: RGB, width: Double) {
     let t = max(1, Int((width * Double(scale)).rounded()))
     let (x0, y0, x1, y1) = (px(rect.x), px(rect.y), px(rect.maxX), px(rect.maxY))
@@ -51,6 +54,7 @@ public final class Canvas: Surface {
     fillPixels(x1 - t, y0, x1, y1, colour)
   }
 
+  /// Draws the polyline by stamping a square pen of `width` (at least one device pixel) along each segment.
   public func line(_ points: [Point], _ colour: RGB, width: Double) {
     let t = max(1, Int((width * Double(scale)).rounded()))
     let half = Double(t) / 2
@@ -66,6 +70,7 @@ public final class Canvas: Surface {
     }
   }
 
+  /// Fills the polygon by the even-odd rule, sampling at pixel centres; fewer than 3 points draw nothing.
   public func polygon(_ points: [Point], fill: RGB) {
     guard points.count >= 3 else { return }
     let s = Double(scale)
@@ -90,6 +95,7 @@ public final class Canvas: Surface {
     }
   }
 
+  /// Draws `text` with the built-in bitmap font, one glyph per character.
   public func text(_ text: String, at point: Point, style: TextStyle) {
     let k = style.size * scale
     let (along, across) = style.anchorOffsets(for: text)
@@ -114,6 +120,7 @@ public final class Canvas: Surface {
     }
   }
 
+  /// Fills the grid, cell edges rounded to device pixels so that cells tile without gaps; `value` is ignored.
   public func cells(
     _ rect: Rect, rows: Int, columns: Int, colour: (Int, Int) -> RGB, value: ((Int, Int) -> String)?
   ) {
@@ -128,6 +135,7 @@ public final class Canvas: Surface {
     }
   }
 
+  /// Copies `source` over `rect` by nearest neighbour, ignoring its alpha.
   public func image(_ source: Bitmap, in rect: Rect) {
     let (x0, y0, x1, y1) = (px(rect.x), px(rect.y), px(rect.maxX), px(rect.maxY))
     guard x1 > x0, y1 > y0, source.width > 0, source.height > 0 else { return }
@@ -143,6 +151,8 @@ public final class Canvas: Surface {
     }
   }
 
+  /// Does nothing: raster surfaces have no groups.
   public func beginGroup(_ attributes: [(String, String)]) {}
+  /// Does nothing: raster surfaces have no groups.
   public func endGroup() {}
 }

@@ -51,7 +51,7 @@ func decimals(forStep step: Double) -> Int {
   return d
 }
 
-/// `v` with `decimals` decimals, never "-0".
+/// `v` with `decimals` decimals, never "-0"; NaN is "n/a", infinities "inf" and "-inf".
 public func formatNumber(_ v: Double, decimals: Int) -> String {
   guard v.isFinite else { return v.isNaN ? "n/a" : (v > 0 ? "inf" : "-inf") }
   let s = String(format: "%.\(max(0, decimals))f", v)
@@ -86,6 +86,7 @@ public enum Marker: Sendable, CaseIterable {
     }
   }
 
+  /// The marker of the 0-based series `i`, cycling through the four shapes.
   public static func forSeries(_ i: Int) -> Marker { allCases[i % allCases.count] }
 }
 

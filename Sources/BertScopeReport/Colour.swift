@@ -2,10 +2,14 @@ import Foundation
 
 /// An opaque 8-bit sRGB colour.
 public struct RGB: Hashable, Sendable, CustomStringConvertible {
+  /// Red, 0–255.
   public var r: UInt8
+  /// Green, 0–255.
   public var g: UInt8
+  /// Blue, 0–255.
   public var b: UInt8
 
+  /// The colour with 8-bit sRGB components `r`, `g`, `b`.
   public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {
     self.r = r
     self.g = g
@@ -29,6 +33,7 @@ public struct RGB: Hashable, Sendable, CustomStringConvertible {
     return s
   }
 
+  /// The ``hex`` form, `#rrggbb`.
   public var description: String { hex }
 
   /// CIE L* (D65) in 0...100: perceived lightness, used to pick black or white text on a fill
@@ -38,7 +43,9 @@ public struct RGB: Hashable, Sendable, CustomStringConvertible {
   /// Black or white, whichever reads better on top of this colour.
   public var contrastingText: RGB { lightness > 55 ? .black : .white }
 
+  /// `#000000`.
   public static let black = RGB(0, 0, 0)
+  /// `#ffffff`, the figures' background.
   public static let white = RGB(255, 255, 255)
   /// Axis lines, ticks and frames.
   public static let ink = RGB(34, 34, 34)

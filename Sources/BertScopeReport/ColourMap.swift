@@ -37,7 +37,8 @@ public struct ColourMap: Sendable {
     return colours[i]
   }
 
-  /// The colour of `value` on the scale `range` (its lower bound maps to 0, its upper to 1).
+  /// The colour of `value` on the scale `range` (its lower bound maps to 0, its upper to 1,
+  /// values outside clamped); a range of zero width gives every non-NaN value the middle colour.
   public func colour(for value: Double, in range: ClosedRange<Double>) -> RGB {
     let width = range.upperBound - range.lowerBound
     guard width > 0 else { return colour(at: value.isNaN ? .nan : 0.5) }

@@ -42,11 +42,15 @@ extension Figure {
 /// A dense row-major matrix of Float, the plain input of map figures (an attention map
 /// (L, L), rows = queries, or a (layers, heads) table of values).
 public struct Matrix: Sendable, Equatable {
+  /// Number of rows (queries of an attention map, or layers).
   public let rows: Int
+  /// Number of columns (keys of an attention map, or heads).
   public let columns: Int
   /// (rows, columns), row-major.
   public var values: [Float]
 
+  /// A matrix over row-major `values`.
+  /// - Throws: ``BertScopeError/invalidInput(_:)`` unless `values` holds exactly `rows × columns` floats.
   public init(rows: Int, columns: Int, values: [Float]) throws {
     guard rows >= 0, columns >= 0, values.count == rows * columns else {
       throw BertScopeError.invalidInput("matrix: \(values.count) values do not fill \(rows) × \(columns)")
@@ -72,6 +76,7 @@ public struct Matrix: Sendable, Equatable {
     values = [Float](repeating: value, count: rows * columns)
   }
 
+  /// The cell at 0-based `row` and `column`.
   public subscript(row: Int, column: Int) -> Float {
     get { values[row * columns + column] }
     set { values[row * columns + column] = newValue }
@@ -85,8 +90,9 @@ public struct Matrix: Sendable, Equatable {
     case max
   }
 
-  /// Shrinks by merging square blocks of `ceil(side / maxSide)` cells, so that neither side
-  /// exceeds `maxSide`; returns the matrix itself when it already fits.
+  /// Shrinks by merging square blocks of `ceil(side / maxSide)` × `ceil(side / maxSide)` cells,
+  /// so that neither side exceeds `maxSide`; returns the matrix itself when it already fits.
+  /// NaN cells are skipped; a block of NaN only stays NaN.
   public func downsampled(maxSide: Int, reduction: Reduction = .mean) -> Matrix {
     let side = Swift.max(rows, columns)
     guard maxSide > 0, side > maxSide else { return self }

@@ -4,7 +4,7 @@ import Foundation
 extension Report {
   /// Writes `content` as a self-contained report into `directory`: `index.html` (figures
   /// inlined as SVG, styles and script inline, no network) plus `figures/<id>.svg|png` and
-  /// `maps/<model view id>/L<l>-H<h>.png`. Every file is written to a temporary name in its
+  /// `maps/<model view id>/L<l>-H<h>.png` (layer and head from 1). Every file is written to a temporary name in its
   /// folder and renamed into place; `index.html` comes last, so an open page never sees a
   /// half-written report.
   ///
@@ -106,8 +106,9 @@ extension Report {
   }
 
   /// The labelled full-size heatmap of every head, written in parallel (they are independent).
-  /// Every cell is kept: up to 360 tokens the map fills 720 units, beyond that each cell
-  /// takes 2 units (a 512-token map is 1024 pixels wide).
+  /// Every cell is kept: up to 48 tokens each cell takes 16 units, up to 360 the map fills
+  /// 720 units, beyond that each cell takes 2 units (a 512-token map is 1024 pixels wide).
+  /// Maps of up to 64 tokens are written at PNG scale 2, longer ones at scale 1.
   ///
   /// - Returns: where the cells lie in each PNG, in its pixels (the same for every head),
   ///   so that the page can tell which tokens the pointer is over.

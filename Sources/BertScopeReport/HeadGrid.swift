@@ -5,8 +5,11 @@ import BertScope
 public struct HeadGrid: Figure {
   /// A category a head can be put in, with the frame colour that shows it.
   public struct Category: Sendable, Hashable {
+    /// The name in the legend and in the SVG's `data-category`.
     public var name: String
+    /// The frame colour of the heads put in this category.
     public var colour: RGB
+    /// A category called `name`, framed in `colour`.
     public init(name: String, colour: RGB) {
       self.name = name
       self.colour = colour
@@ -24,20 +27,34 @@ public struct HeadGrid: Figure {
 
   /// maps[layer][head], each (L, L); all layers have the same number of heads.
   public var maps: [[Matrix]]
+  /// The categories ``assignments`` index into; the legend lists those used (all when none is).
   public var categories: [Category]
   /// assignments[layer][head]: an index into `categories`, or nil (unframed).
   public var assignments: [[Int?]]
+  /// The figure title; empty for none.
   public var title: String
   /// Side of each thumbnail, figure units.
   public var thumbnailSize = 48.0
+  /// The colour map of the thumbnails and the colour bar.
   public var colourMap: ColourMap = .viridis
+  /// The values mapped to the colour map's ends; values outside are clamped.
   public var range: ClosedRange<Double> = 0...1
   /// Block maximum keeps one-token-wide stripes visible in small thumbnails.
   public var reduction: Matrix.Reduction = .max
+  /// The title of the vertical (layer) axis.
   public var layerTitle = "layer"
+  /// The title of the horizontal (head) axis.
   public var headTitle = "head"
+  /// The title of the colour bar.
   public var colourBarTitle = "attention weight"
 
+  /// A grid of `maps[layer][head]`, framed by `assignments` into `categories`.
+  /// - Parameters:
+  ///   - maps: `[layers][heads]` maps, 0-based, every layer with the same non-zero number of heads.
+  ///   - categories: the frame categories (the pattern types by default).
+  ///   - assignments: `[layers][heads]` indices into `categories`, nil entries unframed; nil for none.
+  ///   - title: the figure title.
+  /// - Throws: ``BertScopeError/invalidInput(_:)`` when the shapes disagree or an index is out of range.
   public init(
     maps: [[Matrix]], categories: [Category] = HeadGrid.patternTypes, assignments: [[Int?]]? = nil,
     title: String = ""
@@ -101,6 +118,7 @@ public struct HeadGrid: Figure {
     return Geometry(grid: grid, legendOrigin: legendOrigin, bar: bar, barTop: barTop, barHeight: barHeight, size: (width, height))
   }
 
+  /// Width and height in figure units, from the grid, the legend and the colour bar.
   public var size: (width: Double, height: Double) { geometry.size }
 
   /// The thumbnail area of head (layer, head), 0-based, in figure units (inside its frame).
@@ -111,6 +129,7 @@ public struct HeadGrid: Figure {
       width: thumbnailSize, height: thumbnailSize)
   }
 
+  /// Draws the title, axis titles and 1-based labels, the framed thumbnails, the legend and the colour bar.
   public func draw(on s: any Surface) {
     let g = geometry
     _ = drawTitle(title, on: s, width: g.size.width)

@@ -21,24 +21,35 @@ public struct Heatmap: Figure {
   public var rowLabels: [String]
   /// Key tokens, one per column (empty: positions).
   public var columnLabels: [String]
+  /// The figure title; empty for none.
   public var title: String
+  /// The title of the vertical (query) axis.
   public var rowAxisTitle = "from (query token)"
+  /// The title of the horizontal (key) axis.
   public var columnAxisTitle = "to (key token)"
+  /// The title of the colour bar.
   public var colourBarTitle = "attention weight"
+  /// The colour map of the cells and the colour bar.
   public var colourMap: ColourMap = .viridis
   /// Values mapped to the two ends of the colour map.
   public var range: ClosedRange<Double> = 0...1
+  /// How large the map is drawn.
   public var resolution: Resolution
   /// How cells merge in thumbnail mode.
   public var reduction: Matrix.Reduction = .mean
   /// Longer token labels are cut with "…".
   public var maxLabelCharacters = 14
 
+  /// A heatmap of `values` with token labels.
   /// - Parameters:
   ///   - values: (L, L) or (rows, columns) weights.
   ///   - rowLabels: one per row, or empty.
-  ///   - columnLabels: one per column, empty, or nil to reuse `rowLabels`.
-  ///   - resolution: default: 16-unit cells up to 48 tokens, else a 720-unit map.
+  ///   - columnLabels: one per column, empty, or nil to reuse `rowLabels` when `values` is
+  ///     square (no labels otherwise).
+  ///   - title: the figure title; empty for none.
+  ///   - resolution: default: 16-unit cells up to 48 rows and columns, else a 720-unit map.
+  /// - Throws: ``BertScopeError/invalidInput(_:)`` for an empty matrix or a label count that
+  ///   does not match.
   public init(
     values: Matrix, rowLabels: [String] = [], columnLabels: [String]? = nil, title: String = "",
     resolution: Resolution? = nil
@@ -116,11 +127,14 @@ public struct Heatmap: Figure {
       columnLabelHeight: columnLabelHeight, colourBar: bar, size: (width, height))
   }
 
+  /// Width and height in figure units, labels, axis titles and colour bar included.
   public var size: (width: Double, height: Double) { geometry.size }
 
   /// Where the map's cells are drawn, in figure units.
   public var mapRect: Rect { geometry.map }
 
+  /// Draws the title, the cells (with their values in SVG when at most 1024 are shown), the
+  /// thinned token labels, the axis titles and the colour bar.
   public func draw(on s: any Surface) {
     let g = geometry
     _ = drawTitle(title, on: s, width: g.size.width)

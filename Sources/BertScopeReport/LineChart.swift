@@ -3,11 +3,15 @@ import BertScope
 /// One value per layer for several series, as lines with markers or as grouped bars
 /// (Kovaleva et al. 2019, Figure 6: attention to [CLS], [SEP] and punctuation by layer).
 public struct LineChart: Figure {
+  /// One named line (or one bar per x label), in the legend.
   public struct Series: Sendable {
+    /// The legend entry, also the SVG's `data-series`.
     public var name: String
-    /// One per x label; NaN leaves a gap.
+    /// One per x label; a NaN or infinite value leaves a gap.
     public var values: [Double]
+    /// The line or bar colour; nil takes the series' Okabe–Ito colour by position.
     public var colour: RGB?
+    /// A series called `name` with one value per x label.
     public init(name: String, values: [Double], colour: RGB? = nil) {
       self.name = name
       self.values = values
@@ -15,6 +19,7 @@ public struct LineChart: Figure {
     }
   }
 
+  /// How the series are drawn.
   public enum Style: Sendable {
     /// Lines through markers (a different marker shape per series).
     case lines
@@ -22,18 +27,36 @@ public struct LineChart: Figure {
     case groupedBars
   }
 
+  /// The category labels along the x axis, e.g. layers "1" … "6".
   public var xLabels: [String]
+  /// The series, drawn and listed in the legend in order.
   public var series: [Series]
+  /// The figure title; empty for none.
   public var title: String
+  /// Lines with markers or grouped bars.
   public var style: Style
+  /// The title of the x axis.
   public var xTitle = "layer"
+  /// The title of the value axis.
   public var yTitle: String
-  /// nil: from 0 (or the smallest value, if negative) to a nice number above the largest.
+  /// The value axis range; nil: from 0 (or a nice number below the smallest value, if
+  /// negative) to a nice number at or above the largest (1 when no value is positive).
   public var yRange: ClosedRange<Double>?
+  /// Height of the plot area in figure units.
   public var plotHeight = 220.0
   /// Horizontal space per x label.
   public var pitch = 44.0
 
+  /// A chart of `series` over `xLabels`.
+  /// - Parameters:
+  ///   - xLabels: the x-axis labels; at least one.
+  ///   - series: at least one, each with one value per x label.
+  ///   - title: the figure title.
+  ///   - yTitle: the value-axis title.
+  ///   - style: lines or grouped bars.
+  ///   - yRange: a fixed value axis, or nil to fit the data.
+  /// - Throws: ``BertScopeError/invalidInput(_:)`` when a series' length differs from the labels'
+  ///   or `yRange` is empty.
   public init(
     xLabels: [String], series: [Series], title: String = "", yTitle: String = "", style: Style = .lines,
     yRange: ClosedRange<Double>? = nil
@@ -90,6 +113,7 @@ public struct LineChart: Figure {
     return Geometry(plot: plot, ticks: ticks, decimals: decimals, legend: legend, legendOrigin: legendOrigin, size: (width, height))
   }
 
+  /// Width and height in figure units, axes and legend included.
   public var size: (width: Double, height: Double) { geometry.size }
 
   /// The plot area.
@@ -102,6 +126,8 @@ public struct LineChart: Figure {
     return g.maxY - (v - r.lowerBound) / (r.upperBound - r.lowerBound) * g.height
   }
 
+  /// Draws the title, the value axis with grid lines, the x labels, the series, the zero line
+  /// and the legend.
   public func draw(on s: any Surface) {
     let g = geometry
     let range = axisRange

@@ -7,24 +7,43 @@ import BertScope
 public struct MatrixChart: Figure {
   /// (rows, columns): (layers, heads) by default labelling.
   public var values: Matrix
+  /// The figure title; empty for none.
   public var title: String
+  /// One label per row (layers "1", "2", … by default).
   public var rowLabels: [String]
+  /// One label per column (heads "1", "2", … by default); rotated when wider than a cell.
   public var columnLabels: [String]
+  /// The title of the vertical (row) axis.
   public var rowTitle = "layer"
+  /// The title of the horizontal (column) axis.
   public var columnTitle = "head"
+  /// The colour map of the cells and the colour bar.
   public var colourMap: ColourMap
   /// Values mapped to the ends of the colour map.
   public var range: ClosedRange<Double>
+  /// The title of the colour bar.
   public var colourBarTitle: String
   /// Print each value in its cell.
   public var showValues: Bool
+  /// Decimals of the values printed in the cells.
   public var decimals: Int
   /// Cell side; nil fits the printed numbers (or 20 units without numbers).
   public var cellSize: Double?
 
+  /// A matrix chart of `values`.
   /// - Parameters:
+  ///   - values: the cells, (layers, heads) for the default labels.
+  ///   - title: the figure title; empty for none.
   ///   - colourMap: `.coolWarm` for signed deltas, `.viridis` for similarities.
-  ///   - range: default: ±max |value| for a diverging map, the data's range for a sequential one.
+  ///   - range: default: ±max |value| for a diverging map, the data's range for a sequential
+  ///     one (±0.5 around a constant).
+  ///   - colourBarTitle: the title of the colour bar.
+  ///   - showValues: print each value in its cell.
+  ///   - decimals: decimals of the printed values.
+  ///   - rowLabels: one per row; nil numbers the rows from 1.
+  ///   - columnLabels: one per column; nil numbers the columns from 1.
+  /// - Throws: ``BertScopeError/invalidInput(_:)`` for an empty matrix, a label count that does
+  ///   not match, or an empty `range`.
   public init(
     values: Matrix, title: String = "", colourMap: ColourMap = .viridis, range: ClosedRange<Double>? = nil,
     colourBarTitle: String = "", showValues: Bool = true, decimals: Int = 2,
@@ -90,11 +109,14 @@ public struct MatrixChart: Figure {
     return Geometry(grid: grid, rotatedColumns: rotated, columnLabelHeight: columnLabelHeight, bar: bar, size: (width, height))
   }
 
+  /// Width and height in figure units, labels and colour bar included.
   public var size: (width: Double, height: Double) { geometry.size }
 
   /// Where the cells are drawn.
   public var gridRect: Rect { geometry.grid }
 
+  /// Draws the title, the cells (values recorded in SVG), the printed values in a contrasting
+  /// colour, the labels, the axis titles and the colour bar.
   public func draw(on s: any Surface) {
     let g = geometry
     _ = drawTitle(title, on: s, width: g.size.width)

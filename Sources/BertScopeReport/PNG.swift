@@ -4,7 +4,9 @@ import Foundation
 
 /// An 8-bit image in memory, rows top to bottom, pixels interleaved (RGB or RGBA).
 public struct Bitmap: Equatable, Sendable {
+  /// Width in pixels.
   public let width: Int
+  /// Height in pixels.
   public let height: Int
   /// 3 (RGB) or 4 (RGBA, straight alpha).
   public let channels: Int
@@ -54,8 +56,10 @@ public enum PNG {
   public static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
 
   /// Encodes `bitmap` as a PNG file: IHDR, one IDAT (zlib `compress2`), IEND. Each row gets
-  /// filter 0 (None) or 1 (Sub), whichever has the smaller sum of absolute bytes, the
-  /// heuristic recommended by the PNG specification.
+  /// filter 0 (None) or 1 (Sub), whichever has the smaller sum of absolute values of its bytes
+  /// read as signed: the PNG specification's minimum-sum heuristic, over two of its five filters.
+  /// - Parameter compressionLevel: zlib level, 0 (none) to 9 (smallest).
+  /// - Throws: ``BertScopeError/invalidInput(_:)`` for an empty bitmap or a zlib failure.
   public static func encode(_ bitmap: Bitmap, compressionLevel: Int32 = 6) throws -> [UInt8] {
     let (w, h, n) = (bitmap.width, bitmap.height, bitmap.channels)
     guard w > 0, h > 0, w < 1 << 31, h < 1 << 31 else {

@@ -4,15 +4,20 @@ import Foundation
 /// script renders natively), in a monospaced font whose advance (0.6 em) matches the bitmap
 /// font's 6-unit cell, so that layouts computed for PNG fit in SVG too.
 public final class SVGCanvas: Surface {
+  /// Width in figure units: the root element's `width` and the `viewBox` width.
   public let width: Double
+  /// Height in figure units: the root element's `height` and the `viewBox` height.
   public let height: Double
   /// Grids with more cells than this are embedded as one PNG image (pixelated) instead of
   /// one `<rect>` per cell, which keeps a 512 × 512 map at kilobytes, not megabytes.
   public var maxCellRects: Int
   private var body: [String] = []
 
+  /// The CSS font stack of all text: monospaced fonts with a 0.6 em advance.
   public static let fontFamily = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace"
 
+  /// An empty white canvas of `width` × `height` figure units.
+  /// - Parameter maxCellRects: the largest grid drawn as one `<rect>` per cell.
   public init(width: Double, height: Double, maxCellRects: Int = 1024) {
     self.width = width
     self.height = height
@@ -40,11 +45,13 @@ public final class SVGCanvas: Surface {
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + element(attributes: attributes)
   }
 
+  /// Appends a `<rect>` carrying `attributes`.
   public func fill(_ rect: Rect, _ colour: RGB, attributes: [(String, String)]) {
     body.append(
       "<rect" + attrs([("x", num(rect.x)), ("y", num(rect.y)), ("width", num(rect.width)), ("height", num(rect.height)), ("fill", colour.hex)] + attributes) + "/>")
   }
 
+  /// Appends a stroked `<rect>` inset by half the stroke, so the outline stays inside `rect`.
   public func frame(_ rect: Rect, _ colour: RGB, width: Double) {
     // The stroke is centred on the path: inset by half the width to stay inside `rect`.
     let h = width / 2
@@ -52,6 +59,7 @@ public final class SVGCanvas: Surface {
       "<rect" + attrs([("x", num(rect.x + h)), ("y", num(rect.y + h)), ("width", num(rect.width - width)), ("height", num(rect.height - width)), ("fill", "none"), ("stroke", colour.hex), ("stroke-width", num(width))]) + "/>")
   }
 
+  /// Appends a `<polyline>` with round joins and caps; fewer than 2 points draw nothing.
   public func line(_ points: [Point], _ colour: RGB, width: Double) {
     guard points.count >= 2 else { return }
     let p = points.map { "\(num($0.x)),\(num($0.y))" }.joined(separator: " ")
@@ -59,11 +67,13 @@ public final class SVGCanvas: Surface {
       "<polyline" + attrs([("points", p), ("fill", "none"), ("stroke", colour.hex), ("stroke-width", num(width)), ("stroke-linejoin", "round"), ("stroke-linecap", "round")]) + "/>")
   }
 
+  /// Appends a filled `<polygon>`.
   public func polygon(_ points: [Point], fill: RGB) {
     let p = points.map { "\(num($0.x)),\(num($0.y))" }.joined(separator: " ")
     body.append("<polygon" + attrs([("points", p), ("fill", fill.hex)]) + "/>")
   }
 
+  /// Appends a `<text>` element, positioned so it lines up with the bitmap font's layout.
   public func text(_ text: String, at point: Point, style: TextStyle) {
     let (_, across) = style.anchorOffsets(for: text)
     let toBaseline = Double(BitmapFont.baseline * style.size) - across
@@ -87,6 +97,8 @@ public final class SVGCanvas: Surface {
     body.append("<text" + attrs(a) + ">" + escapeXML(text) + "</text>")
   }
 
+  /// Appends a `<g>` of one `<rect>` per cell, with `data-row`, `data-col` and `data-value` when
+  /// `value` is given; grids over ``maxCellRects`` cells become one pixelated image instead.
   public func cells(
     _ rect: Rect, rows: Int, columns: Int, colour: (Int, Int) -> RGB, value: ((Int, Int) -> String)?
   ) {
@@ -120,6 +132,7 @@ public final class SVGCanvas: Surface {
     }
   }
 
+  /// Appends an `<image>` holding `bitmap` as an embedded PNG, stretched and pixelated.
   public func image(_ bitmap: Bitmap, in rect: Rect) {
     let png = (try? PNG.encode(bitmap)) ?? []
     let uri = "data:image/png;base64," + Data(png).base64EncodedString()
@@ -127,7 +140,9 @@ public final class SVGCanvas: Surface {
       "<image" + attrs([("x", num(rect.x)), ("y", num(rect.y)), ("width", num(rect.width)), ("height", num(rect.height)), ("preserveAspectRatio", "none"), ("style", "image-rendering:pixelated"), ("href", uri)]) + "/>")
   }
 
+  /// Opens a `<g>` with `attributes`.
   public func beginGroup(_ attributes: [(String, String)]) { body.append("<g" + attrs(attributes) + ">") }
+  /// Closes the last `<g>` opened.
   public func endGroup() { body.append("</g>") }
 
   private func attrs(_ list: [(String, String)]) -> String {
@@ -146,7 +161,8 @@ func num(_ v: Double) -> String {
 }
 
 /// Escapes text for XML/HTML character data and attribute values (both quote kinds), and
-/// drops characters XML 1.0 does not allow (C0 controls other than tab, newline, return).
+/// drops characters XML 1.0 does not allow (C0 controls other than tab, newline, return;
+/// U+FFFE and U+FFFF).
 public func escapeXML(_ s: String) -> String {
   var out = ""
   out.reserveCapacity(s.utf8.count)

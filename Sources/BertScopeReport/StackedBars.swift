@@ -9,19 +9,38 @@ public struct StackedBars: Figure {
   public var groups: [String]
   /// Names of the stacked parts, bottom first.
   public var series: [String]
+  /// One colour per part, in ``series`` order (Okabe–Ito by default).
   public var colours: [RGB]
   /// values[group][series] ≥ 0.
   public var values: [[Double]]
+  /// The figure title; empty for none.
   public var title: String
+  /// The title of the x axis.
   public var xTitle = "layer"
+  /// The title of the value axis.
   public var yTitle = "proportion of heads"
-  /// Top of the value axis: 1 for proportions; nil picks a nice number above the tallest bar.
+  /// Top of the value axis: 1 for proportions; nil gives 1 when no bar is taller than 1, else
+  /// a nice number at or above the tallest bar.
   public var yMax: Double?
+  /// Height of the plot area in figure units.
   public var plotHeight = 240.0
+  /// Width of each bar in figure units.
   public var barWidth = 28.0
+  /// Space between bars (and before the first) in figure units.
   public var barGap = 12.0
+  /// The legend's title; nil for none.
   public var legendTitle: String? = "pattern type"
 
+  /// Stacked bars of `values[group][series]`.
+  /// - Parameters:
+  ///   - groups: one x label per bar.
+  ///   - series: the parts' names, bottom first.
+  ///   - values: `[groups][series]`, finite and non-negative.
+  ///   - colours: one per series; nil takes the Okabe–Ito colours in order.
+  ///   - title: the figure title.
+  ///   - yMax: the top of the value axis; nil fits the data.
+  /// - Throws: ``BertScopeError/invalidInput(_:)`` when the shapes disagree or a value is negative
+  ///   or not finite.
   public init(
     groups: [String], series: [String], values: [[Double]], colours: [RGB]? = nil, title: String = "",
     yMax: Double? = nil
@@ -76,6 +95,7 @@ public struct StackedBars: Figure {
     return Geometry(plot: plot, ticks: ticks, decimals: decimals, legend: legend, legendOrigin: legendOrigin, size: (width, height))
   }
 
+  /// Width and height in figure units, axes and legend included.
   public var size: (width: Double, height: Double) { geometry.size }
 
   /// The plot area; bars stand on its bottom edge.
@@ -91,6 +111,8 @@ public struct StackedBars: Figure {
     return Rect(x: x, y: g.plot.maxY - below * unit - h, width: barWidth, height: h)
   }
 
+  /// Draws the title, the value axis with grid lines, the bars with their labels and the legend
+  /// (top entry = top segment).
   public func draw(on s: any Surface) {
     let g = geometry
     _ = drawTitle(title, on: s, width: g.size.width)

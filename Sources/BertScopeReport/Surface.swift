@@ -1,7 +1,10 @@
 /// A point in figure units (1 unit = 1 pixel of a PNG rendered at scale 1; SVG user units).
 public struct Point: Hashable, Sendable {
+  /// Horizontal position, growing rightwards from the figure's left edge.
   public var x: Double
+  /// Vertical position, growing downwards from the figure's top edge.
   public var y: Double
+  /// The point (`x`, `y`) in figure units.
   public init(_ x: Double, _ y: Double) {
     self.x = x
     self.y = y
@@ -10,19 +13,28 @@ public struct Point: Hashable, Sendable {
 
 /// An axis-aligned rectangle in figure units; y grows downwards.
 public struct Rect: Hashable, Sendable {
+  /// Left edge.
   public var x: Double
+  /// Top edge.
   public var y: Double
+  /// Extent rightwards from ``x``.
   public var width: Double
+  /// Extent downwards from ``y``.
   public var height: Double
+  /// The rectangle with top-left corner (`x`, `y`) and the given size, in figure units.
   public init(x: Double, y: Double, width: Double, height: Double) {
     self.x = x
     self.y = y
     self.width = width
     self.height = height
   }
+  /// Right edge.
   public var maxX: Double { x + width }
+  /// Bottom edge.
   public var maxY: Double { y + height }
+  /// Horizontal centre.
   public var midX: Double { x + width / 2 }
+  /// Vertical centre.
   public var midY: Double { y + height / 2 }
 }
 
@@ -36,12 +48,19 @@ public enum TextBaseline: Sendable { case top, middle, baseline, bottom }
 /// How a text is drawn. `size` multiplies the 6 × 10 font cell; `rotated` turns the text 90°
 /// anticlockwise so that it reads upwards (y-axis titles, column labels).
 public struct TextStyle: Sendable {
+  /// Integer magnification of the 6 × 10 font cell (1 = 6 units per character, 10 per line).
   public var size: Int
+  /// Text colour.
   public var colour: RGB
+  /// Which point of the text along its reading direction lies at the drawing point.
   public var anchor: TextAnchor
+  /// Which point of the text across its reading direction lies at the drawing point.
   public var baseline: TextBaseline
+  /// Turns the text 90° anticlockwise so that it reads upwards.
   public var rotated: Bool
+  /// Draws the text in bold.
   public var bold: Bool
+  /// A style; the default is size 1, ``RGB/ink``, anchored at its top-left corner, upright.
   public init(
     size: Int = 1, colour: RGB = .ink, anchor: TextAnchor = .start, baseline: TextBaseline = .top,
     rotated: Bool = false, bold: Bool = false
@@ -101,12 +120,15 @@ public protocol Surface: AnyObject {
   func image(_ bitmap: Bitmap, in rect: Rect)
   /// Starts a group (an SVG `<g>` with `attributes`); raster surfaces ignore groups.
   func beginGroup(_ attributes: [(String, String)])
+  /// Ends the group begun last.
   func endGroup()
 }
 
 extension Surface {
+  /// Fills `rect` without SVG attributes.
   public func fill(_ rect: Rect, _ colour: RGB) { fill(rect, colour, attributes: []) }
 
+  /// Draws `body` inside a group with `attributes` (an SVG `<g>`; nothing on raster surfaces).
   public func group(_ attributes: [(String, String)], _ body: () -> Void) {
     beginGroup(attributes)
     body()

@@ -9,6 +9,7 @@ import Foundation
 public enum AttentionFeatures {
   /// Token kinds as the feature kernels take them (the analyses' `TokenKind` raw values).
   public enum Kind: Int32, Sendable, CaseIterable {
+    /// `[CLS]`, `[SEP]`, an all-punctuation word piece, or any other token.
     case cls = 0, sep = 1, punctuation = 2, other = 3
   }
 
@@ -31,6 +32,13 @@ public enum AttentionFeatures {
   }
 
   /// Writes the features of the n×n `map` (rows = queries) into `out[0..<count]`.
+  /// - Parameters:
+  ///   - out: room for ``count`` floats, in the order of the analyses' `MapFeatures.Index`.
+  ///   - a: the map, row-major, `n·n` floats.
+  ///   - n: the sequence length L.
+  ///   - kinds: each position's ``Kind`` raw value, `n` of them.
+  ///   - segments: each position's segment id, `n` of them.
+  ///   - withinUniform: ``withinUniform(kinds:segments:)`` of the same sequence, stored as is.
   public static func compute(
     into out: UnsafeMutablePointer<Float>, map a: UnsafePointer<Float>, length n: Int,
     kinds: UnsafePointer<Int32>, segments: UnsafePointer<Int32>, withinUniform: Float

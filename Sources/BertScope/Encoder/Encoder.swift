@@ -13,11 +13,14 @@ public enum BackendKind: String, Sendable, CaseIterable, Codable {
 /// A BERT encoder with its weights uploaded to a backend. Thread-safe: `encode` may be
 /// called from several threads at once (each call uses its own activation buffers).
 public final class Encoder: Sendable {
+  /// The architecture of the loaded model.
   public let config: BertConfig
+  /// The model's tokenizer, used by ``encode(texts:options:)``.
   public let tokenizer: BertTokenizer
   /// The backend actually used (`auto` resolved).
   public let backend: BackendKind
-  /// E.g. "cpu (packed AVX-512 GEMM, 2 threads)" or "opencl: NVIDIA H100 …".
+  /// The backend in words, e.g. "cpu (packed AVX-512 GEMM, 2 threads)" or
+  /// "opencl (NVIDIA H100 …, NVIDIA CUDA, gpu kernels)".
   public let backendDescription: String
   /// Seconds spent preparing and uploading the weights.
   public let uploadSeconds: Double

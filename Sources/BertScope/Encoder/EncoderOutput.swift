@@ -3,7 +3,9 @@ import Foundation
 /// Which attention maps a forward pass returns. Layer and head indices are 0-based here;
 /// everything a user reads (CLI, CSV, JSON) numbers them from 1.
 public enum MapRequest: Sendable, Equatable {
+  /// No maps: the cheapest pass.
   case none
+  /// Every head of every layer.
   case all
   /// A subset; nil means all layers (or all heads).
   case select(layers: [Int]?, heads: [Int]?)
@@ -38,14 +40,22 @@ public enum Pooling: String, Sendable, CaseIterable, Codable {
 
 /// Options of one forward pass.
 public struct EncodeOptions: Sendable {
+  /// Which attention maps to return in ``EncoderOutput/maps``.
   public var maps: MapRequest
+  /// How ``EncoderOutput/pooled`` is made from the last hidden state.
   public var pooling: Pooling
-  /// Per layer, per head: what attention does (nil: the intact model).
+  /// Per layer, per head: what attention does, `[numLayers][numHeads]`, 0-based (nil: the intact model).
   public var headModes: [[HeadMode]]?
   /// When given (per sequence, each token's `AttentionFeatures.Kind` raw value), the backend
   /// computes the `AttentionFeatures` of every map next to it: `EncoderOutput.features`.
   public var featureKinds: [[Int32]]?
 
+  /// Options for a pass; the defaults return no maps and mean-pooled embeddings of the intact model.
+  /// - Parameters:
+  ///   - maps: which attention maps to return.
+  ///   - pooling: how sentence embeddings are made.
+  ///   - headModes: `[numLayers][numHeads]` modes, 0-based, or nil for the intact model.
+  ///   - featureKinds: per sequence, one ``AttentionFeatures/Kind`` raw value per token, or nil.
   public init(
     maps: MapRequest = .none, pooling: Pooling = .mean, headModes: [[HeadMode]]? = nil, featureKinds: [[Int32]]? = nil
   ) {
@@ -58,7 +68,8 @@ public struct EncodeOptions: Sendable {
 
 /// The attention probabilities of one sequence for the requested layers and heads, cropped
 /// to its real tokens: conceptually `[layers.count, heads.count, L, L]`, rows = queries
-/// (attention *from*), columns = keys (attention *to*); every row sums to 1.
+/// (attention *from*), columns = keys (attention *to*); every row sums to 1 (to 0 for a head
+/// run in ``HeadMode/zero``).
 /// Backed by the forward pass's buffers without copying.
 public struct AttentionMaps: Sendable {
   /// Model layers held (0-based), in order.
@@ -117,6 +128,7 @@ public struct EncoderOutput: Sendable {
   public let lengths: [Int]
   /// First row of each sequence in `hidden`.
   public let tokenOffsets: [Int]
+  /// Width of each hidden-state row (`config.hiddenSize`).
   public let hiddenSize: Int
   /// Last hidden state of every real token, sequences back to back: `[Σ L, hiddenSize]`.
   public let hidden: FloatStorage
@@ -124,12 +136,13 @@ public struct EncoderOutput: Sendable {
   public let pooled: [Float]
   /// Attention maps per sequence (empty when none were requested).
   public let maps: [AttentionMaps]
-  /// Seconds the forward pass took (device work and reads).
+  /// Wall-clock seconds of the forward pass: input checks, device work, reads and pooling.
   public let seconds: Double
   /// `AttentionFeatures` of every map when `EncodeOptions.featureKinds` was given:
   /// `[count, layers, heads, AttentionFeatures.count]`; empty otherwise.
   public let features: [Float]
 
+  /// Number of sequences in the batch.
   public var count: Int { lengths.count }
 
   /// The last hidden state of sequence `s`: `[L, hiddenSize]`.

@@ -8,7 +8,9 @@ import Foundation
 /// attention maps) can be handed out without copying. Mutated only by the backend that
 /// filled it, before it is handed out; read-only afterwards (hence `@unchecked Sendable`).
 public final class FloatStorage: @unchecked Sendable {
+  /// The first float; 64-byte aligned (2 MiB for blocks of 4 MiB or more).
   public let pointer: UnsafeMutablePointer<Float>
+  /// Number of floats held.
   public let count: Int
 
   /// Uninitialised storage for `count` floats.
@@ -45,6 +47,7 @@ public final class FloatStorage: @unchecked Sendable {
     }
   }
 
+  /// All ``count`` floats, without copying; valid while the storage lives.
   public var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
 
   /// A copy of `range` as an array.

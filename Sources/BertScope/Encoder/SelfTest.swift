@@ -5,14 +5,18 @@ import Foundation
 public enum SelfTest {
   /// One op's comparison.
   public struct Result: Sendable {
+    /// The op compared, e.g. `"linear gelu"`, `"attentionProbs"`, `"layerNorm"`.
     public let op: String
+    /// Largest |OpenCL − CPU| over the op's outputs; infinity when any output is NaN.
     public let maxAbsError: Double
     /// Allowed |a − b| ≤ tolerance + 1e-4·|b|.
     public let tolerance: Double
+    /// True when every output is within ``tolerance`` (plus the relative term) and the output sizes match.
     public let passed: Bool
   }
 
   /// Every op on OpenCL device `device` against the CPU backend.
+  /// - Parameter device: the 0-based OpenCL device index, as `bertscope devices` lists them.
   public static func openCL(device: Int) throws -> [Result] {
     let expected = try runEveryOp(try CPUBackend())
     let actual = try runEveryOp(try OpenCLBackend(device: device))

@@ -64,11 +64,14 @@ public enum AtomicFile {
   /// A file being written under a temporary name; `commit()` renames it into place.
   /// If neither `commit()` nor `abandon()` is called, deinit removes the temporary file.
   public final class Writer {
+    /// The destination the file is renamed to on ``commit()``.
     public let url: URL
     let temporary: URL
     private var fd: Int32
     private var done = false
 
+    /// Creates the temporary file next to `url`, creating the parent folder if needed, and
+    /// deletes temporaries that killed writers of `url` left behind.
     public init(url: URL) throws {
       self.url = url
       let folder = url.deletingLastPathComponent()

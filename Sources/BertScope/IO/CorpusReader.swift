@@ -5,7 +5,9 @@ import Foundation
 public struct CorpusLine: Sendable, Equatable {
   /// 1-based line number in the file.
   public let number: Int
+  /// The line split on TAB, empty fields kept; never empty (an empty line is one empty field).
   public let fields: [String]
+  /// The first text: the whole line when it has no TAB.
   public var text: String { fields[0] }
   /// The second text of a pair, when the line has a TAB.
   public var pair: String? { fields.count > 1 ? fields[1] : nil }
@@ -15,6 +17,7 @@ public struct CorpusLine: Sendable, Equatable {
 /// millions of lines streams in constant memory. `\n` and `\r\n` line ends; a UTF-8 BOM
 /// at the start is dropped; invalid UTF-8 is an error naming the line.
 public final class CorpusReader: Sequence, IteratorProtocol {
+  /// The file's path as given, or `<stdin>` for `-`, or the name given to ``init(handle:name:chunkSize:maxLineBytes:)``; used in errors.
   public let path: String
   private let handle: FileHandle
   /// Bytes read but not yet returned start at `position`; the first `scanned` of them hold no `\n`.
@@ -31,7 +34,8 @@ public final class CorpusReader: Sequence, IteratorProtocol {
   /// Longest accepted line (bytes before its `\n`), so that a binary file without newlines
   /// cannot exhaust memory.
   public static let maxLineBytes = 16 << 20
-  /// The error that stopped iteration, if any (check after the loop, or use `next()` via `nextLine()`).
+  /// The error that stopped iteration through `next()`, if any: check it after a `for` loop,
+  /// or call ``nextLine()``, which throws instead.
   public private(set) var error: BertScopeError?
 
   /// Lines returned so far (including one that failed to decode).
@@ -167,7 +171,9 @@ public final class Progress: @unchecked Sendable {
   private var lastDone = -1
   private var latestDone: Int?
 
+  /// Starts a progress report and registers it with `RunProgress`.
   /// - Parameters:
+  ///   - label: what is counted, printed first (`"lines"`, `"batches"`).
   ///   - total: expected item count, when known.
   ///   - enabled: false silences it (`--quiet`).
   public init(_ label: String, total: Int? = nil, enabled: Bool = true) {
@@ -184,7 +190,10 @@ public final class Progress: @unchecked Sendable {
     return latestDone.map { (label, $0, total) }
   }
 
-  /// Reports `done` items (and optionally tokens) so far; prints at most a few times a second.
+  /// Reports `done` items (and optionally tokens) so far, with rates per second.
+  ///
+  /// Prints at most every 0.2 s on a terminal and every 5 s otherwise; `force` prints now
+  /// unless the count has not changed since the last line.
   public func update(_ done: Int, tokens: Int? = nil, force: Bool = false) {
     lock.lock()
     defer { lock.unlock() }
@@ -208,7 +217,7 @@ public final class Progress: @unchecked Sendable {
     printed = true
   }
 
-  /// Ends the progress line.
+  /// Prints the final count and ends the progress line.
   public func finish(_ done: Int, tokens: Int? = nil) {
     update(done, tokens: tokens, force: true)
     if enabled && interactive && printed { FileHandle.standardError.write(Data("\n".utf8)) }

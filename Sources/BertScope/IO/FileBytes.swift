@@ -14,6 +14,7 @@ import Foundation
 /// file with this toolchain (found by `fuzz-report-inputs` under LeakSanitizer).
 public enum FileBytes {
   /// The bytes of the regular file at `url`; errors are `BertScopeError.io` naming it.
+  /// - Parameter limit: the largest size accepted, in bytes (checked before and while reading).
   public static func read(_ url: URL, limit: Int) throws -> Data {
     let path = url.path
     func failure(_ problem: String) -> BertScopeError { .io(path: path, problem: problem) }
@@ -43,6 +44,7 @@ public enum FileBytes {
   }
 
   /// The file as UTF-8 text; invalid UTF-8 is `BertScopeError.invalidInput` naming the file.
+  /// - Parameter limit: the largest size accepted, in bytes.
   public static func text(_ url: URL, limit: Int) throws -> String {
     let data = try read(url, limit: limit)
     guard let text = String(validating: data, as: UTF8.self) else {

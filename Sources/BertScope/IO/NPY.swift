@@ -1,9 +1,13 @@
 import Foundation
 
-/// NumPy `.npy` files, format version 1.0: magic `\x93NUMPY`, version 1.0, a little-endian
-/// UInt16 header length, an ASCII Python-dict header padded with spaces to a multiple of 64
-/// and ending in `\n`, then the C-order data.
+/// NumPy `.npy` files: magic `\x93NUMPY`, a version, a little-endian header length, an ASCII
+/// Python-dict header padded with spaces to a multiple of 64 and ending in `\n`, then the
+/// C-order data.
+///
+/// Writes format version 1.0 (UInt16 header length); reads 1.0 and also 2.0 and 3.0
+/// (UInt32 header length).
 public enum NPY {
+  /// The element types BertScope reads and writes, by their little-endian NumPy `descr`.
   public enum DType: String, Sendable {
     case float32 = "<f4", int32 = "<i4", float64 = "<f8", int64 = "<i8"
     var size: Int { self == .float32 || self == .int32 ? 4 : 8 }
@@ -11,9 +15,13 @@ public enum NPY {
 
   /// A decoded array, converted to Float (the dtype it was stored as is kept).
   public struct Array: Sendable, Equatable {
+    /// Dimensions, outermost first (C order).
     public var shape: [Int]
+    /// The elements in C order, converted to Float (64-bit values lose precision beyond 24 bits).
     public var values: [Float]
+    /// The element type the file stored.
     public var dtype: DType
+    /// Number of elements: the product of ``shape``.
     public var count: Int { values.count }
   }
 
@@ -138,11 +146,15 @@ public enum NPY {
   /// Streams rows of a float32 `[n, columns]` array whose `n` is not known up front (e.g. a
   /// corpus read from stdin). The header reserves room and is patched by `finish()`.
   public final class RowWriter {
+    /// Elements per row: the second dimension of the array.
     public let columns: Int
+    /// Rows appended so far: the first dimension written by ``finish()``.
     public private(set) var rows = 0
     private let file: AtomicFile.Writer
     private let headerLength: Int
 
+    /// Opens a temporary file for `url` and writes a placeholder header with room for any row count.
+    /// - Parameter columns: elements per row.
     public init(url: URL, columns: Int) throws {
       self.columns = columns
       file = try AtomicFile.Writer(url: url)

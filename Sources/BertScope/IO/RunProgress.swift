@@ -38,8 +38,8 @@ public enum RunProgress {
   static func track(_ position: Position) { tracked.withLock { $0.position = position } }
   static func track(_ progress: Progress) { tracked.withLock { $0.progress = progress } }
 
-  /// E.g. "read 12032 lines of corpus.txt (31% of 4.1 MiB); embed: 11968 done", or nil when
-  /// nothing was tracked.
+  /// A one-line account of how far the run got, e.g. "read 12032 lines of corpus.txt (31% of
+  /// 4.1 MiB); embed: 11968 of 20000 done", or nil when nothing was tracked.
   public static func summary() -> String? {
     let (position, progress) = tracked.withLock { ($0.position, $0.progress) }
     var parts: [String] = []

@@ -2,26 +2,43 @@ import Foundation
 
 /// The architecture fields of a Hugging Face BERT `config.json` that the encoder needs.
 public struct BertConfig: Sendable, Equatable, Codable {
+  /// Number of WordPiece tokens: rows of the word-embedding matrix (`vocab_size`).
   public var vocabSize: Int
+  /// Width of every hidden state (`hidden_size`), e.g. 384 for MiniLM-L6, 768 for BERT-base.
   public var hiddenSize: Int
+  /// Number of transformer layers (`num_hidden_layers`).
   public var numLayers: Int
+  /// Attention heads per layer (`num_attention_heads`); must divide ``hiddenSize``.
   public var numHeads: Int
+  /// Width of the feed-forward layer inside each transformer layer (`intermediate_size`).
   public var intermediateSize: Int
+  /// Rows of the position-embedding matrix, and so the longest sequence in tokens, special
+  /// tokens included (`max_position_embeddings`, default 512).
   public var maxPositions: Int
+  /// Number of token types (segments) the token-type embedding holds (`type_vocab_size`, default 2).
   public var typeVocabSize: Int
+  /// The epsilon added to the variance in every LayerNorm (`layer_norm_eps`, default 1e-12).
   public var layerNormEps: Float
-  /// `"gelu"` (exact erf GELU) is what BERT checkpoints use; `"gelu_new"`/`"gelu_pytorch_tanh"`
-  /// select the tanh approximation, `"relu"` ReLU.
+  /// The feed-forward activation by its Hugging Face name (`hidden_act`, default `"gelu"`).
+  ///
+  /// `"gelu"` (exact erf GELU) is what BERT checkpoints use; `"gelu_new"`, `"gelu_pytorch_tanh"`
+  /// and `"gelu_fast"` select the tanh approximation, `"relu"` ReLU.
   public var hiddenAct: String
-  /// Number of labels of a sequence-classification head, when `classifier.*` exists
-  /// (`id2label` size in the config; `num_labels` when given).
+  /// Number of classes of a sequence-classification head as the config declares it:
+  /// `num_labels` when given, else the size of `id2label`; nil when neither is present.
+  /// ``BertWeights`` checks it against `classifier.weight` when the checkpoint has one.
   public var numLabels: Int?
   /// `id2label` from the config, indexed by class id, when present.
   public var labels: [String]?
+  /// The checkpoint's `model_type` (`"bert"` when absent); informational only.
   public var modelType: String
 
+  /// Width of one attention head: `hiddenSize / numHeads`.
   public var headDim: Int { hiddenSize / numHeads }
 
+  /// Builds a configuration from its fields; defaults are those of BERT-base.
+  ///
+  /// Call ``validate(path:)`` before using a configuration that was not read from a file.
   public init(
     vocabSize: Int, hiddenSize: Int, numLayers: Int, numHeads: Int, intermediateSize: Int,
     maxPositions: Int = 512, typeVocabSize: Int = 2, layerNormEps: Float = 1e-12,

@@ -3,15 +3,24 @@ import Foundation
 /// A BERT checkpoint loaded from a Hugging Face model folder:
 /// `config.json`, `vocab.txt` (+ `tokenizer_config.json`) and `model.safetensors`.
 public struct BertModel: Sendable {
+  /// The model folder the files were read from.
   public let directory: URL
+  /// The architecture read from `config.json`.
   public let config: BertConfig
+  /// The WordPiece vocabulary read from `vocab.txt`.
   public let vocabulary: Vocabulary
+  /// The tokenizer built from ``vocabulary`` and `tokenizer_config.json`.
   public let tokenizer: BertTokenizer
+  /// The parameters read from `model.safetensors`, converted to F32.
   public let weights: BertWeights
 
   /// A short name for reports: the folder's name.
   public var name: String { directory.lastPathComponent }
 
+  /// Assembles a model from parts already loaded and checked (tests build small ones this way).
+  ///
+  /// - Parameter directory: the folder reported as the model's origin; its last path
+  ///   component becomes ``name``.
   public init(config: BertConfig, vocabulary: Vocabulary, tokenizer: BertTokenizer, weights: BertWeights, directory: URL) {
     self.config = config
     self.vocabulary = vocabulary
@@ -57,6 +66,7 @@ public struct BertModel: Sendable {
 /// Where the model comes from: `--model DIR`, else `$BERTSCOPE_MODEL`, else the folder the
 /// setup script installs the default model (all-MiniLM-L6-v2) into.
 public enum ModelLocator {
+  /// The Hugging Face name of the model the setup script installs.
   public static let defaultModelName = "all-MiniLM-L6-v2"
 
   /// `$XDG_DATA_HOME/bertscope/models/all-MiniLM-L6-v2`, `$XDG_DATA_HOME` defaulting to `~/.local/share`.
@@ -71,6 +81,7 @@ public enum ModelLocator {
     return base.appendingPathComponent("bertscope/models/\(defaultModelName)", isDirectory: true)
   }
 
+  /// The advice appended to "model not found" errors.
   public static let installHint = "run scripts/setup to install the default model, or pass --model DIR / set BERTSCOPE_MODEL"
 
   /// The folder to load: `explicit` if given, else `$BERTSCOPE_MODEL`, else the default.

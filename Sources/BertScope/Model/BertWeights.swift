@@ -3,28 +3,47 @@ import Foundation
 /// All parameters of a BERT encoder as F32 arrays in Hugging Face layout
 /// (linear weights `[out, in]`, row-major), checked against the config.
 public struct BertWeights: Sendable {
+  /// The parameters of one transformer layer (Hugging Face `encoder.layer.N`).
   public struct Layer: Sendable {
     /// Query, key and value projections stacked: `[3 * hidden, hidden]`, rows q | k | v.
     public var qkvWeight: [Float]
-    public var qkvBias: [Float]  // [3 * hidden]
-    public var attentionOutputWeight: [Float]  // [hidden, hidden]
-    public var attentionOutputBias: [Float]  // [hidden]
-    public var attentionNormGamma: [Float]  // [hidden]
-    public var attentionNormBeta: [Float]  // [hidden]
-    public var intermediateWeight: [Float]  // [intermediate, hidden]
-    public var intermediateBias: [Float]  // [intermediate]
-    public var outputWeight: [Float]  // [hidden, intermediate]
-    public var outputBias: [Float]  // [hidden]
-    public var outputNormGamma: [Float]  // [hidden]
-    public var outputNormBeta: [Float]  // [hidden]
+    /// Query, key and value biases stacked: `[3 * hidden]`, q | k | v.
+    public var qkvBias: [Float]
+    /// Attention output projection (`attention.output.dense.weight`): `[hidden, hidden]`.
+    public var attentionOutputWeight: [Float]
+    /// Attention output projection bias: `[hidden]`.
+    public var attentionOutputBias: [Float]
+    /// Scale of the LayerNorm after the attention block's residual sum: `[hidden]`.
+    public var attentionNormGamma: [Float]
+    /// Shift of the LayerNorm after the attention block's residual sum: `[hidden]`.
+    public var attentionNormBeta: [Float]
+    /// Feed-forward up-projection (`intermediate.dense.weight`): `[intermediate, hidden]`.
+    public var intermediateWeight: [Float]
+    /// Feed-forward up-projection bias: `[intermediate]`.
+    public var intermediateBias: [Float]
+    /// Feed-forward down-projection (`output.dense.weight`): `[hidden, intermediate]`.
+    public var outputWeight: [Float]
+    /// Feed-forward down-projection bias: `[hidden]`.
+    public var outputBias: [Float]
+    /// Scale of the LayerNorm after the feed-forward block's residual sum: `[hidden]`.
+    public var outputNormGamma: [Float]
+    /// Shift of the LayerNorm after the feed-forward block's residual sum: `[hidden]`.
+    public var outputNormBeta: [Float]
   }
 
+  /// The configuration the shapes were checked against.
   public var config: BertConfig
-  public var wordEmbeddings: [Float]  // [vocab, hidden]
-  public var positionEmbeddings: [Float]  // [maxPositions, hidden]
-  public var tokenTypeEmbeddings: [Float]  // [typeVocab, hidden]
-  public var embeddingNormGamma: [Float]  // [hidden]
-  public var embeddingNormBeta: [Float]  // [hidden]
+  /// Token embeddings, one row per vocabulary id: `[vocab, hidden]`.
+  public var wordEmbeddings: [Float]
+  /// Absolute position embeddings, row `i` for 0-based position `i`: `[maxPositions, hidden]`.
+  public var positionEmbeddings: [Float]
+  /// Token-type (segment) embeddings: `[typeVocab, hidden]`.
+  public var tokenTypeEmbeddings: [Float]
+  /// Scale of the LayerNorm applied to the summed embeddings: `[hidden]`.
+  public var embeddingNormGamma: [Float]
+  /// Shift of the LayerNorm applied to the summed embeddings: `[hidden]`.
+  public var embeddingNormBeta: [Float]
+  /// The transformer layers, 0-based in input-to-output order: `config.numLayers` of them.
   public var layers: [Layer]
   /// `pooler.dense`: `[hidden, hidden]` and `[hidden]`, when the checkpoint has one.
   public var pooler: (weight: [Float], bias: [Float])?
@@ -44,6 +63,7 @@ public struct BertWeights: Sendable {
     return n
   }
 
+  /// Assembles weights from arrays already in the documented shapes (no checks are made).
   public init(
     config: BertConfig, wordEmbeddings: [Float], positionEmbeddings: [Float], tokenTypeEmbeddings: [Float],
     embeddingNormGamma: [Float], embeddingNormBeta: [Float], layers: [Layer],

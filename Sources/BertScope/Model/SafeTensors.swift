@@ -16,11 +16,13 @@ import Foundation
 public final class SafeTensorsFile: @unchecked Sendable {
   // Immutable after init; the mapping is read-only and freed in deinit.
 
+  /// A tensor element type, spelled as in the header's `"dtype"` field.
   public enum DType: String, Sendable, CaseIterable {
     case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
     case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
     case u16 = "U16", u32 = "U32", u64 = "U64", f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2"
 
+    /// Bytes per element.
     public var size: Int {
       switch self {
       case .f64, .i64, .u64: return 8
@@ -33,17 +35,25 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public var isConvertibleFloat: Bool { self == .f32 || self == .f16 || self == .bf16 || self == .f64 }
   }
 
+  /// One tensor of the header, validated.
   public struct Entry: Sendable, Equatable {
+    /// The tensor's name as the header spells it (e.g. `bert.encoder.layer.0.attention.self.query.weight`).
     public let name: String
+    /// The element type of the stored bytes.
     public let dtype: DType
+    /// Dimensions, outermost first (row-major); `[]` is a scalar.
     public let shape: [Int]
     /// Absolute byte range in the file.
     public let byteRange: Range<Int>
+    /// Number of elements: the product of ``shape`` (1 for a scalar).
     public var count: Int { shape.reduce(1, *) }
   }
 
+  /// The file's path, for error messages.
   public let path: String
+  /// The tensors, keyed by name.
   public let entries: [String: Entry]
+  /// The header's `__metadata__` object, values converted to strings; empty when absent.
   public let metadata: [String: String]
   private let base: UnsafeRawPointer?
   private let mappedLength: Int
@@ -51,6 +61,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
   /// The largest header accepted (the format's own reference implementation uses 100 MB).
   public static let maxHeaderBytes = 100_000_000
 
+  /// Maps `url` read-only and validates its header.
+  ///
+  /// Refuses, with a ``BertScopeError`` naming the file, a missing file, a broken link or link
+  /// loop, anything but a regular file, and any header problem described on the type.
   public convenience init(contentsOf url: URL) throws {
     let path = url.path
     // O_NONBLOCK: opening a named pipe must not wait for a writer (fstat then refuses it).
@@ -93,8 +107,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
   }
 
-  /// Parses a safetensors image held in memory. Used by `init(contentsOf:)` (over a
-  /// mapping it then owns) and by tests and fuzzers (over a buffer they own).
+  /// Parses a safetensors image held in memory, for tests and fuzzers.
+  ///
+  /// The bytes are copied, so the object stays valid after the caller frees its buffer.
+  /// - Parameter path: used only in error messages.
   public convenience init(bytes: UnsafeRawBufferPointer, path: String) throws {
     try self.init(bytes: bytes, path: path, mapped: false)
   }

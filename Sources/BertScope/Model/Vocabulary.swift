@@ -8,6 +8,7 @@ public struct Vocabulary: Sendable, Equatable {
   /// equivalence, under which "é" (U+00E9) and "e\u{301}" would be one token.
   let ids: [ExactString: Int32]
 
+  /// Number of tokens; valid ids are `0..<count`.
   public var count: Int { tokens.count }
 
   /// Builds a vocabulary from tokens in id order. Duplicates and empty lists are errors.

@@ -3,32 +3,45 @@ import Foundation
 
 /// What kind of processor an OpenCL device is; BertScope picks kernel variants by it.
 public enum OpenCLDeviceType: String, Sendable, Codable {
+  /// `CL_DEVICE_TYPE_GPU`, `_CPU` or `_ACCELERATOR` (checked in that order), else `other`.
   case cpu, gpu, accelerator, other
 }
 
 /// One OpenCL device as `bertscope devices` lists it.
 public struct OpenCLDeviceInfo: Sendable, Equatable, Codable, CustomStringConvertible {
-  /// Position in `OpenCLDevices.all()`: what `--device N` selects.
+  /// Position in `OpenCLDevices.all()`, 0-based: what `--device N` selects.
   public let index: Int
-  /// Position of its platform in `OpenCLDevices.platforms()`.
+  /// Position of its platform in `OpenCLDevices.platforms()`, 0-based.
   public let platformIndex: Int
+  /// `CL_PLATFORM_NAME` of its platform, e.g. "Portable Computing Language".
   public let platformName: String
+  /// `CL_DEVICE_NAME`, e.g. "NVIDIA H100 80GB HBM3".
   public let name: String
+  /// `CL_DEVICE_VENDOR`.
   public let vendor: String
+  /// The kind of processor, which selects the kernel variants.
   public let type: OpenCLDeviceType
+  /// `CL_DEVICE_MAX_COMPUTE_UNITS`: streaming multiprocessors, compute units or CPU cores.
   public let computeUnits: Int
+  /// Device memory in bytes (`CL_DEVICE_GLOBAL_MEM_SIZE`).
   public let globalMemoryBytes: UInt64
   /// Largest single buffer (`CL_DEVICE_MAX_MEM_ALLOC_SIZE`).
   public let maxAllocationBytes: UInt64
+  /// Work-group local memory in bytes (`CL_DEVICE_LOCAL_MEM_SIZE`).
   public let localMemoryBytes: UInt64
+  /// Most work-items in one work-group (`CL_DEVICE_MAX_WORK_GROUP_SIZE`).
   public let maxWorkGroupSize: Int
   /// `CL_DEVICE_VERSION`, e.g. "OpenCL 3.0 PoCL HSTR: …".
   public let version: String
   /// `CL_DEVICE_OPENCL_C_VERSION`, e.g. "OpenCL C 1.2 PoCL".
   public let openCLCVersion: String
+  /// `CL_DRIVER_VERSION`.
   public let driverVersion: String
+  /// `CL_DEVICE_AVAILABLE`: false for a device that is listed but cannot be used now.
   public let available: Bool
 
+  /// One line for `bertscope devices`: index, name, vendor, type, compute units, memory in GiB,
+  /// version and platform.
   public var description: String {
     let gib = Double(globalMemoryBytes) / 1_073_741_824
     let maxAlloc = Double(maxAllocationBytes) / 1_073_741_824
@@ -40,10 +53,15 @@ public struct OpenCLDeviceInfo: Sendable, Equatable, Codable, CustomStringConver
 
 /// One OpenCL platform (an installed driver) and its devices.
 public struct OpenCLPlatformInfo: Sendable, Equatable, Codable {
+  /// Position in `OpenCLDevices.platforms()`, 0-based.
   public let index: Int
+  /// `CL_PLATFORM_NAME`.
   public let name: String
+  /// `CL_PLATFORM_VENDOR`.
   public let vendor: String
+  /// `CL_PLATFORM_VERSION`, e.g. "OpenCL 3.0 PoCL 6.0".
   public let version: String
+  /// Its devices, with their global indices.
   public let devices: [OpenCLDeviceInfo]
 }
 

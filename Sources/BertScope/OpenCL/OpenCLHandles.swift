@@ -70,7 +70,9 @@ public final class OpenCLBuffer: @unchecked Sendable {
 /// as stored (`[rows, cols]`) for the GPU kernel (`panelWidth == nil`).
 public final class OpenCLMatrix: @unchecked Sendable {
   let buffer: OpenCLBuffer
+  /// Output features: rows of the `[out, in]` weight.
   public let rows: Int
+  /// Input features: columns of the `[out, in]` weight.
   public let cols: Int
   let panelWidth: Int?
   init(buffer: OpenCLBuffer, rows: Int, cols: Int, panelWidth: Int?) {

@@ -3,10 +3,13 @@ import Foundation
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny deterministic generator, so that random
 /// test inputs, self-test data and sample figures are the same on every run and machine.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
+  /// The generator's whole state; two generators with equal states yield the same sequence.
   public var state: UInt64
 
+  /// Starts a sequence; the same `seed` always gives the same numbers.
   public init(seed: UInt64) { state = seed }
 
+  /// The next 64 uniformly distributed bits.
   public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state

@@ -10,12 +10,20 @@ import Foundation
 /// `[UNK]` for words over 100 scalars or without a segmentation).
 /// Character classes follow Python 3.11's Unicode 14.0 (see `PythonUnicode`).
 public struct BertTokenizer: Sendable {
+  /// The WordPiece vocabulary tokens are looked up in.
   public let vocabulary: Vocabulary
+  /// The `tokenizer_config.json` settings in force.
   public let options: TokenizerOptions
+  /// Id of ``TokenizerOptions/clsToken``, prepended to every encoding.
   public let clsID: Int32
+  /// Id of ``TokenizerOptions/sepToken``, which ends each text of an encoding.
   public let sepID: Int32
+  /// Id of ``TokenizerOptions/padToken``, which the vocabulary must hold. Batches are packed
+  /// without padding, so an encoding holds it only where the text writes it.
   public let padID: Int32
+  /// Id of ``TokenizerOptions/unknownToken``, emitted for a word without a segmentation.
   public let unknownID: Int32
+  /// Id of ``TokenizerOptions/maskToken``; nil when the vocabulary lacks it (it is optional).
   public let maskID: Int32?
   /// Whether special tokens written in the text (`[MASK]`, `[SEP]`, …, case-sensitive, even inside
   /// a word) stay one token each, as Hugging Face does by default (`split_special_tokens=False`).
@@ -27,6 +35,14 @@ public struct BertTokenizer: Sendable {
   /// Specials matched in the text, longest first.
   let specialTokens: [(scalars: [Unicode.Scalar], id: Int32)]
 
+  /// Builds a tokenizer over `vocabulary`.
+  ///
+  /// - Parameters:
+  ///   - vocabulary: the WordPiece vocabulary.
+  ///   - options: the settings of `tokenizer_config.json`.
+  ///   - path: names the vocabulary in error messages.
+  /// - Throws: ``BertScopeError/badModelFile(path:problem:)`` when the unknown, `[CLS]`, `[SEP]`
+  ///   or pad token is not in the vocabulary.
   public init(
     vocabulary: Vocabulary, options: TokenizerOptions = TokenizerOptions(), path: String = "vocab.txt"
   ) throws {

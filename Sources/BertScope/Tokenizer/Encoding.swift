@@ -10,13 +10,16 @@ public struct Encoding: Sendable, Equatable, Codable {
   /// Segment (token type) ids: 0 for `[CLS] A [SEP]`, 1 for `B [SEP]`.
   public var segments: [Int32]
   /// For each token, the range of Unicode scalars (Python `str` indices) of its source text
-  /// it came from; nil for specials. Which text: `segments`.
+  /// it came from; nil for the `[CLS]`/`[SEP]` the encoder adds (a special token written in the
+  /// text has its range). Which text: `segments`.
   public var offsets: [Range<Int>?]
   /// How many word pieces truncation removed (0 when the input fitted).
   public var truncatedTokens: Int
 
+  /// Number of tokens, specials included (the sequence length `L`).
   public var count: Int { ids.count }
 
+  /// Builds an encoding from parallel arrays, one element per token.
   public init(tokens: [String], ids: [Int32], segments: [Int32], offsets: [Range<Int>?], truncatedTokens: Int = 0) {
     self.tokens = tokens
     self.ids = ids
@@ -28,18 +31,26 @@ public struct Encoding: Sendable, Equatable, Codable {
 
 /// The settings of `tokenizer_config.json` that change how text is split.
 public struct TokenizerOptions: Sendable, Equatable {
+  /// Lower-case the text before splitting (`do_lower_case`, default true).
   public var lowercase: Bool = true
   /// nil: strip accents exactly when lower-casing (Hugging Face's rule for `strip_accents: null`).
   public var stripAccents: Bool? = nil
+  /// Put spaces around CJK ideographs so each becomes its own word (`tokenize_chinese_chars`, default true).
   public var tokenizeChineseChars: Bool = true
   /// Longest encoding (specials included) that `encode` returns.
   public var maxLength: Int = 512
+  /// The token for words without a segmentation (`unk_token`).
   public var unknownToken = "[UNK]"
+  /// The classification token that starts every encoding (`cls_token`).
   public var clsToken = "[CLS]"
+  /// The separator that ends each text of an encoding (`sep_token`).
   public var sepToken = "[SEP]"
+  /// The padding token (`pad_token`).
   public var padToken = "[PAD]"
+  /// The masked-language-model token (`mask_token`); need not be in the vocabulary.
   public var maskToken = "[MASK]"
 
+  /// Hugging Face's `BertTokenizer` defaults: uncased, 512 tokens.
   public init() {}
 
   /// Reads `tokenizer_config.json` when it exists (defaults otherwise). `maxLength` is the

@@ -12,7 +12,11 @@ public struct Truncation: Sendable {
   /// Receives "`where`: truncated to N tokens (…)" notes; nil keeps quiet.
   public var note: NoteSink?
 
-  /// Truncates (or refuses, when `truncate` is false) and reports cuts to `note`.
+  /// Builds a policy; the default truncates silently.
+  ///
+  /// - Parameters:
+  ///   - truncate: false refuses over-long inputs with an error instead of cutting them.
+  ///   - note: receives one line per truncated input; nil keeps quiet.
   public init(truncate: Bool = true, note: NoteSink? = nil) {
     self.truncate = truncate
     self.note = note

@@ -2,11 +2,13 @@
 public struct WordPiece: Sendable, Equatable, Hashable {
   /// The vocabulary entry (`##`-prefixed inside a word), or the unknown token.
   public var token: String
+  /// The token's vocabulary id.
   public var id: Int32
   /// Unicode-scalar indices (Python `str` indices) of the source text this piece came from, as
   /// Hugging Face's fast tokenizer reports them in `offset_mapping`.
   public var offsets: Range<Int>
 
+  /// Builds a piece from its token, id and source range.
   public init(token: String, id: Int32, offsets: Range<Int>) {
     self.token = token
     self.id = id
