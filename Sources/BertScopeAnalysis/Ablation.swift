@@ -8,6 +8,7 @@ public enum AblationMode: String, Sendable, CaseIterable, Codable {
   /// The head's output is multiplied by 0 (Hugging Face `head_mask`).
   case zero
 
+  /// The encoder's `HeadMode` for a head disabled this way.
   public var headMode: HeadMode { self == .uniform ? .uniform : .zero }
 }
 
@@ -33,11 +34,15 @@ public enum AblationTask: String, Sendable, CaseIterable, Codable {
   }
 }
 
-/// One thing to disable: a head of a layer, or the whole layer (`head == nil`). 0-based.
+/// One thing to disable: a head of a layer, or the whole layer (`head == nil`). 0-based;
+/// `ablation.csv` numbers them from 1.
 public struct AblationTarget: Sendable, Hashable, Codable {
+  /// The layer, 0-based.
   public let layer: Int
+  /// The head within `layer`, 0-based; nil for every head of the layer.
   public let head: Int?
 
+  /// Head `head` of `layer` (both 0-based), or the whole layer when `head` is nil.
   public init(layer: Int, head: Int?) {
     self.layer = layer
     self.head = head
@@ -48,7 +53,8 @@ public struct AblationTarget: Sendable, Hashable, Codable {
     (0..<layers).flatMap { l in (0..<heads).map { AblationTarget(layer: l, head: $0) } + [AblationTarget(layer: l, head: nil)] }
   }
 
-  /// The encoder's `headModes` with this target disabled.
+  /// The encoder's `headModes` (`[layers][heads]`) with this target disabled by `mode` and
+  /// every other head `.normal`.
   public func headModes(layers: Int, heads: Int, mode: AblationMode) -> [[HeadMode]] {
     var modes = [[HeadMode]](repeating: [HeadMode](repeating: .normal, count: heads), count: layers)
     if let head { modes[layer][head] = mode.headMode } else { modes[layer] = Array(repeating: mode.headMode, count: heads) }
@@ -67,6 +73,8 @@ public struct AblationItem: Sendable {
   /// Gold class index.
   public var label: Int?
 
+  /// An item: `second` and `score` for `similarity`, `label` for `classify`, neither for
+  /// `embedding-change`.
   public init(first: Encoding, second: Encoding? = nil, score: Double? = nil, label: Int? = nil) {
     self.first = first
     self.second = second
@@ -117,13 +125,19 @@ public enum AblationInput {
 /// Disabling each target in turn (Kovaleva et al. 2019 §4.6): per batch one intact pass plus
 /// one pass per target, on the same uploaded weights; the state accumulates the task metric.
 public struct AblationAnalysis: CorpusAnalysis {
+  /// What the effect is measured with (and so what the corpus lines hold).
   public var task: AblationTask
+  /// How a disabled head is disabled.
   public var mode: AblationMode
+  /// How the sentence embeddings compared by `similarity` and `embedding-change` are pooled.
   public var pooling: Pooling
   /// nil: every head alone, then every layer alone (`AblationTarget.all`).
   public var targets: [AblationTarget]?
+  /// The progress line's label.
   public var label: String
 
+  /// An ablation of `targets` (nil: all of them) measured by `task`; `label` names the
+  /// progress line.
   public init(
     task: AblationTask = .embeddingChange, mode: AblationMode = .uniform, pooling: Pooling = .mean,
     targets: [AblationTarget]? = nil, label: String = "ablate"
@@ -135,6 +149,7 @@ public struct AblationAnalysis: CorpusAnalysis {
     self.label = label
   }
 
+  /// The empty state for `session`'s encoder (see `makeState(encoder:)`).
   public func makeState(for session: AnalysisSession) throws -> AblationState {
     try makeState(encoder: session.encoder)
   }
@@ -154,6 +169,8 @@ public struct AblationAnalysis: CorpusAnalysis {
     return AblationState(task: task, mode: mode, pooling: pooling, targets: targets)
   }
 
+  /// Parses `lines` for the task (`items`), runs the intact model and every target on
+  /// them, and returns the tokens of one pass.
   public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout AblationState) throws -> Int {
     let items = try self.items(lines, path: path, session: session)
     try add(items, encoder: session.encoder, to: &state)
@@ -180,7 +197,8 @@ public struct AblationAnalysis: CorpusAnalysis {
     }
   }
 
-  /// Runs the intact model and every target of `state` on `items`.
+  /// Runs the intact model and every target of `state` on `items` (1 + targets forward
+  /// passes) and adds their metrics; throws for items the task cannot use.
   public func add(_ items: [AblationItem], encoder: Encoder, to state: inout AblationState) throws {
     guard !items.isEmpty else { return }
     var encodings: [Encoding] = []
@@ -214,11 +232,17 @@ public struct AblationAnalysis: CorpusAnalysis {
 /// (accuracy, embedding change) or, for Spearman's ρ, one cosine per pair (ranks need them
 /// all: one Float per pair and target). Merging appends a later part of the corpus.
 public struct AblationState: AnalysisState {
+  /// What the metric measures.
   public let task: AblationTask
+  /// How the targets are disabled.
   public let mode: AblationMode
+  /// How the compared embeddings are pooled.
   public let pooling: Pooling
+  /// What is disabled, in order: pass k + 1 disables `targets[k]`.
   public let targets: [AblationTarget]
+  /// Items (texts, or similarity pairs) added.
   public private(set) var examples = 0
+  /// Encoder calls made: one per batch for the intact model and one per batch and target.
   public private(set) var forwardPasses = 0
   /// Gold scores of the similarity pairs, in corpus order.
   public private(set) var scores: [Double] = []
@@ -227,6 +251,7 @@ public struct AblationState: AnalysisState {
   /// [1 + targets]: correct predictions (classify) or Σ 1 − cos (embedding change).
   public private(set) var sums: [Double]
 
+  /// An empty state for `targets`.
   public init(task: AblationTask, mode: AblationMode, pooling: Pooling, targets: [AblationTarget]) {
     self.task = task
     self.mode = mode
@@ -269,6 +294,9 @@ public struct AblationState: AnalysisState {
     }
   }
 
+  /// Appends `other`'s items as if they followed this state's (the pair cosines of
+  /// `similarity` are concatenated, so that ρ is that of the whole corpus); throws unless
+  /// both have the same task, mode, pooling and targets.
   public mutating func merge(_ other: AblationState) throws {
     guard other.task == task, other.mode == mode, other.pooling == pooling, other.targets == targets else {
       throw BertScopeError.invalidInput("cannot merge ablations of different tasks, modes, pooling or targets")

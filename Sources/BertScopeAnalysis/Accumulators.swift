@@ -5,14 +5,18 @@ import Foundation
 /// so that a corpus streams through in constant memory. Mergeable: the statistic of a corpus
 /// is the merge of the statistics of its parts.
 public struct HeadAccumulator: AnalysisState {
+  /// Layers of the model.
   public let layers: Int
+  /// Heads per layer.
   public let heads: Int
+  /// Entries per vector (`MapFeatures.count` for map features, 1 for a score).
   public let width: Int
   /// `[layers, heads, width]`, accumulated in double precision.
   public private(set) var sums: [Double]
   /// `[layers, heads]`: vectors added per head.
   public private(set) var counts: [Int]
 
+  /// Zero sums for `layers` × `heads` vectors of `width` entries.
   public init(layers: Int, heads: Int, width: Int) {
     self.layers = layers
     self.heads = heads
@@ -65,16 +69,17 @@ public struct HeadAccumulator: AnalysisState {
     }
   }
 
+  /// Vectors added for (layer, head), 0-based.
   public func count(layer: Int, head: Int) -> Int { counts[layer * heads + head] }
 
-  /// The mean vector of (layer, head); zeros when nothing was added.
+  /// The mean vector of (layer, head), 0-based; zeros when nothing was added.
   public func mean(layer: Int, head: Int) -> [Double] {
     let n = counts[layer * heads + head]
     let base = (layer * heads + head) * width
     return (0..<width).map { n > 0 ? sums[base + $0] / Double(n) : 0 }
   }
 
-  /// The mean of entry `k` for (layer, head).
+  /// The mean of entry `k` for (layer, head), 0-based; 0 when nothing was added.
   public func mean(layer: Int, head: Int, _ k: Int) -> Double {
     let n = counts[layer * heads + head]
     return n > 0 ? sums[(layer * heads + head) * width + k] / Double(n) : 0
@@ -83,13 +88,16 @@ public struct HeadAccumulator: AnalysisState {
 
 /// How often each (layer, head) map was classified as each pattern. Mergeable.
 public struct PatternCounts: AnalysisState {
+  /// Layers of the model.
   public let layers: Int
+  /// Heads per layer.
   public let heads: Int
   /// `[layers, heads, AttentionPattern.allCases.count]`.
   public private(set) var counts: [Int]
   /// Examples seen.
   public private(set) var examples = 0
 
+  /// Zero counts for `layers` × `heads` heads.
   public init(layers: Int, heads: Int) {
     self.layers = layers
     self.heads = heads
@@ -107,11 +115,12 @@ public struct PatternCounts: AnalysisState {
     }
   }
 
-  /// Counts one map; call `addExample()` once per example.
+  /// Counts one map of (layer, head), 0-based; call `addExample()` once per example.
   public mutating func add(_ pattern: AttentionPattern, layer: Int, head: Int) {
     counts[(layer * heads + head) * AttentionPattern.allCases.count + pattern.rawValue] += 1
   }
 
+  /// Counts one example in `examples`, for maps added one by one with `add(_:layer:head:)`.
   public mutating func addExample() { examples += 1 }
 
   /// Adds `other`'s counts.
@@ -138,6 +147,7 @@ public struct PatternCounts: AnalysisState {
     }
   }
 
+  /// How many of (layer, head)'s maps (0-based) were classified as `pattern`.
   public func count(layer: Int, head: Int, _ pattern: AttentionPattern) -> Int {
     counts[(layer * heads + head) * AttentionPattern.allCases.count + pattern.rawValue]
   }

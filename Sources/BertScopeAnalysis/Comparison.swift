@@ -8,6 +8,7 @@ public struct MapComparison: AnalysisState {
   /// Sums of per-example cosines, width 1.
   public private(set) var cosines: HeadAccumulator
 
+  /// No examples yet, for a model of `layers` × `heads`.
   public init(layers: Int, heads: Int) {
     cosines = HeadAccumulator(layers: layers, heads: heads, width: 1)
   }
@@ -56,12 +57,15 @@ public struct MapComparison: AnalysisState {
     }
   }
 
+  /// Adds `other`'s cosine sums; throws when the shapes differ.
   public mutating func merge(_ other: MapComparison) throws {
     try cosines.merge(other.cosines)
   }
 
+  /// Examples compared (every head gets one cosine per example).
   public var examples: Int { cosines.count(layer: 0, head: 0) }
 
+  /// The mean cosine of (layer, head), 0-based: 1 for identical maps.
   public func cosine(layer: Int, head: Int) -> Double { cosines.mean(layer: layer, head: head, 0) }
 }
 
@@ -69,18 +73,25 @@ public struct MapComparison: AnalysisState {
 public struct ComparisonAnalysis: CorpusAnalysis {
   /// The second checkpoint, on the same backend.
   public let other: AnalysisSession
+  /// The progress line's label.
   public var label: String
 
+  /// Compares the session the analysis runs on (model A) with `other` (model B); `label`
+  /// names the progress line.
   public init(other: AnalysisSession, label: String = "compare") {
     self.other = other
     self.label = label
   }
 
+  /// The empty comparison; throws unless `session`'s model and `other`'s are comparable
+  /// (`MapComparison.checkComparable`).
   public func makeState(for session: AnalysisSession) throws -> MapComparison {
     try MapComparison.checkComparable(session.model, other.model)
     return MapComparison(layers: session.config.numLayers, heads: session.config.numHeads)
   }
 
+  /// Encodes `lines` with both models (every map, in runs that fit the memory budget) and
+  /// adds each sequence's per-head cosines; returns the tokens of one model's pass.
   public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout MapComparison) throws -> Int {
     let encodings = try lines.map { try session.encode($0, path: path) }
     // Both models' maps are held at once: half the budget each.

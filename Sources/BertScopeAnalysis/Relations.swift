@@ -4,10 +4,14 @@ import Foundation
 /// One line of a `relations` corpus: `{"text": ..., "pairs": [[[start, end], [start, end]], ...]}`,
 /// spans as half-open ranges of Unicode scalars (Python `str` indices) of `text`.
 public struct RelationExample: Sendable, Equatable {
+  /// The text the spans index.
   public var text: String
+  /// The annotated span pairs: half-open ranges of Unicode scalar offsets into `text`.
   public var pairs: [(Range<Int>, Range<Int>)]
+  /// The line's number in its file, from 1 (for errors).
   public var line: Int
 
+  /// Same text, line and span pairs (tuples are not `Equatable`, so this is spelled out).
   public static func == (a: RelationExample, b: RelationExample) -> Bool {
     a.text == b.text && a.line == b.line && a.pairs.count == b.pairs.count
       && zip(a.pairs, b.pairs).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
@@ -18,7 +22,8 @@ public struct RelationExample: Sendable, Equatable {
     let pairs: [[[Int]]]
   }
 
-  /// Parses and validates one JSONL line; errors name `path:line`.
+  /// Parses and validates one JSONL line (`line` from 1); every span must lie inside the
+  /// text and be non-empty. Errors name `path:line`.
   public static func parse(_ text: String, line: Int, path: String) throws -> RelationExample {
     let where_ = "\(path):\(line)"
     let decoded: Line
@@ -48,7 +53,8 @@ public struct RelationExample: Sendable, Equatable {
     return RelationExample(text: decoded.text, pairs: pairs, line: line)
   }
 
-  /// Positions of the tokens of `encoding` (first segment) whose source range overlaps `span`.
+  /// Positions (0-based) of the tokens of `encoding`'s first segment whose character range
+  /// overlaps `span`; special tokens have none and never match.
   public static func tokens(covering span: Range<Int>, in encoding: Encoding) -> [Int] {
     encoding.offsets.indices.filter { i in
       guard let r = encoding.offsets[i], encoding.segments[i] == 0 else { return false }
@@ -61,18 +67,23 @@ public struct RelationExample: Sendable, Equatable {
 /// maximum attention between any token of one span and any token of the other, in either
 /// direction, per head; averaged over all annotated pairs.
 public struct RelationScores: AnalysisState {
+  /// Sums of the per-pair scores per head, width 1.
   public private(set) var scores: HeadAccumulator
-  /// Examples read, pairs scored, and pairs skipped because a span covered no token (only
-  /// whitespace, or cut off by truncation).
+  /// Examples (lines) read.
   public private(set) var examples = 0
+  /// Span pairs scored.
   public private(set) var pairs = 0
+  /// Span pairs skipped because a span covered no token (only whitespace, or cut off by
+  /// truncation).
   public private(set) var skippedPairs = 0
 
+  /// No pairs yet, for a model of `layers` × `heads`.
   public init(layers: Int, heads: Int) {
     scores = HeadAccumulator(layers: layers, heads: heads, width: 1)
   }
 
-  /// The score of one pair for one map (L×L, rows = queries).
+  /// The score of one pair for one map (`length` × `length`, row-major, rows = queries):
+  /// the largest `map[i, j]` or `map[j, i]` for token positions i in `a` and j in `b`.
   public static func score(_ map: UnsafeBufferPointer<Float>, length n: Int, _ a: [Int], _ b: [Int]) -> Float {
     var best: Float = 0
     for i in a {
@@ -105,6 +116,7 @@ public struct RelationScores: AnalysisState {
     }
   }
 
+  /// Adds `other`'s sums and counts; throws when the shapes differ.
   public mutating func merge(_ other: RelationScores) throws {
     try scores.merge(other.scores)
     examples += other.examples
@@ -112,20 +124,26 @@ public struct RelationScores: AnalysisState {
     skippedPairs += other.skippedPairs
   }
 
+  /// The mean score of (layer, head), 0-based, over the pairs scored (0 when none).
   public func score(layer: Int, head: Int) -> Double { scores.mean(layer: layer, head: head, 0) }
 }
 
 /// Relation heads over a JSON Lines corpus of texts with annotated span pairs
 /// (`bertscope relations`).
 public struct RelationsAnalysis: CorpusAnalysis {
+  /// The progress line's label.
   public var label: String
 
+  /// The analysis; `label` names the progress line.
   public init(label: String = "relations") { self.label = label }
 
+  /// No pairs yet, for `session`'s model.
   public func makeState(for session: AnalysisSession) -> RelationScores {
     RelationScores(layers: session.config.numLayers, heads: session.config.numHeads)
   }
 
+  /// Parses each line as a `RelationExample`, encodes its text with every map, and scores
+  /// its pairs; returns the tokens encoded.
   public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout RelationScores) throws -> Int {
     // A JSON line may contain TABs inside strings: parse the raw line, not the fields.
     let parsed = try lines.map { try RelationExample.parse($0.fields.joined(separator: "\t"), line: $0.number, path: path) }

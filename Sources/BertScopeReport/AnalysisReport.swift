@@ -13,22 +13,35 @@ import Foundation
 public enum AnalysisReport {
   /// Figure and section ids of the report (also the names of `figures/<id>.svg|png`).
   public enum ID {
+    /// The model view of the example (also `maps/model-view/L<l>-H<h>.png`).
     public static let modelView = "model-view"
+    /// Pattern types per layer (`patternFigure`).
     public static let patternTypes = "pattern-types"
+    /// Attention to [CLS], [SEP] and punctuation per layer (`specialFigure`).
     public static let specialTokens = "special-tokens"
+    /// The last layer's [CLS] row per head (`clsRowFigure`).
     public static let clsRow = "cls-row"
+    /// The change per disabled head (`ablationHeadFigure`).
     public static let ablationHeads = "ablation-heads"
+    /// The change per disabled layer (`ablationLayerFigure`).
     public static let ablationLayers = "ablation-layers"
+    /// The cosine per head of two checkpoints (`comparisonFigure`).
     public static let comparison = "comparison"
   }
 
   /// Section titles, in page order.
   public enum SectionTitle {
+    /// The example's maps.
     public static let modelView = "Model view"
+    /// `patterns.csv` and `patterns_by_layer.csv`.
     public static let patterns = "Pattern types"
+    /// `special.csv` and `cls_row.csv`.
     public static let special = "Attention to [CLS], [SEP] and punctuation"
+    /// `ablation.csv`.
     public static let ablation = "Disabling heads and layers"
+    /// `compare.csv`.
     public static let comparison = "Checkpoint comparison"
+    /// The list of the folder's files; always present.
     public static let files = "Files"
   }
 

@@ -22,15 +22,20 @@ import Foundation
 public struct AnalysisResults: Sendable {
   /// One example's maps, as `bertscope attention` writes them.
   public struct Example: Sendable {
+    /// The word pieces, [CLS] and [SEP] included: L of them.
     public var tokens: [String]
+    /// Each token's segment (token type) id: 0 for the first text, 1 for a pair's second.
     public var segments: [Int32]
-    /// maps[layer][head], each (L, L).
+    /// maps[layer][head], 0-based, each (L, L) with rows = queries.
     public var maps: [[Matrix]]
+    /// The input text, when `tokens.json` records it.
     public var text: String?
+    /// The second text of a pair.
     public var pair: String?
     /// Where it came from, e.g. "line 1 of samples/wordnet-sentences.txt".
     public var source: String?
 
+    /// An example from its parts (`maps` as `[layers][heads]` of L × L).
     public init(tokens: [String], segments: [Int32], maps: [[Matrix]], text: String? = nil, pair: String? = nil, source: String? = nil) {
       self.tokens = tokens
       self.segments = segments
@@ -41,14 +46,22 @@ public struct AnalysisResults: Sendable {
     }
   }
 
+  /// The folder the files were read from.
   public var folder: URL
+  /// `patterns.csv`, `patterns_by_layer.csv`, `patterns.json`.
   public var patterns: PatternsResult?
+  /// `special.csv`, `cls_row.csv`, `special.json`.
   public var special: SpecialResult?
+  /// `ablation.csv`, `ablation.json`.
   public var ablation: AblationResult?
+  /// `compare.csv`, `compare.json`.
   public var comparison: CompareResult?
+  /// `example/attention.npy` and `example/tokens.json`: the model view's maps.
   public var example: Example?
+  /// `report.json`: what `bertscope report` ran and the stage timings.
   public var run: ReportRecord?
 
+  /// Results from their parts (nil: absent).
   public init(
     folder: URL, patterns: PatternsResult? = nil, special: SpecialResult? = nil, ablation: AblationResult? = nil,
     comparison: CompareResult? = nil, example: Example? = nil, run: ReportRecord? = nil
@@ -139,12 +152,17 @@ public struct AnalysisResults: Sendable {
 
 /// `report.json`: what `bertscope report` ran and how long each stage took.
 public struct ReportRecord: Codable, Sendable, Equatable {
+  /// `report.json`.
   public static let fileName = "report.json"
 
+  /// One timed step of a report run, as its summary table lists it.
   public struct Stage: Codable, Sendable, Equatable {
+    /// What ran, e.g. "load model" or "patterns + special (200 texts, one pass)".
     public var name: String
+    /// Wall-clock seconds it took (NaN when `report.json` holds null).
     public var seconds: Double
 
+    /// A stage that took `seconds`.
     public init(name: String, seconds: Double) {
       self.name = name
       self.seconds = seconds
@@ -165,16 +183,22 @@ public struct ReportRecord: Codable, Sendable, Equatable {
     }
   }
 
+  /// The stages in the order they ran, ending with "figures and page": the drawing of the
+  /// page, which the page itself does not show (a redraw replaces it with its own).
   public var stages: [Stage] = []
   /// The corpus of the patterns, special-token and comparison runs.
   public var input: String?
+  /// Texts of `input` analysed.
   public var examples: Int?
+  /// The corpus of the ablation.
   public var ablationInput: String?
+  /// The most texts of `ablationInput` the ablation used, from its start.
   public var ablationLimit: Int?
   /// The day the numbers were made (ISO 8601).
   public var created: String?
   /// The command line that made them.
   public var command: String?
 
+  /// An empty record (nothing ran yet).
   public init() {}
 }

@@ -11,9 +11,12 @@ public struct ReportPlan: Sendable {
     public var input: String
     /// Texts used, from its start (each costs one forward pass per head and per layer).
     public var limit: Int
+    /// How heads are disabled.
     public var mode: AblationMode
+    /// What the effect is measured with.
     public var task: AblationTask
 
+    /// Every head alone and every layer alone disabled on the first `limit` texts of `input`.
     public init(input: String, limit: Int = 200, mode: AblationMode = .uniform, task: AblationTask = .embeddingChange) {
       self.input = input
       self.limit = limit
@@ -26,23 +29,30 @@ public struct ReportPlan: Sendable {
   public enum Example: Sendable {
     /// Line N (from 1) of the corpus.
     case line(Int)
+    /// A text given directly (`--example-text`), with an optional pair.
     case text(String, pair: String?)
   }
 
-  /// The corpus of the pattern, special-token and comparison runs; nil with `from`.
+  /// The corpus of the pattern, special-token and comparison runs (not run with `from`) and
+  /// of `Example.line`.
   public var input: String?
+  /// Corpus lines per batch of every corpus run.
   public var batchSize: Int
+  /// nil: no ablation.
   public var ablation: Ablation?
   /// A second checkpoint to compare with, head by head.
   public var modelB: URL?
   /// nil: line 1 of `input`, unless the folder already holds an example.
   public var example: Example?
+  /// The page title; nil: one naming the model.
   public var title: String?
   /// Draw from the analysis files in this folder instead of running the model.
   public var from: URL?
   /// The command line, recorded in report.json.
   public var command: String?
 
+  /// A plan from its parts; with `input` alone it runs the patterns and special-token pass
+  /// and writes the example.
   public init(
     input: String? = nil, batchSize: Int = 32, ablation: Ablation? = nil, modelB: URL? = nil, example: Example? = nil,
     title: String? = nil, from: URL? = nil, command: String? = nil
@@ -61,7 +71,9 @@ public struct ReportPlan: Sendable {
 /// Runs a `ReportPlan` into a folder and draws `index.html` from the files it wrote, read back
 /// through `AnalysisResults`; report.json records what ran and how long each stage took.
 public struct ReportRun {
+  /// What to run and draw.
   public let plan: ReportPlan
+  /// Where the files and `index.html` go (standardized).
   public let folder: URL
   /// Makes the session when the model is first needed (a redraw never loads it).
   let makeSession: () throws -> AnalysisSession
@@ -70,6 +82,8 @@ public struct ReportRun {
   private var record = ReportRecord()
   private var stages: [ReportRecord.Stage] = []
 
+  /// A run of `plan` into `folder`; `session` makes the analysis session when the model is
+  /// first needed; `notes` receives what is copied, run and written.
   public init(plan: ReportPlan, folder: URL, notes: NoteSink? = nil, session: @escaping () throws -> AnalysisSession) {
     self.plan = plan
     self.folder = folder.standardizedFileURL
@@ -79,12 +93,17 @@ public struct ReportRun {
 
   /// The report's `index.html`, its size in bytes and the seconds the figures and page took.
   public struct Page: Sendable {
+    /// `index.html`.
     public var index: URL
+    /// Its size in bytes.
     public var bytes: Int
+    /// Seconds to load the results and write the figures and the page.
     public var seconds: Double
   }
 
-  /// Runs the plan and writes the page.
+  /// Runs the plan and writes the page: copies the files of `from`, or runs the corpus
+  /// analyses of `input`; writes the example when needed; then draws the page from the
+  /// folder's files.
   public mutating func run() throws -> Page {
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     if let from = plan.from { try copyAnalysisFiles(from: from.standardizedFileURL) }
@@ -117,7 +136,8 @@ public struct ReportRun {
     let results = try AnalysisResults.load(from: folder)
     let index = try Report.write(try AnalysisReport.content(results, title: plan.title), to: folder)
     let seconds = secondsSince(started)
-    // Recorded for the next redraw; this page shows the stages before it.
+    // Recorded in report.json only: this page shows the stages before it, and a redraw
+    // replaces it with its own.
     record.stages = stages + [.init(name: Self.pageStage, seconds: seconds)]
     try AnalysisJSON.write(record, to: folder.appendingPathComponent(ReportRecord.fileName))
     let bytes = (try? FileManager.default.attributesOfItem(atPath: index.path)[.size] as? Int) ?? 0

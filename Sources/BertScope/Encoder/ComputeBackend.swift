@@ -12,21 +12,29 @@ public struct PackedBatch: Sendable, Equatable {
   public let tokenOffsets: [Int]
   /// Offset of each sequence's `[heads, L, L]` block in one layer's probability buffer.
   public let probOffsets: [Int]
-  public let ids: [Int32]  // [tokenCount]
-  public let segments: [Int32]  // [tokenCount]
-  public let positions: [Int32]  // [tokenCount]: 0..<L per sequence
+  /// Vocabulary id of each token, sequences back to back: [tokenCount].
+  public let ids: [Int32]
+  /// Segment (token type) id of each token: [tokenCount].
+  public let segments: [Int32]
+  /// Position of each token within its sequence (0..<L per sequence): [tokenCount].
+  public let positions: [Int32]
   /// Each token's `AttentionFeatures.Kind` (all `.other` unless given): [tokenCount].
   public let kinds: [Int32]
   /// `AttentionFeatures.withinUniform` of each sequence.
   public let withinUniform: [Float]
+  /// Attention heads per layer (the first dimension of each probability block).
   public let heads: Int
 
+  /// Sequences in the batch.
   public var count: Int { lengths.count }
+  /// Tokens of all sequences together: the rows of the hidden states.
   public var tokenCount: Int { ids.count }
   /// Floats in one layer's probability buffer: Σ heads·L².
   public let probCount: Int
+  /// The longest sequence's length (0 for an empty batch).
   public var maxLength: Int { lengths.max() ?? 0 }
 
+  /// Packs `encodings` in order, for a model with `heads` heads per layer.
   /// - Parameter kinds: per sequence, each token's `AttentionFeatures.Kind` raw value
   ///   (needed only for `attentionFeatures`).
   public init(_ encodings: [Encoding], heads: Int, kinds: [[Int32]]? = nil) {
@@ -91,10 +99,16 @@ enum Epilogue<Buffer> {
 /// The activations of `BertConfig.hiddenAct`.
 /// Raw values are the kernels' codes (`BS_ACTIVATION_*` in `bs_codes.h`).
 public enum Activation: Int32, Sendable {
-  case gelu = 0  // 0.5·x·(1 + erf(x/√2))
-  case geluTanh = 1  // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+  /// Exact GELU, `0.5·x·(1 + erf(x/√2))` (`gelu`, BERT's).
+  case gelu = 0
+  /// The tanh approximation, `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (`gelu_new`,
+  /// `gelu_pytorch_tanh`, `gelu_fast`).
+  case geluTanh = 1
+  /// `max(x, 0)` (`relu`).
   case relu = 2
 
+  /// The activation a `config.json` `hidden_act` names; any other name is taken as `gelu`
+  /// (`BertConfig` accepts only the names above).
   public init(huggingFace name: String) {
     switch name {
     case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh

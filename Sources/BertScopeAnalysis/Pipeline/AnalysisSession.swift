@@ -22,12 +22,13 @@ public final class AnalysisSession: Sendable {
   public let notes: NoteSink?
   /// Whether runs print a progress line on standard error.
   public let showProgress: Bool
-  /// The backend and device asked for (`encoder.backend` is what `auto` resolved to).
+  /// The backend asked for (`encoder.backend` is what `auto` resolved to); `loading(_:)`
+  /// puts a second model on the same.
   public let requestedBackend: BackendKind
   /// The OpenCL device asked for (nil: the first GPU, else the first device).
   public let requestedDevice: Int?
 
-/// A session on an encoder made elsewhere.
+  /// A session on an encoder made elsewhere; `requestedBackend` defaults to the encoder's.
   public init(
     model: BertModel, encoder: Encoder, truncation: Truncation = Truncation(), notes: NoteSink? = nil, showProgress: Bool = false,
     requestedBackend: BackendKind? = nil, requestedDevice: Int? = nil
@@ -42,7 +43,8 @@ public final class AnalysisSession: Sendable {
   }
 
   /// Loads the model in `directory` and uploads its weights to `backend` (`device`: an OpenCL
-  /// device index, nil for the first GPU, else the first device).
+  /// device index, nil for the first GPU, else the first device). `truncate`: cut over-long
+  /// inputs to the model's maximum length (with a note) instead of failing.
   public static func load(
     directory: URL, backend: BackendKind = .cpu, device: Int? = nil, truncate: Bool = true, notes: NoteSink? = nil,
     showProgress: Bool = false

@@ -6,7 +6,8 @@ import Foundation
 public struct CorpusSource: Sendable, Equatable {
   /// The file, or `-`.
   public var path: String
-  /// Lines per forward pass (an upper bound: long texts are split further to fit memory).
+  /// Corpus lines per batch (`--batch-size`); a batch whose attention maps would not fit the
+  /// memory budget is encoded in smaller runs.
   public var batchSize: Int
   /// At most this many texts, from the start.
   public var limit: Int?

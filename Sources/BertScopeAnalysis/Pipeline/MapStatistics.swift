@@ -2,8 +2,9 @@ import BertScope
 import Foundation
 
 /// The corpus statistics reduced from every map's `MapFeatures`: pattern-type counts
-/// (`patterns`) and feature sums (`special`). One pass over a corpus gives both; the maps
-/// never leave the device (the backend computes the features next to them).
+/// (`patterns`, for `PatternsResult`) and feature sums (`features`, for `SpecialResult`).
+/// One pass over a corpus gives both; the maps never leave the device (the backend computes
+/// the features next to them).
 public struct MapStatistics: AnalysisState {
   /// How often each head's map was of each pattern type.
   public var patterns: PatternCounts
@@ -61,10 +62,13 @@ public struct MapStatisticsAnalysis: CorpusAnalysis {
     self.label = label
   }
 
+  /// Empty statistics for `session`'s model, classified by `classifier`.
   public func makeState(for session: AnalysisSession) -> MapStatistics {
     MapStatistics(layers: session.config.numLayers, heads: session.config.numHeads, classifier: classifier)
   }
 
+  /// Encodes `lines` with every map's features computed on the backend and adds them;
+  /// returns the tokens encoded.
   public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout MapStatistics) throws -> Int {
     let encodings = try lines.map { try session.encode($0, path: path) }
     for block in try FeatureBlock.compute(encodings, encoder: session.encoder) { state.add(block) }

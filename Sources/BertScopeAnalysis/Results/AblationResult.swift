@@ -59,7 +59,7 @@ public struct AblationResult: AnalysisResult, Equatable {
   /// Forward passes run (nil when read without ablation.json).
   public var forwardPasses: Int?
 
-/// A result from its parts; the metric follows from `task`.
+  /// A result from its parts; the metric follows from `task`.
   public init(
     info: RunInfo, task: AblationTask, mode: AblationMode, baseline: Double, rows: [Row], forwardPasses: Int?
   ) {
@@ -111,7 +111,8 @@ public struct AblationResult: AnalysisResult, Equatable {
   }
 
   /// Reads `ablation.csv` (required) and `ablation.json` (the run, task, mode, metric, baseline)
-  /// from `folder`; without the JSON the task is taken as `embedding-change`, the baseline as NaN.
+  /// from `folder`; without the JSON the task is taken as `embedding-change`, the mode as
+  /// `uniform`, the baseline as NaN.
   public static func read(from folder: URL) throws -> AblationResult {
     let csv = try CSVFile(url: folder.appendingPathComponent(tableFiles[0]), header: header)
     var heads: [Int: [Int: Row]] = [:]

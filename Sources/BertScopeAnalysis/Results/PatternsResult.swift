@@ -55,7 +55,7 @@ public struct PatternsResult: AnalysisResult, Equatable {
   /// The rules' thresholds the maps were classified with.
   public var thresholds: PatternClassifier
 
-/// A result from its parts (as read from files).
+  /// A result from its parts (as read from files).
   public init(
     info: RunInfo, perHead: [[PatternShares]], perLayer: [PatternShares], overall: PatternShares,
     thresholds: PatternClassifier

@@ -7,8 +7,9 @@ public struct ModelInfo: Codable, Sendable, Equatable {
   public var path: String
   /// The folder's name, e.g. `all-MiniLM-L6-v2`.
   public var name: String
-  /// Layers and heads per layer of the encoder.
+  /// Layers of the encoder.
   public var layers: Int
+  /// Attention heads per layer.
   public var heads: Int
 
   /// A record of the model at `path`.
@@ -30,7 +31,7 @@ public struct ModelInfo: Codable, Sendable, Equatable {
 public struct RunOptions: Codable, Sendable, Equatable {
   /// The corpus, as given on the command line.
   public var input: String?
-  /// Sequences per forward pass.
+  /// Corpus lines per batch (`CorpusSource.batchSize`).
   public var batchSize: Int?
   /// Texts used at most, from the start of the corpus (the report's ablation subset).
   public var limit: Int?
@@ -43,7 +44,7 @@ public struct RunOptions: Codable, Sendable, Equatable {
   /// The second checkpoint of a comparison.
   public var modelB: String?
 
-/// Options of a run; nil ones are left out of the file.
+  /// Options of a run; nil ones are left out of the file.
   public init(
     input: String? = nil, batchSize: Int? = nil, limit: Int? = nil, mode: AblationMode? = nil, task: AblationTask? = nil,
     pooling: Pooling? = nil, modelB: String? = nil
@@ -138,7 +139,8 @@ public enum AnalysisJSON {
   /// Files read are at most this large (a 48-layer × 64-head model's are under 1 MB).
   public static let maxFileBytes = 256 << 20
 
-  /// `value` as pretty-printed JSON text ending in a newline.
+  /// `value` as JSON text in the one style: pretty-printed and ending in a newline, or on
+  /// one line without a newline when `pretty` is false.
   public static func text(_ value: some Encodable, pretty: Bool = true) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
@@ -207,7 +209,7 @@ struct AnyKey: CodingKey {
 }
 
 extension AnalysisJSON {
-  /// The values of `keys` in `decoder`'s object, in order, as numbers (null reads as NaN).
+  /// The values of `keys` in `container`'s object, in order, as numbers (null reads as NaN).
   static func numbers(_ keys: [String], from container: KeyedDecodingContainer<AnyKey>) throws -> [Double] {
     try keys.map { try container.decode(JSONNumber.self, forKey: AnyKey($0)).orNaN }
   }

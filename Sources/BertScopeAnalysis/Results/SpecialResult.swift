@@ -4,8 +4,13 @@ import Foundation
 /// The columns of `special.csv` (after `layer,head`): per head, means over examples of these
 /// `MapFeatures` (Kovaleva et al. 2019 §4.4, Clark et al. 2019).
 public enum SpecialColumn: String, CaseIterable, Sendable, Codable {
+  /// `cls`, `sep`, `punct`: the attention [CLS], [SEP] (the larger of a pair's two) and the
+  /// most attended punctuation mark receive, averaged over query rows.
   case cls, sep, punct
+  /// `self`: the mean attention of a token to itself (the map's diagonal).
   case selfAttention = "self"
+  /// `prev`, `next`: the mean attention to the previous and the next token; `entropy`: the
+  /// mean row entropy in nats (Clark et al. 2019).
   case prev, next, entropy
 
   /// The feature averaged.
@@ -28,9 +33,10 @@ public enum SpecialColumn: String, CaseIterable, Sendable, Codable {
 /// The kinds of key the [CLS] row is summed over (Kovaleva et al. 2019 §4.5): the columns of
 /// `cls_row.csv` after `layer,head`; each row sums to 1.
 public enum ClsRowKind: String, CaseIterable, Sendable, Codable {
+  /// Keys that are [CLS], [SEP], punctuation, or any other token.
   case cls, sep, punct, other
 
-/// The feature that sums the [CLS] row over keys of this kind.
+  /// The feature that sums the [CLS] row over keys of this kind.
   public var feature: MapFeatures.Index {
     switch self {
     case .cls: return .clsRowCLS
@@ -68,7 +74,7 @@ public struct SpecialResult: AnalysisResult, Equatable {
     /// In `ClsRowKind.allCases` order; nil where the files do not hold it.
     public var clsRow: [Double]?
 
-/// A head's numbers in column order.
+    /// A head's numbers in column order.
     public init(values: [Double], clsRow: [Double]?) {
       self.values = values
       self.clsRow = clsRow
@@ -82,7 +88,7 @@ public struct SpecialResult: AnalysisResult, Equatable {
   public var info: RunInfo
   /// [layer][head], 0-based.
   public var perHead: [[Head]]
-  /// The layer `cls_row.csv` holds (0-based): the last.
+  /// The layer `cls_row.csv` holds (0-based): the last, unless the file read says otherwise.
   public var clsRowLayer: Int
 
   /// A result from its parts; `clsRowLayer` defaults to the last layer.
