@@ -39,6 +39,7 @@ let package = Package(
         .copy("attention_context.cl"),
         .copy("attention_features.cl"),
         .copy("attention_probs.cl"),
+        .copy("common.cl"),
         .copy("embed.cl"),
         .copy("gemm_cpu.cl"),
         .copy("gemm_gpu.cl"),

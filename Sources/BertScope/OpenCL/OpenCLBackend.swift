@@ -143,14 +143,16 @@ public final class OpenCLBackend: @unchecked Sendable {
     return try values.withUnsafeBytes { try allocate(count: values.count, copying: $0.baseAddress) }
   }
 
-  /// The kernel `name` of `file` built with `options`, built and created on first use.
+  /// The kernel `name` of `file` built with `options`, built and created on first use. `file` is
+  /// the op's source, or several joined by `+`; common.cl always comes first
+  /// (`OpenCLDeviceContext.program`).
   private func kernel(_ file: String, _ name: String, options: String) throws -> CLKernel {
     let key = file + "|" + options + "|" + name
     if let kernel = kernels[key] { return kernel }
     try useDevice("clBuildProgram")
+    let broken = OpenCLDeviceContext.files(of: file).contains { faults.brokenKernels.contains($0) }
     let program = try shared.program(
-      file: file, options: options,
-      appending: faults.brokenKernels.contains(file) ? OpenCLFaults.breakingSource : "")
+      file: file, options: options, appending: broken ? OpenCLFaults.breakingSource : "")
     var status: cl_int = 0
     guard let handle = clCreateKernel(program.handle, name, &status), status == CL_SUCCESS else {
       throw BertScopeError.openCL(call: "clCreateKernel", status: status, detail: "\(name) in \(file)")

@@ -48,10 +48,12 @@ struct OpenCLKernelConfig: Sendable, Equatable {
     wptN = 2
   }
 
+  /// The GEMM's build options. The GPU GEMM keeps the built-in erf (`-D EXACT_ERF`), which GPU
+  /// compilers inline; the rational fit in common.cl exists for PoCL, whose erf is a scalar call.
   var gemmOptions: String {
     variant == .cpu
       ? "-D MR=\(gemmMR) -D NR=\(gemmNR)"
-      : "-D TS_M=\(tileM) -D TS_N=\(tileN) -D TS_K=\(tileK) -D WPT_M=\(wptM) -D WPT_N=\(wptN)"
+      : "-D TS_M=\(tileM) -D TS_N=\(tileN) -D TS_K=\(tileK) -D WPT_M=\(wptM) -D WPT_N=\(wptN) -D EXACT_ERF"
   }
   var reductionOptions: String { "-D WG=\(reductionGroup)" }
   func attentionOptions(headDim: Int) -> String {
