@@ -2,7 +2,7 @@
 ///
 /// On PoCL (a CPU device) GPU-style kernels (local-memory tiles, barriers, big work-groups) run
 /// 10–100× slower than register-blocked ones with one work-item per output tile; on GPUs the
-/// opposite holds. See DESIGN.md §3.
+/// opposite holds.
 struct OpenCLKernelConfig: Sendable, Equatable {
   enum Variant: String, Sendable, CaseIterable { case cpu, gpu }
   var variant: Variant
