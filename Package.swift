@@ -74,7 +74,7 @@ let package = Package(
 
     .testTarget(
       name: "BertScopeTests",
-      dependencies: ["BertScope", "BertScopeAnalysis", "BertScopeReport"]
+      dependencies: ["BertScope", "BertScopeAnalysis", "BertScopeReport", "CHostKernels"]
     ),
   ]
 )
