@@ -27,13 +27,7 @@ extension OpenCLBackend {
         .buffer(out), .buffer(layout.ids), .buffer(layout.positions), .buffer(layout.segments), .buffer(word),
         .buffer(position), .buffer(type), .buffer(gamma), .buffer(beta), .int(tokens), .int(hidden), .float(eps),
       ]
-      if config.variant == .cpu {
-        let k = try kernel("embed.cl", "kernel_embed_cpu", options: "")
-        try enqueue(k, args, global: [tokens], local: [config.rowLocal])
-      } else {
-        let k = try kernel("embed.cl", "kernel_embed_gpu", options: config.reductionOptions)
-        try enqueue(k, args, global: [tokens * config.reductionGroup], local: [config.reductionGroup])
-      }
+      try enqueueRows("embed.cl", "kernel_embed", args, rows: tokens)
     }
   }
 
@@ -50,13 +44,20 @@ extension OpenCLBackend {
       let args: [Arg] = [
         .buffer(out), .buffer(input), .buffer(gamma), .buffer(beta), .int(rows), .int(cols), .float(eps),
       ]
-      if config.variant == .cpu {
-        let k = try kernel("layer_norm.cl", "kernel_layer_norm_cpu", options: "")
-        try enqueue(k, args, global: [rows], local: [config.rowLocal])
-      } else {
-        let k = try kernel("layer_norm.cl", "kernel_layer_norm_gpu", options: config.reductionOptions)
-        try enqueue(k, args, global: [rows * config.reductionGroup], local: [config.reductionGroup])
-      }
+      try enqueueRows("layer_norm.cl", "kernel_layer_norm", args, rows: rows)
+    }
+  }
+
+  /// Enqueues `kernel` + `_cpu` or `_gpu` of `file` over `rows` rows, as common.cl's
+  /// normalize_row_{cpu,gpu} take them: a work-item per row (`_cpu`), or a work-group of
+  /// `reductionGroup` work-items per row (`_gpu`). Call inside `locked`.
+  private func enqueueRows(_ file: String, _ kernel: String, _ args: [Arg], rows: Int) throws {
+    if config.variant == .cpu {
+      let k = try self.kernel(file, kernel + "_cpu", options: "")
+      try enqueue(k, args, global: [rows], local: [config.rowLocal])
+    } else {
+      let k = try self.kernel(file, kernel + "_gpu", options: config.reductionOptions)
+      try enqueue(k, args, global: [rows * config.reductionGroup], local: [config.reductionGroup])
     }
   }
 }
