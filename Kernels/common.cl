@@ -111,7 +111,8 @@ inline void normalize_row_cpu(__global float *o, __global const float *x, float 
 }
 
 // _gpu: one work-group of WG work-items per row; work-item lid takes the columns c ≡ lid (mod WG)
-// throughout, so o and x need no barrier between the passes. red: WG floats of __local memory.
+// throughout, so o and x need no barrier between the passes.
+
 // This work-item's share of the row's sum.
 inline float row_sum_gpu(__global const float *x, int cols, int lid) {
   float sum = 0.0f;
@@ -119,7 +120,8 @@ inline float row_sum_gpu(__global const float *x, int cols, int lid) {
   return sum;
 }
 
-// `sum`: this work-item's share of the row's sum, its columns added in order.
+// `sum`: this work-item's share of the row's sum, its columns added in order; red: WG floats of
+// __local memory. Every work-item of the work-group calls it (group_sum_float).
 inline void normalize_row_gpu(__global float *o, __global const float *x, float sum, __global const float *gamma,
                               __global const float *beta, int cols, float eps, __local float *red, int lid) {
   const float mean = group_sum_float(sum, red, lid) / (float)cols;
