@@ -39,6 +39,7 @@ let package = Package(
         .copy("attention_context.cl"),
         .copy("attention_features.cl"),
         .copy("attention_probs.cl"),
+        .copy("common.cl"),
         .copy("embed.cl"),
         .copy("gemm_cpu.cl"),
         .copy("gemm_gpu.cl"),
@@ -73,7 +74,7 @@ let package = Package(
 
     .testTarget(
       name: "BertScopeTests",
-      dependencies: ["BertScope", "BertScopeAnalysis", "BertScopeReport", "CZlib"]
+      dependencies: ["BertScope", "BertScopeAnalysis", "BertScopeReport", "CHostKernels", "CZlib"]
     ),
   ]
 )

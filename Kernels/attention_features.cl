@@ -15,7 +15,7 @@
 // Sums are accumulated in double where the device has cl_khr_fp64 (PoCL, NVIDIA), as the
 // host reference does; in float otherwise.
 //
-// Build options: -D WG=<power of two> (_gpu, default 128).
+// Build options: -D WG=<power of two> (_gpu, default 128; common.cl).
 
 #ifdef cl_khr_fp64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
@@ -23,10 +23,8 @@ typedef double acc_t;
 #else
 typedef float acc_t;
 #endif
-
-#ifndef WG
-#define WG 128
-#endif
+// group_sum_acc, group_max_acc: common.cl's work-group reductions over acc_t.
+DEFINE_GROUP_REDUCTIONS(acc_t, acc)
 
 #define NFEAT 20
 
@@ -59,6 +57,22 @@ inline void row_stats(__global const float *a, int n, int i, __global const int 
     *next += (acc_t)row[i + 1];
     *band += (acc_t)(row[i + 1] * is_other(kind[i + 1]));
   }
+}
+
+/// Column j's statistics: its mean c (the attention token j receives) into mass_by and max_by
+/// under token j's kind, row 0's entry a[0][j] into cls_row under that kind, c into the largest
+/// mean and the means' entropy.
+inline void column_stats(__global const float *a, int n, int j, __global const int *kind, acc_t *max_by,
+                         acc_t *mass_by, acc_t *cls_row, acc_t *max_column, acc_t *column_entropy) {
+  acc_t column = 0;
+  for (int i = 0; i < n; i++) column += (acc_t)a[(size_t)i * n + j];
+  const acc_t c = column / (acc_t)n;
+  const int k = kind[j];
+  if (k < 3) max_by[k] = fmax(max_by[k], c);
+  mass_by[k] += c;
+  cls_row[k] += (acc_t)a[j];
+  *max_column = fmax(*max_column, c);
+  if (c > 0) *column_entropy -= c * log(c);
 }
 
 /// Writes the 20 features from the accumulated sums.
@@ -104,17 +118,7 @@ __kernel void kernel_attention_features_cpu(__global float *out, int offset, __g
   for (int i = 0; i < n; i++) row_stats(a, n, i, kind, seg, &entropy, &within, &cross, &diag, &prev, &next, &band);
   acc_t max_by[4] = {0, 0, 0, 0}, mass_by[4] = {0, 0, 0, 0}, cls_row[4] = {0, 0, 0, 0};
   acc_t max_column = 0, column_entropy = 0;
-  for (int j = 0; j < n; j++) {
-    acc_t column = 0;
-    for (int i = 0; i < n; i++) column += (acc_t)a[(size_t)i * n + j];
-    const acc_t c = column / (acc_t)n;
-    const int k = kind[j];
-    if (k < 3) max_by[k] = fmax(max_by[k], c);
-    mass_by[k] += c;
-    cls_row[k] += (acc_t)a[j];
-    max_column = fmax(max_column, c);
-    if (c > 0) column_entropy -= c * log(c);
-  }
+  for (int j = 0; j < n; j++) column_stats(a, n, j, kind, max_by, mass_by, cls_row, &max_column, &column_entropy);
   if (n == 0) {
     for (int f = 0; f < NFEAT; f++) o[f] = 0.0f;
     o[19] = within_uniform[s];
@@ -122,31 +126,6 @@ __kernel void kernel_attention_features_cpu(__global float *out, int offset, __g
   }
   store_features(o, n, within_uniform[s], entropy, within, cross, diag, prev, next, band, max_by, mass_by, cls_row,
                  max_column, column_entropy);
-}
-
-/// Sum of `v` over the work-group (all work-items get it). `red` is WG acc_t of __local memory.
-inline acc_t group_sum(acc_t v, __local acc_t *red, int lid) {
-  red[lid] = v;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int stride = WG / 2; stride > 0; stride >>= 1) {
-    if (lid < stride) red[lid] += red[lid + stride];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  const acc_t total = red[0];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  return total;
-}
-
-inline acc_t group_max(acc_t v, __local acc_t *red, int lid) {
-  red[lid] = v;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int stride = WG / 2; stride > 0; stride >>= 1) {
-    if (lid < stride) red[lid] = fmax(red[lid], red[lid + stride]);
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  const acc_t total = red[0];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  return total;
 }
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void kernel_attention_features_gpu(
@@ -165,31 +144,22 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void kernel_attention_f
   // Columns strided over the work-group (neighbouring work-items read neighbouring columns).
   acc_t max_by[4] = {0, 0, 0, 0}, mass_by[4] = {0, 0, 0, 0}, cls_row[4] = {0, 0, 0, 0};
   acc_t max_column = 0, column_entropy = 0;
-  for (int j = lid; j < n; j += WG) {
-    acc_t column = 0;
-    for (int i = 0; i < n; i++) column += (acc_t)a[(size_t)i * n + j];
-    const acc_t c = column / (acc_t)n;
-    const int k = kind[j];
-    if (k < 3) max_by[k] = fmax(max_by[k], c);
-    mass_by[k] += c;
-    cls_row[k] += (acc_t)a[j];
-    max_column = fmax(max_column, c);
-    if (c > 0) column_entropy -= c * log(c);
-  }
-  entropy = group_sum(entropy, red, lid);
-  within = group_sum(within, red, lid);
-  cross = group_sum(cross, red, lid);
-  diag = group_sum(diag, red, lid);
-  prev = group_sum(prev, red, lid);
-  next = group_sum(next, red, lid);
-  band = group_sum(band, red, lid);
+  for (int j = lid; j < n; j += WG)
+    column_stats(a, n, j, kind, max_by, mass_by, cls_row, &max_column, &column_entropy);
+  entropy = group_sum_acc(entropy, red, lid);
+  within = group_sum_acc(within, red, lid);
+  cross = group_sum_acc(cross, red, lid);
+  diag = group_sum_acc(diag, red, lid);
+  prev = group_sum_acc(prev, red, lid);
+  next = group_sum_acc(next, red, lid);
+  band = group_sum_acc(band, red, lid);
   for (int k = 0; k < 4; k++) {
-    max_by[k] = group_max(max_by[k], red, lid);
-    mass_by[k] = group_sum(mass_by[k], red, lid);
-    cls_row[k] = group_sum(cls_row[k], red, lid);
+    max_by[k] = group_max_acc(max_by[k], red, lid);
+    mass_by[k] = group_sum_acc(mass_by[k], red, lid);
+    cls_row[k] = group_sum_acc(cls_row[k], red, lid);
   }
-  max_column = group_max(max_column, red, lid);
-  column_entropy = group_sum(column_entropy, red, lid);
+  max_column = group_max_acc(max_column, red, lid);
+  column_entropy = group_sum_acc(column_entropy, red, lid);
   if (lid == 0 && s < sequences && h < heads) {
     __global float *o = out + offset + ((size_t)s * heads + h) * NFEAT;
     if (n == 0) {

@@ -19,27 +19,14 @@
 //                              NDRange exactly (blocks · WG, heads), local (WG, 1)
 //
 // Build options: -D HEAD_DIM=<d> (required), -D ROWS=<query rows per block> (default 4),
-// -D WG=<power of two> (_gpu, default 128).
+// -D WG=<power of two> (_gpu, default 128; common.cl).
 
 #ifndef HEAD_DIM
 #error "HEAD_DIM must be defined"
 #endif
-#ifndef WG
-#define WG 128
-#endif
 #ifndef ROWS
 #define ROWS 4
 #endif
-
-inline float hsum4(float4 v) { float2 a = v.lo + v.hi; return a.x + a.y; }
-inline float hsum8(float8 v) { return hsum4(v.lo + v.hi); }
-inline float hsum16(float16 v) { return hsum8(v.lo + v.hi); }
-inline float hmax16(float16 v) {
-  float8 a = fmax(v.lo, v.hi);
-  float4 b = fmax(a.lo, a.hi);
-  float2 c = fmax(b.lo, b.hi);
-  return fmax(c.x, c.y);
-}
 
 // Keys transposed per (sequence, head), so that _cpu reads 16 keys as one vector and _gpu reads
 // them coalesced:
@@ -213,15 +200,7 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void kernel_attention_p
       }
     }
   }
-  for (int r = 0; r < ROWS; r++) red[r][lid] = m[r];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int w = WG / 2; w > 0; w >>= 1) {
-    if (lid < w)
-      for (int r = 0; r < ROWS; r++) red[r][lid] = fmax(red[r][lid], red[r][lid + w]);
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  for (int r = 0; r < ROWS; r++) m[r] = red[r][0];
-  barrier(CLK_LOCAL_MEM_FENCE);
+  group_max_n_float(m, ROWS, &red[0][0], lid);
 
   float sum[ROWS];
   for (int r = 0; r < ROWS; r++) sum[r] = 0.0f;
@@ -234,14 +213,8 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void kernel_attention_p
       }
     }
   }
-  for (int r = 0; r < ROWS; r++) red[r][lid] = sum[r];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int w = WG / 2; w > 0; w >>= 1) {
-    if (lid < w)
-      for (int r = 0; r < ROWS; r++) red[r][lid] += red[r][lid + w];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  for (int r = 0; r < ROWS; r++) sum[r] = 1.0f / red[r][0];
+  group_sum_n_float(sum, ROWS, &red[0][0], lid);
+  for (int r = 0; r < ROWS; r++) sum[r] = 1.0f / sum[r];
   for (int j = lid; j < n; j += WG)
     for (int r = 0; r < ROWS; r++)
       if (r < rows) p0[(size_t)r * L + j] *= sum[r];

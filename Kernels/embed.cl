@@ -7,16 +7,9 @@
 //       (no barriers); NDRange (T rounded up to the local size).
 // _gpu: one work-group of WG work-items per token, reductions in __local memory;
 //       NDRange exactly (T · WG), local (WG): no return before a barrier (PoCL miscompiles it).
+// The normalisation is common.cl's normalize_row_{cpu,gpu}, as in layer_norm.cl.
 //
-// Build options: -D WG=<power of two> (_gpu, default 128).
-
-#ifndef WG
-#define WG 128
-#endif
-
-inline float hsum4(float4 v) { float2 a = v.lo + v.hi; return a.x + a.y; }
-inline float hsum8(float8 v) { return hsum4(v.lo + v.hi); }
-inline float hsum16(float16 v) { return hsum8(v.lo + v.hi); }
+// Build options: -D WG=<power of two> (_gpu, default 128; common.cl).
 
 __kernel void kernel_embed_cpu(__global float *out, __global const int *ids, __global const int *positions,
                                __global const int *segments, __global const float *word,
@@ -31,6 +24,7 @@ __kernel void kernel_embed_cpu(__global float *out, __global const int *ids, __g
   __global float *o = out + (size_t)t * H;
   const int nv = H / 16;
 
+  // The sum is added as row_sum_cpu adds it, while the embeddings are written.
   float16 s16 = (float16)(0.0f);
   for (int c = 0; c < nv; c++) {
     const float16 e = vload16(c, w) + vload16(c, p) + vload16(c, y);
@@ -43,23 +37,7 @@ __kernel void kernel_embed_cpu(__global float *out, __global const int *ids, __g
     o[c] = e;
     sum += e;
   }
-  const float mean = sum / (float)H;
-
-  float16 q16 = (float16)(0.0f);
-  for (int c = 0; c < nv; c++) {
-    const float16 d = vload16(c, o) - mean;
-    q16 = fma(d, d, q16);
-  }
-  float sq = hsum16(q16);
-  for (int c = nv * 16; c < H; c++) {
-    const float d = o[c] - mean;
-    sq = fma(d, d, sq);
-  }
-  const float rstd = rsqrt(sq / (float)H + eps);
-
-  for (int c = 0; c < nv; c++)
-    vstore16(fma((vload16(c, o) - mean) * rstd, vload16(c, gamma), vload16(c, beta)), c, o);
-  for (int c = nv * 16; c < H; c++) o[c] = fma((o[c] - mean) * rstd, gamma[c], beta[c]);
+  normalize_row_cpu(o, o, sum, gamma, beta, H, eps);
 }
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void kernel_embed_gpu(
@@ -80,26 +58,5 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void kernel_embed_gpu(
     o[c] = e;
     sum += e;
   }
-  red[lid] = sum;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int k = WG / 2; k > 0; k >>= 1) {
-    if (lid < k) red[lid] += red[lid + k];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  const float mean = red[0] / (float)H;
-  barrier(CLK_LOCAL_MEM_FENCE);
-
-  float sq = 0.0f;
-  for (int c = lid; c < H; c += WG) {
-    const float d = o[c] - mean;
-    sq = fma(d, d, sq);
-  }
-  red[lid] = sq;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int k = WG / 2; k > 0; k >>= 1) {
-    if (lid < k) red[lid] += red[lid + k];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  const float rstd = rsqrt(red[0] / (float)H + eps);
-  for (int c = lid; c < H; c += WG) o[c] = fma((o[c] - mean) * rstd, gamma[c], beta[c]);
+  normalize_row_gpu(o, o, sum, gamma, beta, H, eps, red, lid);
 }

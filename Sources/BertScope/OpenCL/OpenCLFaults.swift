@@ -1,8 +1,8 @@
 /// Failures a test injects into an `OpenCLBackend` to check that each surfaces as the right
 /// `BertScopeError` (never a crash). The default injects nothing.
 struct OpenCLFaults: Sendable {
-  /// Kernel files (e.g. `"layer_norm.cl"`) whose source gets an `#error` line appended, so that
-  /// their build fails with a real build log → `.kernelBuildFailed`.
+  /// Kernel files (e.g. `"layer_norm.cl"`) whose programs get an `#error` line appended to their
+  /// source, so that their build fails with a real build log → `.kernelBuildFailed`.
   var brokenKernels: Set<String> = []
   /// A single allocation larger than this many bytes fails as the device's would when out of
   /// memory → `.outOfDeviceMemory`.

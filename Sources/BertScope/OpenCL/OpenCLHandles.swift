@@ -181,20 +181,30 @@ final class OpenCLDeviceContext: @unchecked Sendable {
     return shared
   }
 
-  /// `file` built with `options`, from the cache when it was built before; `a.cl+b.cl` builds
-  /// the files' sources as one program, in that order. `appending` is added to the source
-  /// (fault injection); such builds are not cached.
+  /// The files every program starts with: the codes, reductions, row normalisation and GEMM
+  /// epilogues that the ops share.
+  static let commonFiles = ["common.cl"]
+
+  /// The op files of a program name: `"layer_norm.cl"`, or several joined by `+`
+  /// (`"attention_context.cl+attention_probs.cl"`).
+  static func files(of program: String) -> [String] {
+    program.split(separator: "+").map(String.init)
+  }
+
+  /// `file` built with `options`, from the cache when it was built before. The program's source
+  /// is `commonFiles` and then the files `file` names (`a.cl+b.cl`: several, in that order), each
+  /// after a `#line 1 "name"` so that build logs give the file and line. `appending` is added to
+  /// the source (fault injection); such builds are not cached.
   func program(file: String, options: String, appending extra: String = "") throws -> CLProgram {
     let key = file + "|" + options
     lock.lock()
     defer { lock.unlock() }
     if extra.isEmpty, let program = programs[key] { return program }
 
-    // "a.cl+b.cl": one program from several files, in that order.
     var texts: [String] = []
-    for part in file.split(separator: "+") {
-      switch KernelSource.text(named: String(part)) {
-      case .success(let text): texts.append(text)
+    for part in Self.commonFiles + Self.files(of: file) {
+      switch KernelSource.text(named: part) {
+      case .success(let text): texts.append("#line 1 \"\(part)\"\n" + text)
       case .failure(let missing): throw BertScopeError.backendUnavailable(missing.description)
       }
     }

@@ -1,0 +1,145 @@
+import Foundation
+
+// Attention: probabilities (attention_probs.cl), P·V (attention_context.cl) and, on CPU devices,
+// both in one kernel.
+extension OpenCLBackend {
+  private func checkAttention(
+    qkv: OpenCLBuffer, probs: OpenCLBuffer, layout: OpenCLLayout, batch: PackedBatch, heads: Int, headDim: Int,
+    op: String
+  ) throws {
+    try require(heads > 0 && headDim > 0, "\(op): \(heads) heads of dimension \(headDim)")
+    try require(
+      layout.tokenCount == batch.tokenCount && layout.sequenceCount == batch.count,
+      "\(op): layout and batch disagree")
+    try require(
+      qkv.count >= batch.tokenCount * 3 * heads * headDim,
+      "\(op): qkv holds \(qkv.count) floats, needs [\(batch.tokenCount), \(3 * heads * headDim)]")
+    try require(
+      batch.heads == heads && probs.count >= batch.probCount,
+      "\(op): probs holds \(probs.count) floats, the batch needs \(batch.probCount) (\(batch.heads) heads)")
+  }
+
+  func attentionProbs(
+    probs: OpenCLBuffer, qkv: OpenCLBuffer, layout: OpenCLLayout, batch: PackedBatch, heads: Int, headDim: Int,
+    scale: Float, modes: [HeadMode]
+  ) throws {
+    try checkAttention(
+      qkv: qkv, probs: probs, layout: layout, batch: batch, heads: heads, headDim: headDim, op: "attentionProbs")
+    try require(modes.isEmpty || modes.count == heads, "attentionProbs: \(modes.count) head modes for \(heads) heads")
+    guard batch.tokenCount > 0 else { return }
+    try locked {
+      let (args, options) = try probsArguments(
+        probs: probs, context: nil, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim,
+        scale: scale, modes: modes, op: "attentionProbs")
+      if config.variant == .cpu {
+        let k = try kernel("attention_probs.cl", "kernel_attention_probs_cpu", options: options)
+        try enqueue(k, args, global: [layout.blockCount, heads], local: [config.attentionLocal, 1])
+      } else {
+        let k = try kernel("attention_probs.cl", "kernel_attention_probs_gpu", options: options)
+        try enqueue(
+          k, args, global: [layout.blockCount * config.reductionGroup, heads], local: [config.reductionGroup, 1])
+      }
+    }
+  }
+
+  /// On CPU devices one kernel computes each block of query rows' probabilities and then their
+  /// P·V while the rows are in cache; GPUs run the two kernels.
+  func attention(
+    probs: OpenCLBuffer, context: OpenCLBuffer, qkv: OpenCLBuffer, layout: OpenCLLayout, batch: PackedBatch,
+    heads: Int, headDim: Int, scale: Float, modes: [HeadMode]
+  ) throws {
+    guard config.variant == .cpu else {
+      try attentionProbs(
+        probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim, scale: scale, modes: modes)
+      try attentionContext(
+        context: context, probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim)
+      return
+    }
+    try checkAttention(
+      qkv: qkv, probs: probs, layout: layout, batch: batch, heads: heads, headDim: headDim, op: "attention")
+    try require(modes.isEmpty || modes.count == heads, "attention: \(modes.count) head modes for \(heads) heads")
+    let tokens = batch.tokenCount
+    try require(
+      context.count >= tokens * heads * headDim,
+      "attention: context holds \(context.count) floats, needs [\(tokens), \(heads * headDim)]")
+    guard tokens > 0 else { return }
+    try locked {
+      let (args, options) = try probsArguments(
+        probs: probs, context: context, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim,
+        scale: scale, modes: modes, op: "attention")
+      let k = try kernel(
+        "attention_context.cl+attention_probs.cl", "kernel_attention_fused_cpu", options: options + " -D WITH_CONTEXT")
+      try enqueue(k, args, global: [layout.blockCount, heads], local: [config.attentionLocal, 1])
+    }
+  }
+
+  /// Transposes the keys (kernel_attention_keys) and returns the arguments of the
+  /// probabilities kernels (with `context` after `probs` for the fused one) and their build
+  /// options. Call inside `locked`.
+  private func probsArguments(
+    probs: OpenCLBuffer, context: OpenCLBuffer?, qkv: OpenCLBuffer, layout: OpenCLLayout, batch: PackedBatch,
+    heads: Int, headDim: Int, scale: Float, modes: [HeadMode], op: String
+  ) throws -> ([Arg], String) {
+    let tokens = batch.tokenCount
+    let modeBuffer = try modesBuffer(modes, heads: heads)
+    let hidden = heads * headDim
+    let options = config.attentionOptions(headDim: headDim)
+    try require(layout.blockRows == config.attentionRows, "\(op): layout made by another backend")
+    let keysT: OpenCLBuffer
+    if let scratch = layout.keysT, scratch.count >= layout.paddedTokenCount * hidden {
+      keysT = scratch
+    } else {
+      keysT = try allocate(count: layout.paddedTokenCount * hidden, copying: nil)
+      layout.keysT = keysT
+    }
+    let keys = try kernel("attention_probs.cl", "kernel_attention_keys", options: options)
+    try enqueue(
+      keys,
+      [
+        .buffer(keysT), .buffer(qkv), .buffer(layout.tokenSequence), .buffer(layout.lengths),
+        .buffer(layout.tokenOffsets), .buffer(layout.paddedOffsets), .int(tokens), .int(hidden),
+      ], global: [tokens, heads], local: [config.variant == .cpu ? config.rowLocal : 64, 1])
+    let args: [Arg] =
+      [.buffer(probs)] + (context.map { [Arg.buffer($0)] } ?? []) + [
+        .buffer(qkv), .buffer(keysT), .buffer(layout.blockSequence), .buffer(layout.blockRow),
+        .buffer(layout.lengths), .buffer(layout.tokenOffsets), .buffer(layout.probOffsets),
+        .buffer(layout.paddedOffsets), .buffer(modeBuffer), .int(layout.blockCount), .int(hidden), .float(scale),
+      ]
+    return (args, options)
+  }
+
+  func attentionContext(
+    context: OpenCLBuffer, probs: OpenCLBuffer, qkv: OpenCLBuffer, layout: OpenCLLayout, batch: PackedBatch,
+    heads: Int, headDim: Int
+  ) throws {
+    try checkAttention(
+      qkv: qkv, probs: probs, layout: layout, batch: batch, heads: heads, headDim: headDim, op: "attentionContext")
+    let tokens = batch.tokenCount, hidden = heads * headDim
+    try require(
+      context.count >= tokens * hidden,
+      "attentionContext: context holds \(context.count) floats, needs [\(tokens), \(hidden)]")
+    guard tokens > 0 else { return }
+    try locked {
+      let options = config.attentionOptions(headDim: headDim)
+      if config.variant == .cpu {
+        try require(layout.blockRows == config.attentionRows, "attentionContext: layout made by another backend")
+        let k = try kernel("attention_context.cl", "kernel_attention_context_cpu", options: options)
+        try enqueue(
+          k,
+          [
+            .buffer(context), .buffer(probs), .buffer(qkv), .buffer(layout.blockSequence), .buffer(layout.blockRow),
+            .buffer(layout.lengths), .buffer(layout.tokenOffsets), .buffer(layout.probOffsets),
+            .int(layout.blockCount), .int(hidden),
+          ], global: [layout.blockCount, heads], local: [config.attentionLocal, 1])
+      } else {
+        let k = try kernel("attention_context.cl", "kernel_attention_context_gpu", options: options)
+        try enqueue(
+          k,
+          [
+            .buffer(context), .buffer(probs), .buffer(qkv), .buffer(layout.tokenSequence), .buffer(layout.lengths),
+            .buffer(layout.tokenOffsets), .buffer(layout.probOffsets), .int(tokens), .int(hidden),
+          ], global: [tokens * headDim, heads], local: [headDim, 1])
+      }
+    }
+  }
+}

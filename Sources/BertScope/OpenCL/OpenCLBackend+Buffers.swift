@@ -1,0 +1,100 @@
+import COpenCL
+import Foundation
+
+// Buffers, batch layouts and readback.
+extension OpenCLBackend {
+  func makeBuffer(count: Int) throws -> OpenCLBuffer {
+    try locked { try allocate(count: count, copying: nil) }
+  }
+
+  func makeBuffer(_ values: [Float]) throws -> OpenCLBuffer {
+    try locked { try upload(values) }
+  }
+
+  func makeLayout(_ batch: PackedBatch) throws -> OpenCLLayout {
+    try require(
+      batch.probCount <= Int(Int32.max) && batch.tokenCount <= Int(Int32.max),
+      "batch of \(batch.count) sequences needs \(batch.probCount) attention probabilities per layer, "
+        + "more than 2³¹; reduce the batch size or the sequence length")
+    let rows = config.attentionRows
+    var tokenSequence = [Int32](repeating: 0, count: batch.tokenCount)
+    var paddedOffsets: [Int32] = [], blockSequence: [Int32] = [], blockRow: [Int32] = []
+    var padded = 0
+    for (s, (offset, length)) in zip(batch.tokenOffsets, batch.lengths).enumerated() {
+      for t in offset..<(offset + length) { tokenSequence[t] = Int32(s) }
+      paddedOffsets.append(Int32(padded))
+      padded += (length + 15) / 16 * 16
+      for row in stride(from: 0, to: length, by: rows) {
+        blockSequence.append(Int32(s))
+        blockRow.append(Int32(row))
+      }
+    }
+    return try locked {
+      OpenCLLayout(
+        ids: try upload(batch.ids), segments: try upload(batch.segments), positions: try upload(batch.positions),
+        tokenSequence: try upload(tokenSequence),
+        lengths: try upload(batch.lengths.map { Int32($0) }),
+        tokenOffsets: try upload(batch.tokenOffsets.map { Int32($0) }),
+        probOffsets: try upload(batch.probOffsets.map { Int32($0) }),
+        paddedOffsets: try upload(paddedOffsets), blockSequence: try upload(blockSequence),
+        blockRow: try upload(blockRow), kinds: try upload(batch.kinds), withinUniform: try upload(batch.withinUniform),
+        blockRows: rows, blockCount: blockSequence.count,
+        tokenCount: batch.tokenCount, sequenceCount: batch.count, paddedTokenCount: padded)
+    }
+  }
+
+  func read(_ buffer: OpenCLBuffer, range: Range<Int>) throws -> [Float] {
+    try read(buffer, ranges: [range])[0]
+  }
+
+  func read(_ buffer: OpenCLBuffer, ranges: [Range<Int>]) throws -> [[Float]] {
+    let total = ranges.reduce(0) { $0 + $1.count }
+    let host = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(total, 1))
+    defer { host.deallocate() }
+    try read(buffer, ranges: ranges, into: host.baseAddress!)
+    var results: [[Float]] = []
+    var offset = 0
+    for range in ranges {
+      results.append(Array(host[offset..<(offset + range.count)]))
+      offset += range.count
+    }
+    return results
+  }
+
+  func readStorage(_ buffer: OpenCLBuffer, count: Int) throws -> FloatStorage {
+    try readStorage(buffer, ranges: [0..<count])
+  }
+
+  func readStorage(_ buffer: OpenCLBuffer, ranges: [Range<Int>]) throws -> FloatStorage {
+    let storage = FloatStorage(count: ranges.reduce(0) { $0 + $1.count })
+    try read(buffer, ranges: ranges, into: storage.pointer)
+    return storage
+  }
+
+  /// Copies `ranges` of `buffer` back to back into `host`: reads are queued without blocking
+  /// and waited on once.
+  private func read(_ buffer: OpenCLBuffer, ranges: [Range<Int>], into host: UnsafeMutablePointer<Float>) throws {
+    for range in ranges {
+      try require(
+        range.lowerBound >= 0 && range.upperBound <= buffer.count,
+        "read: range \(range) outside a buffer of \(buffer.count) floats")
+    }
+    try locked {
+      var queued = false
+      // Never leave a read in flight into memory the caller may free.
+      defer { if queued { clFinish(queue.handle) } }
+      var offset = 0
+      for range in ranges where !range.isEmpty {
+        try call("clEnqueueReadBuffer", "\(range.count) floats at \(range.lowerBound)") {
+          clEnqueueReadBuffer(
+            queue.handle, buffer.mem, cl_bool(CL_FALSE), range.lowerBound * 4, range.count * 4, host + offset, 0, nil,
+            nil)
+        }
+        queued = true
+        offset += range.count
+      }
+      try call("clFinish") { clFinish(queue.handle) }
+      queued = false
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+// Linear layers: the GEMM kernels (gemm_cpu.cl, gemm_gpu.cl) and the weight packing of the CPU one.
+extension OpenCLBackend {
+  func makeMatrix(_ weight: [Float], rows: Int, cols: Int) throws -> OpenCLMatrix {
+    try require(
+      rows > 0 && cols > 0 && weight.count == rows * cols,
+      "weight of \(weight.count) floats is not [\(rows), \(cols)]")
+    if config.variant == .cpu {
+      let packed = Self.packPanels(weight, rows: rows, cols: cols, panelWidth: config.gemmNR)
+      let buffer = try locked { try upload(packed) }
+      return OpenCLMatrix(buffer: buffer, rows: rows, cols: cols, panelWidth: config.gemmNR)
+    }
+    let buffer = try locked { try upload(weight) }
+    return OpenCLMatrix(buffer: buffer, rows: rows, cols: cols, panelWidth: nil)
+  }
+
+  func linear(
+    out: OpenCLBuffer, input: OpenCLBuffer, rows: Int, weight: OpenCLMatrix, bias: OpenCLBuffer,
+    epilogue: Epilogue<OpenCLBuffer>, activation: Activation
+  ) throws {
+    let n = weight.rows, k = weight.cols
+    try require(
+      rows >= 0 && input.count >= rows * k, "linear: input holds \(input.count) floats, needs [\(rows), \(k)]")
+    try require(out.count >= rows * n, "linear: out holds \(out.count) floats, needs [\(rows), \(n)]")
+    try require(bias.count >= n, "linear: bias holds \(bias.count) floats, needs \(n)")
+    var residual = out
+    if case .biasResidual(let r) = epilogue {
+      try require(r.count >= rows * n, "linear: residual holds \(r.count) floats, needs [\(rows), \(n)]")
+      residual = r
+    }
+    guard rows > 0 else { return }
+    try locked {
+      let args: [Arg] = [
+        .buffer(out), .buffer(input), .buffer(weight.buffer), .buffer(bias), .buffer(residual), .int(rows), .int(n),
+        .int(k), .int(Int(epilogue.code)), .int(Int(activation.rawValue)),
+      ]
+      if let nr = weight.panelWidth {
+        var cpu = config
+        cpu.gemmNR = nr
+        let kern = try kernel("gemm_cpu.cl", "kernel_gemm_cpu", options: cpu.gemmOptions)
+        let tiles = (rows + cpu.gemmMR - 1) / cpu.gemmMR
+        let panels = (n + nr - 1) / nr
+        try enqueue(kern, args, global: [tiles, panels], local: [cpu.gemmLocal, 1])
+      } else {
+        // Few output tiles (small batches) leave most of a GPU idle: use smaller ones.
+        var gpu = config
+        if (rows + gpu.tileM - 1) / gpu.tileM * ((n + gpu.tileN - 1) / gpu.tileN) < 2 * device.computeUnits {
+          gpu.useSmallTiles()
+        }
+        let kern = try kernel("gemm_gpu.cl", "kernel_gemm_gpu", options: gpu.gemmOptions)
+        let lx = gpu.tileN / gpu.wptN, ly = gpu.tileM / gpu.wptM
+        let global = [(n + gpu.tileN - 1) / gpu.tileN * lx, (rows + gpu.tileM - 1) / gpu.tileM * ly]
+        try enqueue(kern, args, global: global, local: [lx, ly])
+      }
+    }
+  }
+
+  // MARK: - Weight packing
+
+  /// `weight` [n, k] → `[ceil(n/nr)][k][nr]` panels, zero-padded past `n`.
+  static func packPanels(_ weight: [Float], rows n: Int, cols k: Int, panelWidth nr: Int) -> [Float] {
+    let panels = (n + nr - 1) / nr
+    var packed = [Float](repeating: 0, count: panels * k * nr)
+    weight.withUnsafeBufferPointer { w in
+      packed.withUnsafeMutableBufferPointer { p in
+        for panel in 0..<panels {
+          let width = min(nr, n - panel * nr)
+          for j in 0..<width {
+            let src = (panel * nr + j) * k
+            var dst = panel * k * nr + j
+            for kk in 0..<k {
+              p[dst] = w[src + kk]
+              dst += nr
+            }
+          }
+        }
+      }
+    }
+    return packed
+  }
+}
