@@ -1,16 +1,6 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// The CPU kernels are written with Swift SIMD types; without AVX2/FMA enabled for the C
-// importer, `addingProduct` lowers to a call to `fmaf` per lane (~20x slower). BertScope
-// therefore needs an x86-64 CPU with AVX2 and FMA (Intel Haswell / AMD Zen or newer);
-// `bertscope` checks for them at start-up and says so instead of trapping.
-#if arch(x86_64)
-let simd: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]
-#else
-let simd: [SwiftSetting] = []
-#endif
-
 let package = Package(
   name: "BertScope",
   products: [
@@ -27,7 +17,10 @@ let package = Package(
     .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
     .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-    // Our host GEMM (AVX-512 intrinsics, enabled per function; runtime CPU check).
+    // The host's C kernels: the GEMM (AVX-512) and everything else vectorised (AVX2 + FMA,
+    // and a portable build of the same source), instruction sets enabled per function and
+    // chosen by a run-time CPU check, so that no target needs unsafe flags (SwiftPM refuses
+    // those in a package depended on by version).
     .target(name: "CHostKernels", path: "Sources/CHostKernels"),
 
     // The OpenCL C sources, shipped as resources next to the binary.
@@ -50,14 +43,12 @@ let package = Package(
     // Model files, tokenizer, encoder and its backends.
     .target(
       name: "BertScope",
-      dependencies: ["COpenCL", "COpenBLAS", "CHostKernels", "BertScopeKernels"],
-      swiftSettings: simd
+      dependencies: ["COpenCL", "COpenBLAS", "CHostKernels", "BertScopeKernels"]
     ),
     // Kovaleva et al. 2019 analyses over corpora.
     .target(
       name: "BertScopeAnalysis",
-      dependencies: ["BertScope"],
-      swiftSettings: simd
+      dependencies: ["BertScope"]
     ),
     // PNG/SVG figures and the offline HTML report.
     .target(

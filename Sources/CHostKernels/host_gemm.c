@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 // Vector intrinsics are never contracted into FMAs behind our back: the element-wise math
-// below rounds exactly like VectorMath.swift's.
+// below rounds exactly like host_kernels_body.h's.
 #pragma clang fp contract(off)
 
 #define MR 6
@@ -50,14 +50,14 @@ void bs_gemm_pack(const float *weight, int n, int k, float *packed) {
   }
 }
 
-// ---- the epilogue's element-wise math: the polynomials of VectorMath.swift ----
+// ---- the epilogue's element-wise math: the polynomials of host_kernels_body.h ----
 
 #define VECTOR __attribute__((target("avx512f,fma"), always_inline)) static inline
 
 VECTOR __m512 madd(__m512 p, __m512 x, float c) { return _mm512_fmadd_ps(p, x, _mm512_set1_ps(c)); }
 
 // erf(x) ≈ x·P(x²)/Q(x²) on |x| ≤ 4, clamped beyond: the fit of Kernels/gemm_cpu.cl and
-// VectorMath.swift's verf, |error| ≤ 3.3e-7.
+// host_kernels_body.h's verf, |error| ≤ 3.3e-7.
 VECTOR __m512 v_erf(__m512 x) {
   __m512 c = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-4)), _mm512_set1_ps(4));
   __m512 t = _mm512_mul_ps(c, c);

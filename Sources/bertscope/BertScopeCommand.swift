@@ -20,10 +20,6 @@ struct BertScopeCommand: ParsableCommand {
 
   /// Parses, runs, and turns every failure into one line on stderr and a non-zero exit.
   static func main() {
-    guard CPUFeatures.supported else {
-      printError("error: this build of bertscope needs an x86-64 CPU with AVX2 and FMA (Intel Haswell, AMD Zen or newer)")
-      Foundation.exit(3)
-    }
     Signals.install()
     do {
       var command = try parseAsRoot()
@@ -34,21 +30,5 @@ struct BertScopeCommand: ParsableCommand {
     } catch {
       exit(withError: error)
     }
-  }
-}
-
-/// Reads /proc/cpuinfo: the library is compiled for AVX2 + FMA (see Package.swift), so this
-/// check runs before any of its code.
-enum CPUFeatures {
-  static var supported: Bool {
-    #if arch(x86_64) && os(Linux)
-      guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-        let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
-      else { return true }
-      let set = Set(flags.split(separator: " ").map(String.init))
-      return set.contains("avx2") && set.contains("fma")
-    #else
-      return true
-    #endif
   }
 }

@@ -134,7 +134,7 @@ protocol ComputeBackend: AnyObject, Sendable {
   /// A batch's integer data (ids, segments, positions, lengths, offsets), uploaded.
   associatedtype Layout
 
-  /// Human-readable, e.g. "cpu (packed AVX-512 GEMM, 2 threads)".
+  /// Human-readable, e.g. "cpu (packed AVX-512 GEMM, AVX2+FMA kernels, 2 threads)".
   var name: String { get }
 
   /// `count` floats, contents undefined.

@@ -2,7 +2,7 @@ import Foundation
 
 /// Which backend runs the encoder.
 public enum BackendKind: String, Sendable, CaseIterable, Codable {
-  /// The host: our packed AVX-512 GEMM (OpenBLAS without AVX-512) + SIMD Swift.
+  /// The host: our packed AVX-512 GEMM (OpenBLAS without AVX-512) + vectorised C kernels.
   case cpu
   /// Our OpenCL kernels on an OpenCL device (`--device N`).
   case opencl
@@ -19,7 +19,7 @@ public final class Encoder: Sendable {
   public let tokenizer: BertTokenizer
   /// The backend actually used (`auto` resolved).
   public let backend: BackendKind
-  /// The backend in words, e.g. "cpu (packed AVX-512 GEMM, 2 threads)" or
+  /// The backend in words, e.g. "cpu (packed AVX-512 GEMM, AVX2+FMA kernels, 2 threads)" or
   /// "opencl (NVIDIA H100 …, NVIDIA CUDA, gpu kernels)".
   public let backendDescription: String
   /// Seconds spent preparing and uploading the weights.
