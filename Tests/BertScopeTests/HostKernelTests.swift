@@ -33,7 +33,7 @@ struct HostKernelTests {
     var rng = SplitMix64(seed: 21)
     // Attention: lengths off the 6-row and 16-column grids, head sizes off 16, every mode.
     for (lengths, heads, d) in [([1, 5, 17, 130], 3, 8), ([64, 7], 4, 32), ([13, 40], 2, 20), ([3], 1, 1)] {
-      let batch = OpenCLTest.batch(lengths: lengths, heads: heads, rng: &rng)
+      let batch = TestInputs.batch(lengths: lengths, heads: heads, rng: &rng)
       let qkv = rng.floats(batch.tokenCount * 3 * heads * d, in: -3...3)
       let modes = (0..<heads).map { [HeadMode.normal, .uniform, .zero][$0 % 3] }
       func run(_ backend: CPUBackend, fused: Bool) throws -> ([Float], [Float]) {
@@ -67,7 +67,7 @@ struct HostKernelTests {
         return try backend.read(out, range: 0..<rows * cols)
       }
       #expect(Self.bits(try norm(a)) == Self.bits(try norm(b)), "layerNorm, \(cols) columns")
-      let batch = OpenCLTest.batch(lengths: [4, 30], heads: 1, vocab: 10, rng: &rng)
+      let batch = TestInputs.batch(lengths: [4, 30], heads: 1, vocab: 10, rng: &rng)
       let word = rng.floats(10 * cols), position = rng.floats(30 * cols), type = rng.floats(2 * cols)
       func embed(_ backend: CPUBackend) throws -> [Float] {
         let out = try backend.makeBuffer(count: batch.tokenCount * cols)
