@@ -481,13 +481,13 @@ func checkReads<B: ComputeBackend>(_ backend: B, label: String) throws {
 
   let head = try backend.readStorage(buffer, count: 10)
   m.exact(head.array(0..<10), slice(0..<10), "\(label): readStorage of the first 10")
-  // The protocol promises "the first count floats". The CPU backend hands out the buffer
-  // itself (the encoder only ever asks for whole buffers), so its storage holds all 1000.
-  withKnownIssue("CPUBackend.readStorage(_:count:) returns the whole buffer, not its first count floats") {
-    #expect(head.count == 10, "\(label): readStorage(count: 10) holds \(head.count) floats")
-  } when: {
-    backend is CPUBackend
+  m.require(head.count == 10, "\(label): readStorage(count: 10) holds \(head.count) floats")
+  // Outside the buffer: an error naming the range, on every backend.
+  for bad in [995..<1001, -1..<3] {
+    m.require((try? backend.read(buffer, range: bad)) == nil, "\(label): read \(bad) of 1000 floats succeeded")
   }
+  m.require((try? backend.readStorage(buffer, count: 1001)) == nil, "\(label): readStorage(count: 1001) of 1000 succeeded")
+  m.require((try? backend.readStorage(buffer, ranges: [0..<2, 999..<1002])) == nil, "\(label): readStorage past the end succeeded")
   m.record()
 }
 

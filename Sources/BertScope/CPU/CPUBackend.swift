@@ -141,10 +141,20 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
   func makeLayout(_ batch: PackedBatch) throws -> Layout { Layout() }
 
   func read(_ buffer: FloatStorage, range: Range<Int>) throws -> [Float] {
-    buffer.array(range)
+    try checkRange(range, of: buffer)
+    return buffer.array(range)
   }
 
   func readStorage(_ buffer: FloatStorage, count: Int) throws -> FloatStorage {
-    buffer  // no copy: the encoder hands this buffer out and never writes it again
+    try checkRange(0..<count, of: buffer)
+    // No copy when the whole buffer is asked for (what the encoder does: it hands the buffer
+    // out and never writes it again).
+    return count == buffer.count ? buffer : FloatStorage(buffer.array(0..<count))
+  }
+
+  private func checkRange(_ range: Range<Int>, of buffer: FloatStorage) throws {
+    guard range.lowerBound >= 0, range.upperBound <= buffer.count else {
+      throw BertScopeError.invalidInput("CPU backend: read of \(range) outside a buffer of \(buffer.count) floats")
+    }
   }
 }
