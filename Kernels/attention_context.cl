@@ -18,9 +18,6 @@
 #ifndef HEAD_DIM
 #error "HEAD_DIM must be defined"
 #endif
-#ifndef ROWS
-#define ROWS 4
-#endif
 
 #if HEAD_DIM % 16 == 0
 #define VW 16

@@ -24,9 +24,6 @@
 #ifndef HEAD_DIM
 #error "HEAD_DIM must be defined"
 #endif
-#ifndef ROWS
-#define ROWS 4
-#endif
 
 // Keys transposed per (sequence, head), so that _cpu reads 16 keys as one vector and _gpu reads
 // them coalesced:
@@ -125,34 +122,30 @@ inline void probs_rows_cpu(__global float *probs, __global const float *qkv, __g
   }
 }
 
-__kernel void kernel_attention_probs_cpu(__global float *probs, __global const float *qkv,
-                                         __global const float *keysT, __global const int *blockSeq,
-                                         __global const int *blockRow, __global const int *lengths,
-                                         __global const int *tokenOffsets, __global const int *probOffsets,
-                                         __global const int *paddedOffsets, __global const int *modes, int blocks,
-                                         int H, float scale) {
-  const int b = get_global_id(0), h = get_global_id(1);
-  if (b >= blocks) return;
-  probs_rows_cpu(probs, qkv, keysT, blockSeq[b], h, blockRow[b], lengths, tokenOffsets, probOffsets, paddedOffsets,
-                 modes, H, scale);
-}
-
+// kernel_attention_probs_cpu; built with -D WITH_CONTEXT (after attention_context.cl) it is
+// kernel_attention_fused_cpu instead, which takes `context` after `probs` and also computes the
+// rows' P·V (context_rows_cpu) while they are still in cache. Same NDRange either way.
 #ifdef WITH_CONTEXT
-// The rows' probabilities, then their P·V while they are still in cache (context_rows_cpu from
-// attention_context.cl). Same NDRange as kernel_attention_probs_cpu.
-__kernel void kernel_attention_fused_cpu(__global float *probs, __global float *context, __global const float *qkv,
-                                         __global const float *keysT, __global const int *blockSeq,
-                                         __global const int *blockRow, __global const int *lengths,
-                                         __global const int *tokenOffsets, __global const int *probOffsets,
-                                         __global const int *paddedOffsets, __global const int *modes, int blocks,
-                                         int H, float scale) {
+#define PROBS_CPU_KERNEL kernel_attention_fused_cpu
+#define CONTEXT_ARGUMENT __global float *context,
+#else
+#define PROBS_CPU_KERNEL kernel_attention_probs_cpu
+#define CONTEXT_ARGUMENT
+#endif
+__kernel void PROBS_CPU_KERNEL(__global float *probs, CONTEXT_ARGUMENT __global const float *qkv,
+                               __global const float *keysT, __global const int *blockSeq,
+                               __global const int *blockRow, __global const int *lengths,
+                               __global const int *tokenOffsets, __global const int *probOffsets,
+                               __global const int *paddedOffsets, __global const int *modes, int blocks, int H,
+                               float scale) {
   const int b = get_global_id(0), h = get_global_id(1);
   if (b >= blocks) return;
   const int s = blockSeq[b], i0 = blockRow[b];
   probs_rows_cpu(probs, qkv, keysT, s, h, i0, lengths, tokenOffsets, probOffsets, paddedOffsets, modes, H, scale);
+#ifdef WITH_CONTEXT
   context_rows_cpu(context, probs, qkv, s, h, i0, lengths, tokenOffsets, probOffsets, H);
-}
 #endif
+}
 
 // ROWS query rows of one sequence (blockSeq, blockRow) and one head per work-group of WG
 // work-items; work-item j takes keys j, j + WG, … from keysT (coalesced) against the rows' Q in

@@ -10,6 +10,7 @@
 //
 // Build options:
 //   -D WG=<power of two>  work-group size of the reductions (default 128)
+//   -D ROWS=<n>           query rows per block of the attention kernels (default 4)
 //   -D EXACT_ERF          GELU through the built-in erf instead of the rational fit below
 
 // ---- Codes (bs_codes.h) ------------------------------------------------------------------------
@@ -27,6 +28,10 @@
 
 #ifndef WG
 #define WG 128
+#endif
+// Query rows per block of the attention kernels (-D ROWS).
+#ifndef ROWS
+#define ROWS 4
 #endif
 
 // ---- Horizontal sums and maxima (halves combined pairwise; this order fixes the rounding) -------

@@ -206,6 +206,28 @@ struct Legend {
   }
 }
 
+/// The layout of a chart with a value axis and a legend beside it (`LineChart`, `StackedBars`):
+/// the plot area, the axis ticks and their decimals, the legend and where it goes, the size.
+struct PlotGeometry {
+  var plot: Rect
+  var ticks: [Double]
+  var decimals: Int
+  var legend: Legend
+  var legendOrigin: Point
+  var size: (width: Double, height: Double)
+}
+
+extension Legend {
+  /// Where the legend goes beside `plot` (`gap` to its right, top-aligned), and the size of a
+  /// figure holding the plot with its x tick labels and axis title, the legend, and `title`.
+  func placed(beside plot: Rect, gap: Double, title: String) -> (origin: Point, size: (width: Double, height: Double)) {
+    let origin = Point(plot.maxX + gap, plot.y)
+    let width = max(origin.x + size.width + Layout.margin, titleWidth(title))
+    let axis = plot.maxY + Layout.tickLength + Layout.tickGap + Layout.tick.lineHeight + 8 + Layout.axisTitle.lineHeight
+    return (origin, (width, max(axis, origin.y + size.height) + Layout.margin))
+  }
+}
+
 /// Draws the figure title centred over `width`, returning the y below it.
 func drawTitle(_ title: String, on s: any Surface, width: Double) -> Double {
   guard !title.isEmpty else { return Layout.margin }

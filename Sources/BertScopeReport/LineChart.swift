@@ -88,14 +88,7 @@ public struct LineChart: Figure {
 
   func colour(_ i: Int) -> RGB { series[i].colour ?? Palette.categorical(i) }
 
-  struct Geometry {
-    var plot: Rect
-    var ticks: [Double]
-    var decimals: Int
-    var legend: Legend
-    var legendOrigin: Point
-    var size: (width: Double, height: Double)
-  }
+  typealias Geometry = PlotGeometry
 
   var geometry: Geometry {
     let range = axisRange
@@ -107,10 +100,8 @@ public struct LineChart: Figure {
       entries: series.indices.map {
         Legend.Entry(name: series[$0].name, colour: colour($0), marker: style == .lines ? Marker.forSeries($0) : nil)
       }, title: nil)
-    let legendOrigin = Point(plot.maxX + 24, plot.y)
-    let width = max(legendOrigin.x + legend.size.width + Layout.margin, titleWidth(title))
-    let height = max(plot.maxY + Layout.tickLength + Layout.tickGap + Layout.tick.lineHeight + 8 + Layout.axisTitle.lineHeight, legendOrigin.y + legend.size.height) + Layout.margin
-    return Geometry(plot: plot, ticks: ticks, decimals: decimals, legend: legend, legendOrigin: legendOrigin, size: (width, height))
+    let (legendOrigin, size) = legend.placed(beside: plot, gap: 24, title: title)
+    return Geometry(plot: plot, ticks: ticks, decimals: decimals, legend: legend, legendOrigin: legendOrigin, size: size)
   }
 
   /// Width and height in figure units, axes and legend included.

@@ -70,14 +70,7 @@ public struct StackedBars: Figure {
     return tallest <= 1 + 1e-9 ? 1 : niceCeiling(tallest)
   }
 
-  struct Geometry {
-    var plot: Rect
-    var ticks: [Double]
-    var decimals: Int
-    var legend: Legend
-    var legendOrigin: Point
-    var size: (width: Double, height: Double)
-  }
+  typealias Geometry = PlotGeometry
 
   var geometry: Geometry {
     let ticks = niceTicks(0, axisMaximum, maxTicks: 5)
@@ -89,10 +82,8 @@ public struct StackedBars: Figure {
     // Top entry of the legend = top segment of the bars.
     let legend = Legend(
       entries: zip(series, colours).reversed().map { Legend.Entry(name: $0.0, colour: $0.1) }, title: legendTitle)
-    let legendOrigin = Point(plot.maxX + 20, plot.y)
-    let width = max(legendOrigin.x + legend.size.width + Layout.margin, titleWidth(title))
-    let height = max(plot.maxY + Layout.tickLength + Layout.tickGap + Layout.tick.lineHeight + 8 + Layout.axisTitle.lineHeight, legendOrigin.y + legend.size.height) + Layout.margin
-    return Geometry(plot: plot, ticks: ticks, decimals: decimals, legend: legend, legendOrigin: legendOrigin, size: (width, height))
+    let (legendOrigin, size) = legend.placed(beside: plot, gap: 20, title: title)
+    return Geometry(plot: plot, ticks: ticks, decimals: decimals, legend: legend, legendOrigin: legendOrigin, size: size)
   }
 
   /// Width and height in figure units, axes and legend included.

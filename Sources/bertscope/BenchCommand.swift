@@ -176,19 +176,15 @@ func peakMemoryBytes() -> Int {
 struct BenchResults: Encodable {
   struct Row: Encodable {
     var backend: BackendKind
+    /// The backend in words (`Encoder.backendDescription`).
     var device: String
-    var batch: Int
-    var length: Int
+    var batch, length: Int
     /// `none` or `all`.
     var maps: String
-    var medianMs: Double
-    var p10Ms: Double
-    var p90Ms: Double
-    var sequencesPerS: Double
-    var tokensPerS: Double
-    var gflops: Double
-    var repeats: Int
-    var peakRSSBytes: Int
+    /// Milliseconds per pass: median, 10th and 90th percentile.
+    var medianMs, p10Ms, p90Ms: Double
+    var sequencesPerS, tokensPerS, gflops: Double
+    var repeats, peakRSSBytes: Int
 
     enum CodingKeys: String, CodingKey {
       case backend, device, batch, length, maps, gflops, repeats

@@ -55,6 +55,18 @@ struct CorpusOptions: ParsableArguments {
 
   var folder: URL { URL(fileURLWithPath: out, isDirectory: true) }
   var source: CorpusSource { CorpusSource(path: input, batchSize: batchSize) }
+
+  /// One pass of the map statistics over the corpus (what `patterns` and `special` share);
+  /// the result `make` builds from them is written to `--out`.
+  func writeMapStatistics<R: AnalysisResult>(
+    _ options: ModelOptions, label: String, _ make: (MapStatistics, RunInfo) -> R
+  ) throws -> R {
+    let session = try options.session()
+    let (statistics, count) = try session.run(MapStatisticsAnalysis(label: label), on: source)
+    let result = make(statistics, session.runInfo(count, options: source.options))
+    try write(result, to: folder, options: options)
+    return result
+  }
 }
 
 extension BackendKind: ExpressibleByArgument {}

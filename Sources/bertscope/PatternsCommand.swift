@@ -18,10 +18,7 @@ struct PatternsCommand: ParsableCommand {
   @OptionGroup var corpus: CorpusOptions
 
   func run() throws {
-    let session = try options.session()
-    let (statistics, count) = try session.run(MapStatisticsAnalysis(label: "patterns"), on: corpus.source)
-    let result = PatternsResult(statistics, info: session.runInfo(count, options: corpus.source.options))
-    try write(result, to: corpus.folder, options: options)
+    let result = try corpus.writeMapStatistics(options, label: "patterns") { PatternsResult($0, info: $1) }
     let overall = zip(AttentionPattern.allCases, result.overall.values).map { "\($0.name) \(String(format: "%.1f", 100 * $1)) %" }
     options.note("all heads: " + overall.joined(separator: ", "))
   }

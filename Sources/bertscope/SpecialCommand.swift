@@ -20,10 +20,7 @@ struct SpecialCommand: ParsableCommand {
   @OptionGroup var corpus: CorpusOptions
 
   func run() throws {
-    let session = try options.session()
-    let (statistics, count) = try session.run(MapStatisticsAnalysis(label: "special"), on: corpus.source)
-    let result = SpecialResult(statistics, info: session.runInfo(count, options: corpus.source.options))
-    try write(result, to: corpus.folder, options: options)
+    let result = try corpus.writeMapStatistics(options, label: "special") { SpecialResult($0, info: $1) }
     func summary(_ column: SpecialColumn) -> String {
       result.layersRanked(by: column).map { "L\($0) \(String(format: "%.3f", result.layerMean(column, layer: $0 - 1)))" }
         .joined(separator: ", ")

@@ -34,37 +34,29 @@ extension CPUBackend {
     let blasResidual = saved?.pointer ?? residual
     defer { withExtendedLifetime(saved) {} }  // the copy outlives the blocks that read it
     let level = kernels.level
-    // The epilogue on rows r0..<r0+m, columns c0..<c0+width.
-    func finish(rows r0: Int, _ m: Int, columns c0: Int, _ width: Int) {
+    // sgemm on rows r0..<r0+m, columns c0..<c0+width, then the epilogue while the block is
+    // still in cache.
+    func block(rows r0: Int, _ m: Int, columns c0: Int, _ width: Int) {
+      cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(width), Int32(k), 1,
+        x + r0 * k, Int32(k), w + c0 * k, Int32(k), 0, o + r0 * n + c0, Int32(n))
       bs_epilogue(
         level, o + r0 * n + c0, m, width, n, b + c0, blasResidual.map { $0 + r0 * n + c0 }, n, kind,
         activation.rawValue)
     }
-    // Blocks on our own threads, each a single-threaded sgemm followed by the epilogue while
-    // the block is still in cache. (OpenBLAS's own pool would spin between calls and fight
-    // the attention kernels' threads for the cores.) Many rows: blocks of rows; few rows
-    // (short single inputs), where a row block would leave cores idle: blocks of columns.
-    let rowBlock = max(64, (rows + 2 * hostThreads - 1) / (2 * hostThreads))
+    // Blocks on our own threads, each a single-threaded sgemm. (OpenBLAS's own pool would spin
+    // between calls and fight the attention kernels' threads for the cores.) Many rows: blocks
+    // of rows; few rows (short single inputs), where a row block would leave cores idle:
+    // blocks of columns.
     if rows >= 2 * 64 || hostThreads == 1 {
-      let blocks = (rows + rowBlock - 1) / rowBlock
-      parallelItems(blocks) { i in
-        let r0 = i * rowBlock
-        let m = min(rowBlock, rows - r0)
-        cblas_sgemm(
-          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
-          x + r0 * k, Int32(k), w, Int32(k), 0, o + r0 * n, Int32(n))
-        finish(rows: r0, m, columns: 0, n)
+      let rowBlock = max(64, (rows + 2 * hostThreads - 1) / (2 * hostThreads))
+      parallelItems((rows + rowBlock - 1) / rowBlock) { i in
+        block(rows: i * rowBlock, min(rowBlock, rows - i * rowBlock), columns: 0, n)
       }
     } else {
       let columnBlock = max(16, (n / hostThreads + 15) / 16 * 16)
-      let blocks = (n + columnBlock - 1) / columnBlock
-      parallelItems(blocks) { i in
-        let c0 = i * columnBlock
-        let width = min(columnBlock, n - c0)
-        cblas_sgemm(
-          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width), Int32(k), 1,
-          x, Int32(k), w + c0 * k, Int32(k), 0, o + c0, Int32(n))
-        finish(rows: 0, rows, columns: c0, width)
+      parallelItems((n + columnBlock - 1) / columnBlock) { i in
+        block(rows: 0, rows, columns: i * columnBlock, min(columnBlock, n - i * columnBlock))
       }
     }
   }

@@ -15,15 +15,7 @@ public enum HostGemm: String, Sendable, CaseIterable {
   /// `BERTSCOPE_CPU_GEMM` (`packed` or `openblas`) if set, else `packed` where the CPU has
   /// AVX-512F and `openblas` where it does not.
   public static func resolve(_ requested: HostGemm? = nil) throws -> HostGemm {
-    var choice = requested
-    if choice == nil, let name = ProcessInfo.processInfo.environment["BERTSCOPE_CPU_GEMM"], !name.isEmpty {
-      guard let named = HostGemm(rawValue: name.lowercased()) else {
-        throw BertScopeError.invalidInput(
-          "BERTSCOPE_CPU_GEMM=\(printable(name)): expected \(allCases.map(\.rawValue).joined(separator: " or "))")
-      }
-      choice = named
-    }
-    switch choice {
+    switch try requested ?? environmentChoice("BERTSCOPE_CPU_GEMM") {
     case .openBLAS: return .openBLAS
     case .packed:
       guard bs_gemm_available() != 0 else {
@@ -60,21 +52,24 @@ enum HostKernels: String, Sendable, CaseIterable {
   /// `requested`, else `BERTSCOPE_CPU_KERNELS` (`portable` or `avx2`) if set, else the
   /// fastest this CPU runs.
   static func resolve(_ requested: HostKernels? = nil) throws -> HostKernels {
-    var choice = requested
-    if choice == nil, let name = ProcessInfo.processInfo.environment["BERTSCOPE_CPU_KERNELS"], !name.isEmpty {
-      guard let named = HostKernels(rawValue: name.lowercased()) else {
-        throw BertScopeError.invalidInput(
-          "BERTSCOPE_CPU_KERNELS=\(printable(name)): expected \(allCases.map(\.rawValue).joined(separator: " or "))")
-      }
-      choice = named
-    }
-    guard let choice else { return bs_kernels_best_level() == Int32(BS_KERNELS_AVX2_FMA) ? .avx2 : .portable }
+    guard let choice = try requested ?? environmentChoice("BERTSCOPE_CPU_KERNELS") else { return bs_kernels_best_level() == Int32(BS_KERNELS_AVX2_FMA) ? .avx2 : .portable }
     guard choice.available else {
       throw BertScopeError.backendUnavailable(
         "the \(choice.label) host kernels need an x86-64 CPU with AVX2 and FMA; use BERTSCOPE_CPU_KERNELS=portable")
     }
     return choice
   }
+}
+
+/// The case of `T` named by environment variable `variable` (case-insensitive), nil when it
+/// is unset or empty; any other value is an error listing the names.
+func environmentChoice<T: RawRepresentable & CaseIterable>(_ variable: String) throws -> T? where T.RawValue == String {
+  guard let name = ProcessInfo.processInfo.environment[variable], !name.isEmpty else { return nil }
+  guard let choice = T(rawValue: name.lowercased()) else {
+    throw BertScopeError.invalidInput(
+      "\(variable)=\(printable(name)): expected \(T.allCases.map(\.rawValue).joined(separator: " or "))")
+  }
+  return choice
 }
 
 /// The host backend: our packed AVX-512 GEMM (or OpenBLAS sgemm) for the linear layers, the

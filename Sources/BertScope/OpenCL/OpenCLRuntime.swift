@@ -62,18 +62,21 @@ enum OpenCLRuntime {
   }
 
   static func platformString(_ platform: cl_platform_id?, _ param: Int32) throws -> String {
-    var size = 0
-    try check(clGetPlatformInfo(platform, cl_platform_info(param), 0, nil, &size), "clGetPlatformInfo")
-    var bytes = [CChar](repeating: 0, count: size + 1)
-    try check(clGetPlatformInfo(platform, cl_platform_info(param), size, &bytes, nil), "clGetPlatformInfo")
-    return trimmed(bytes)
+    try infoString("clGetPlatformInfo") { clGetPlatformInfo(platform, cl_platform_info(param), $0, $1, $2) }
   }
 
   static func deviceString(_ device: cl_device_id?, _ param: Int32) throws -> String {
+    try infoString("clGetDeviceInfo") { clGetDeviceInfo(device, cl_device_info(param), $0, $1, $2) }
+  }
+
+  /// A string property through `get(size, buffer, sizeOut)`: its size first, then its bytes.
+  private static func infoString(
+    _ call: String, _ get: (Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> cl_int
+  ) throws -> String {
     var size = 0
-    try check(clGetDeviceInfo(device, cl_device_info(param), 0, nil, &size), "clGetDeviceInfo")
+    try check(get(0, nil, &size), call)
     var bytes = [CChar](repeating: 0, count: size + 1)
-    try check(clGetDeviceInfo(device, cl_device_info(param), size, &bytes, nil), "clGetDeviceInfo")
+    try check(bytes.withUnsafeMutableBytes { get(size, $0.baseAddress, nil) }, call)
     return trimmed(bytes)
   }
 

@@ -48,12 +48,40 @@ public struct HeadScores: Sendable, Equatable {
   }
 }
 
+/// A result that is one number per head (`compare`, `relations`): its CSV table, the reading of
+/// that table and the `heads` array of its JSON come from here.
+public protocol HeadScoresResult: AnalysisResult {
+  /// The number's column in the CSV (after `layer,head`) and its key in the JSON.
+  static var column: String { get }
+  /// The number per head.
+  var scores: HeadScores { get }
+}
+
+extension HeadScoresResult {
+  /// The table: `layer,head,<column>`.
+  public var tables: [CSVTable] { [scores.table(column: Self.column)] }
+
+  /// The scores of the table in `folder` and the run in its JSON (or a stand-in).
+  static func readScores(from folder: URL) throws -> (HeadScores, RunInfo) {
+    let scores = try HeadScores.read(folder.appendingPathComponent(tableFiles[0]), column: column)
+    return (scores, try info(in: folder, layers: scores.layers, heads: scores.heads))
+  }
+
+  /// The run's keys and `heads`, then whatever `extra` adds.
+  func encodeScores(to encoder: any Swift.Encoder, extra: (inout KeyedEncodingContainer<AnyKey>) throws -> Void) throws {
+    var c = encoder.container(keyedBy: AnyKey.self)
+    try info.encode(into: &c)
+    try scores.encodeHeads(column: Self.column, into: &c)
+    try extra(&c)
+  }
+}
+
 /// `bertscope compare`: per head, the cosine similarity of two checkpoints' maps on the same
 /// input, averaged over examples (Kovaleva et al. 2019 §4.3, Figure 5).
 ///
 /// Files: `compare.csv` (`layer,head,cosine`) and `compare.json` (per head and per layer, the
 /// second model in `options.modelB`, the run).
-public struct CompareResult: AnalysisResult, Equatable {
+public struct CompareResult: HeadScoresResult, Equatable {
   /// `compare.json`.
   public static let name = "compare"
   /// `compare.csv`.
@@ -63,33 +91,33 @@ public struct CompareResult: AnalysisResult, Equatable {
 
   /// The run (`options.modelB` names the second checkpoint).
   public var info: RunInfo
-  /// Mean cosine similarity per head.
-  public var cosine: HeadScores
+  /// Mean cosine similarity of the two checkpoints' maps, per head.
+  public var scores: HeadScores
 
   /// A result from its parts.
   public init(info: RunInfo, cosine: HeadScores) {
     self.info = info
-    self.cosine = cosine
+    scores = cosine
   }
+
+  /// The mean cosine per head (`scores`).
+  public var cosine: HeadScores { scores }
 
   /// The second checkpoint.
   public var modelB: String? { info.options.modelB }
 
-  /// `compare.csv`: `layer,head,cosine`.
-  public var tables: [CSVTable] { [cosine.table(column: Self.column)] }
-
   /// Reads `compare.csv` (required) and `compare.json` (the run) from `folder`.
   public static func read(from folder: URL) throws -> CompareResult {
-    let scores = try HeadScores.read(folder.appendingPathComponent(tableFiles[0]), column: column)
-    return CompareResult(info: try info(in: folder, layers: scores.layers, heads: scores.heads), cosine: scores)
+    let (scores, info) = try readScores(from: folder)
+    return CompareResult(info: info, cosine: scores)
   }
 
+  /// compare.json: the run, `heads`, and `layers` (the mean over each layer's heads).
   public func encode(to encoder: any Swift.Encoder) throws {
-    var c = encoder.container(keyedBy: AnyKey.self)
-    try info.encode(into: &c)
-    try cosine.encodeHeads(column: Self.column, into: &c)
-    let layers = (0..<cosine.layers).map { ["layer": JSONNumber(Double($0 + 1)), Self.column: JSONNumber(cosine.layerMean($0))] }
-    try c.encode(layers, forKey: AnyKey("layers"))
+    try encodeScores(to: encoder) { c in
+      let layers = (0..<scores.layers).map { ["layer": JSONNumber(Double($0 + 1)), Self.column: JSONNumber(scores.layerMean($0))] }
+      try c.encode(layers, forKey: AnyKey("layers"))
+    }
   }
 }
 
@@ -98,7 +126,7 @@ public struct CompareResult: AnalysisResult, Equatable {
 ///
 /// Files: `relations.csv` (`layer,head,score`) and `relations.json` (pairs scored and skipped,
 /// per head, the run).
-public struct RelationsResult: AnalysisResult, Equatable {
+public struct RelationsResult: HeadScoresResult, Equatable {
   /// `relations.json`.
   public static let name = "relations"
   /// `relations.csv`.
@@ -123,9 +151,6 @@ public struct RelationsResult: AnalysisResult, Equatable {
     self.skippedPairs = skippedPairs
   }
 
-  /// `relations.csv`: `layer,head,score`.
-  public var tables: [CSVTable] { [scores.table(column: Self.column)] }
-
   struct Extras: Decodable {
     var pairs: Int
     var skippedPairs: Int
@@ -133,18 +158,16 @@ public struct RelationsResult: AnalysisResult, Equatable {
 
   /// Reads `relations.csv` (required) and `relations.json` (the run, pair counts) from `folder`.
   public static func read(from folder: URL) throws -> RelationsResult {
-    let scores = try HeadScores.read(folder.appendingPathComponent(tableFiles[0]), column: column)
+    let (scores, info) = try readScores(from: folder)
     let extras = try json(Extras.self, in: folder)
-    return RelationsResult(
-      info: try info(in: folder, layers: scores.layers, heads: scores.heads), scores: scores, pairs: extras?.pairs ?? 0,
-      skippedPairs: extras?.skippedPairs ?? 0)
+    return RelationsResult(info: info, scores: scores, pairs: extras?.pairs ?? 0, skippedPairs: extras?.skippedPairs ?? 0)
   }
 
+  /// relations.json: the run, `heads`, `pairs` and `skippedPairs`.
   public func encode(to encoder: any Swift.Encoder) throws {
-    var c = encoder.container(keyedBy: AnyKey.self)
-    try info.encode(into: &c)
-    try scores.encodeHeads(column: Self.column, into: &c)
-    try c.encode(pairs, forKey: AnyKey("pairs"))
-    try c.encode(skippedPairs, forKey: AnyKey("skippedPairs"))
+    try encodeScores(to: encoder) { c in
+      try c.encode(pairs, forKey: AnyKey("pairs"))
+      try c.encode(skippedPairs, forKey: AnyKey("skippedPairs"))
+    }
   }
 }
