@@ -50,14 +50,20 @@ public struct AblationTarget: Sendable, Hashable, Codable {
 
   /// Every head alone, then every layer alone, layer by layer: L1H1 … L1Hn, L1, L2H1 …
   public static func all(layers: Int, heads: Int) -> [AblationTarget] {
-    (0..<layers).flatMap { l in (0..<heads).map { AblationTarget(layer: l, head: $0) } + [AblationTarget(layer: l, head: nil)] }
+    (0..<layers).flatMap { l in
+      (0..<heads).map { AblationTarget(layer: l, head: $0) } + [AblationTarget(layer: l, head: nil)]
+    }
   }
 
   /// The encoder's `headModes` (`[layers][heads]`) with this target disabled by `mode` and
   /// every other head `.normal`.
   public func headModes(layers: Int, heads: Int, mode: AblationMode) -> [[HeadMode]] {
     var modes = [[HeadMode]](repeating: [HeadMode](repeating: .normal, count: heads), count: layers)
-    if let head { modes[layer][head] = mode.headMode } else { modes[layer] = Array(repeating: mode.headMode, count: heads) }
+    if let head {
+      modes[layer][head] = mode.headMode
+    } else {
+      modes[layer] = Array(repeating: mode.headMode, count: heads)
+    }
     return modes
   }
 }
@@ -93,7 +99,8 @@ public enum AblationInput {
     }
     let raw = line.fields[2].trimmingCharacters(in: .whitespaces)
     guard let score = Double(raw), score.isFinite else {
-      throw BertScopeError.invalidInput("\(path):\(line.number): score \"\(printable(line.fields[2]))\" is not a number")
+      throw BertScopeError.invalidInput(
+        "\(path):\(line.number): score \"\(printable(line.fields[2]))\" is not a number")
     }
     return (line.fields[0], line.fields[1], score)
   }
@@ -105,7 +112,8 @@ public enum AblationInput {
   ) throws -> (text: String, pair: String?, label: Int) {
     guard line.fields.count == 2 || line.fields.count == 3 else {
       throw BertScopeError.invalidInput(
-        "\(path):\(line.number): expected text<TAB>label or text_a<TAB>text_b<TAB>label, found \(line.fields.count) fields")
+        "\(path):\(line.number): expected text<TAB>label or text_a<TAB>text_b<TAB>label, found \(line.fields.count) fields"
+      )
     }
     let raw = line.fields.last!.trimmingCharacters(in: .whitespaces)
     let label: Int
@@ -116,7 +124,8 @@ public enum AblationInput {
     } else {
       let known = names.map { " or one of \(printable($0.joined(separator: ", ")))" } ?? ""
       throw BertScopeError.invalidInput(
-        "\(path):\(line.number): label \"\(printable(line.fields.last!))\" is not a class index 0–\(classes - 1)\(known)")
+        "\(path):\(line.number): label \"\(printable(line.fields.last!))\" is not a class index 0–\(classes - 1)\(known)"
+      )
     }
     return (line.fields[0], line.fields.count == 3 ? line.fields[1] : nil, label)
   }
@@ -163,15 +172,19 @@ public struct AblationAnalysis: CorpusAnalysis {
         "--task classify needs a checkpoint with a classification head (pooler.* and classifier.*); this one has none")
     }
     let targets = self.targets ?? AblationTarget.all(layers: c.numLayers, heads: c.numHeads)
-    for t in targets where t.layer < 0 || t.layer >= c.numLayers || (t.head.map { $0 < 0 || $0 >= c.numHeads } ?? false) {
-      throw BertScopeError.invalidInput("ablation target layer \(t.layer + 1) head \(t.head.map { String($0 + 1) } ?? "all") does not exist")
+    for t in targets where t.layer < 0 || t.layer >= c.numLayers || (t.head.map { $0 < 0 || $0 >= c.numHeads } ?? false)
+    {
+      throw BertScopeError.invalidInput(
+        "ablation target layer \(t.layer + 1) head \(t.head.map { String($0 + 1) } ?? "all") does not exist")
     }
     return AblationState(task: task, mode: mode, pooling: pooling, targets: targets)
   }
 
   /// Parses `lines` for the task (`items`), runs the intact model and every target on
   /// them, and returns the tokens of one pass.
-  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout AblationState) throws -> Int {
+  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout AblationState) throws
+    -> Int
+  {
     let items = try self.items(lines, path: path, session: session)
     try add(items, encoder: session.encoder, to: &state)
     return items.reduce(0) { $0 + $1.first.count + ($1.second?.count ?? 0) }
@@ -187,9 +200,11 @@ public struct AblationAnalysis: CorpusAnalysis {
       switch task {
       case .similarity:
         let (a, b, score) = try AblationInput.similarity(line, path: path)
-        return AblationItem(first: try session.encode(a, where: at), second: try session.encode(b, where: at), score: score)
+        return AblationItem(
+          first: try session.encode(a, where: at), second: try session.encode(b, where: at), score: score)
       case .classify:
-        let (text, pair, label) = try AblationInput.classification(line, classes: classes, names: model.config.labels, path: path)
+        let (text, pair, label) = try AblationInput.classification(
+          line, classes: classes, names: model.config.labels, path: path)
         return AblationItem(first: try session.encode(text, pair: pair, where: at), label: label)
       case .embeddingChange:
         return AblationItem(first: try session.encode(line, path: path))
@@ -262,10 +277,14 @@ public struct AblationState: AnalysisState {
   }
 
   /// Adds pass `k` (0 the intact model, else target k − 1) on `items`.
-  mutating func accumulate(_ k: Int, _ out: EncoderOutput, intact: EncoderOutput, items: [AblationItem], encoder: Encoder) throws {
+  mutating func accumulate(
+    _ k: Int, _ out: EncoderOutput, intact: EncoderOutput, items: [AblationItem], encoder: Encoder
+  ) throws {
     switch task {
     case .similarity:
-      for i in items.indices { cosines[k].append(Float(Statistics.cosine(out.embedding(2 * i), out.embedding(2 * i + 1)))) }
+      for i in items.indices {
+        cosines[k].append(Float(Statistics.cosine(out.embedding(2 * i), out.embedding(2 * i + 1))))
+      }
     case .classify:
       let logits = try encoder.logits(out)
       let classes = logits.count / items.count
@@ -308,7 +327,9 @@ public struct AblationState: AnalysisState {
     for k in sums.indices { sums[k] += other.sums[k] }
   }
 
-  enum CodingKeys: String, CodingKey { case task, mode, pooling, targets, examples, forwardPasses, scores, cosines, sums }
+  enum CodingKeys: String, CodingKey {
+    case task, mode, pooling, targets, examples, forwardPasses, scores, cosines, sums
+  }
 
   public init(from decoder: any Swift.Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -338,6 +359,8 @@ extension AblationResult {
       let m = state.metric(k + 1)
       return Row(target: t, metric: m, delta: m - baseline)
     }
-    self.init(info: info, task: state.task, mode: state.mode, baseline: baseline, rows: rows, forwardPasses: state.forwardPasses)
+    self.init(
+      info: info, task: state.task, mode: state.mode, baseline: baseline, rows: rows, forwardPasses: state.forwardPasses
+    )
   }
 }

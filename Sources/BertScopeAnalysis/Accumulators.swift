@@ -47,7 +47,8 @@ public struct HeadAccumulator: AnalysisState {
   public mutating func merge(_ other: HeadAccumulator) throws {
     guard other.layers == layers, other.heads == heads, other.width == width else {
       throw BertScopeError.invalidInput(
-        "cannot merge per-head sums of \(layers) × \(heads) × \(width) with \(other.layers) × \(other.heads) × \(other.width)")
+        "cannot merge per-head sums of \(layers) × \(heads) × \(width) with \(other.layers) × \(other.heads) × \(other.width)"
+      )
     }
     for i in sums.indices { sums[i] += other.sums[i] }
     for i in counts.indices { counts[i] += other.counts[i] }
@@ -126,7 +127,8 @@ public struct PatternCounts: AnalysisState {
   /// Adds `other`'s counts.
   public mutating func merge(_ other: PatternCounts) throws {
     guard other.layers == layers, other.heads == heads else {
-      throw BertScopeError.invalidInput("cannot merge pattern counts of \(layers) × \(heads) heads with \(other.layers) × \(other.heads)")
+      throw BertScopeError.invalidInput(
+        "cannot merge pattern counts of \(layers) × \(heads) heads with \(other.layers) × \(other.heads)")
     }
     for i in counts.indices { counts[i] += other.counts[i] }
     examples += other.examples

@@ -29,13 +29,16 @@ public struct MapComparison: AnalysisState {
     }
     if a.vocabulary != b.vocabulary {
       let first = zip(a.vocabulary.tokens, b.vocabulary.tokens).enumerated().first { $0.element.0 != $0.element.1 }
-      let detail = first.map { "token \($0.offset) is \"\(printable($0.element.0))\" vs \"\(printable($0.element.1))\"" } ?? "different lengths"
+      let detail =
+        first.map { "token \($0.offset) is \"\(printable($0.element.0))\" vs \"\(printable($0.element.1))\"" }
+        ?? "different lengths"
       throw BertScopeError.invalidInput(
         "cannot compare \(a.directory.path) and \(b.directory.path): different vocabularies (\(detail))")
     }
     if a.tokenizer.options != b.tokenizer.options {
       throw BertScopeError.invalidInput(
-        "cannot compare \(a.directory.path) and \(b.directory.path): different tokenizer settings (tokenizer_config.json)")
+        "cannot compare \(a.directory.path) and \(b.directory.path): different tokenizer settings (tokenizer_config.json)"
+      )
     }
   }
 
@@ -47,11 +50,14 @@ public struct MapComparison: AnalysisState {
     }
     for s in 0..<a.count {
       let ma = a.maps[s], mb = b.maps[s]
-      guard ma.layers.count == cosines.layers, ma.heads.count == cosines.heads, ma.layers == mb.layers, ma.heads == mb.heads
+      guard ma.layers.count == cosines.layers, ma.heads.count == cosines.heads, ma.layers == mb.layers,
+        ma.heads == mb.heads
       else { throw BertScopeError.invalidInput("compare needs every layer and head of both models") }
       for li in ma.layers.indices {
         for hi in ma.heads.indices {
-          cosines.add(CollectionOfOne(Float(Statistics.cosine(ma.map(li, hi), mb.map(li, hi)))), layer: ma.layers[li], head: ma.heads[hi])
+          cosines.add(
+            CollectionOfOne(Float(Statistics.cosine(ma.map(li, hi), mb.map(li, hi)))), layer: ma.layers[li],
+            head: ma.heads[hi])
         }
       }
     }
@@ -92,7 +98,9 @@ public struct ComparisonAnalysis: CorpusAnalysis {
 
   /// Encodes `lines` with both models (every map, in runs that fit the memory budget) and
   /// adds each sequence's per-head cosines; returns the tokens of one model's pass.
-  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout MapComparison) throws -> Int {
+  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout MapComparison) throws
+    -> Int
+  {
     let encodings = try lines.map { try session.encode($0, path: path) }
     // Both models' maps are held at once: half the budget each.
     let c = session.config

@@ -120,7 +120,9 @@ public enum MapFeatures {
 
   /// Writes the features of `map` into `out[0..<count]` (`AttentionFeatures.compute`, the
   /// one implementation the backends share).
-  public static func compute(into out: UnsafeMutableBufferPointer<Float>, _ map: UnsafeBufferPointer<Float>, context: MapContext) {
+  public static func compute(
+    into out: UnsafeMutableBufferPointer<Float>, _ map: UnsafeBufferPointer<Float>, context: MapContext
+  ) {
     let n = context.length
     precondition(map.count == n * n && out.count >= count, "map is \(map.count) floats, context has \(n) positions")
     guard n > 0 else {
@@ -168,17 +170,21 @@ public struct FeatureBlock: Sendable {
 
   /// Computes the features of every map of `output` (which must hold all layers and heads)
   /// on the host, one sequence per thread.
-  public static func compute(_ output: EncoderOutput, contexts: [MapContext], layers: Int, heads: Int) throws -> FeatureBlock {
+  public static func compute(_ output: EncoderOutput, contexts: [MapContext], layers: Int, heads: Int) throws
+    -> FeatureBlock
+  {
     guard output.maps.count == output.count, contexts.count == output.count else {
       throw BertScopeError.invalidInput(
-        "features need the maps of every sequence (\(output.maps.count) maps, \(contexts.count) contexts, \(output.count) sequences)")
+        "features need the maps of every sequence (\(output.maps.count) maps, \(contexts.count) contexts, \(output.count) sequences)"
+      )
     }
     for (s, maps) in output.maps.enumerated() {
       guard maps.layers == Array(0..<layers), maps.heads == Array(0..<heads) else {
         throw BertScopeError.invalidInput("features need all \(layers) layers × \(heads) heads of every sequence")
       }
       guard contexts[s].length == maps.length else {
-        throw BertScopeError.invalidInput("sequence \(s + 1): context has \(contexts[s].length) positions, map has \(maps.length)")
+        throw BertScopeError.invalidInput(
+          "sequence \(s + 1): context has \(contexts[s].length) positions, map has \(maps.length)")
       }
     }
     let per = layers * heads * MapFeatures.count
@@ -189,7 +195,8 @@ public struct FeatureBlock: Sendable {
         output.maps[s].forEach { l, h, map in
           let start = s * per + (l * heads + h) * MapFeatures.count
           MapFeatures.compute(
-            into: UnsafeMutableBufferPointer(start: base.pointer + start, count: MapFeatures.count), map, context: contexts[s])
+            into: UnsafeMutableBufferPointer(start: base.pointer + start, count: MapFeatures.count), map,
+            context: contexts[s])
         }
       }
     }
@@ -208,7 +215,9 @@ extension FeatureBlock {
   /// them next to the maps (`EncodeOptions.featureKinds`), so no map leaves the device and
   /// a corpus run moves 80 bytes per map; batches are split so that one layer's maps fit in
   /// `budgetBytes` on the device.
-  public static func compute(_ encodings: [Encoding], encoder: Encoder, budgetBytes: Int = 256 << 20) throws -> [FeatureBlock] {
+  public static func compute(_ encodings: [Encoding], encoder: Encoder, budgetBytes: Int = 256 << 20) throws
+    -> [FeatureBlock]
+  {
     let c = encoder.config
     return try Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: c.numHeads, budgetBytes: budgetBytes)
       .map { run in

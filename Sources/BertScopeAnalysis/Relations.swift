@@ -31,7 +31,8 @@ public struct RelationExample: Sendable, Equatable {
       decoded = try JSONDecoder().decode(Line.self, from: Data(text.utf8))
     } catch {
       throw BertScopeError.invalidInput(
-        "\(where_): expected {\"text\": \"...\", \"pairs\": [[[start, end], [start, end]], ...]} (\((error as? DecodingError).map(AnalysisJSON.describe) ?? "not valid JSON"))")
+        "\(where_): expected {\"text\": \"...\", \"pairs\": [[[start, end], [start, end]], ...]} (\((error as? DecodingError).map(AnalysisJSON.describe) ?? "not valid JSON"))"
+      )
     }
     let length = decoded.text.unicodeScalars.count
     var pairs: [(Range<Int>, Range<Int>)] = []
@@ -44,7 +45,8 @@ public struct RelationExample: Sendable, Equatable {
         let (s, e) = (span[0], span[1])
         guard s >= 0, s < e, e <= length else {
           throw BertScopeError.invalidInput(
-            "\(where_): pair \(p + 1): span [\(s), \(e)] is outside the text (\(length) characters; need 0 ≤ start < end ≤ \(length))")
+            "\(where_): pair \(p + 1): span [\(s), \(e)] is outside the text (\(length) characters; need 0 ≤ start < end ≤ \(length))"
+          )
         }
         spans.append(s..<e)
       }
@@ -144,14 +146,20 @@ public struct RelationsAnalysis: CorpusAnalysis {
 
   /// Parses each line as a `RelationExample`, encodes its text with every map, and scores
   /// its pairs; returns the tokens encoded.
-  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout RelationScores) throws -> Int {
+  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout RelationScores) throws
+    -> Int
+  {
     // A JSON line may contain TABs inside strings: parse the raw line, not the fields.
-    let parsed = try lines.map { try RelationExample.parse($0.fields.joined(separator: "\t"), line: $0.number, path: path) }
+    let parsed = try lines.map {
+      try RelationExample.parse($0.fields.joined(separator: "\t"), line: $0.number, path: path)
+    }
     let encodings = try parsed.map { try session.encode($0.text, where: "\(path):\($0.line)") }
     let c = session.config
     for run in Analysis.mapBatches(encodings.map(\.count), mapsPerSequence: c.numLayers * c.numHeads) {
       let output = try session.encoder.encode(Array(encodings[run]), options: EncodeOptions(maps: .all))
-      for (k, i) in run.enumerated() { try state.add(parsed[i], encoding: encodings[i], maps: output.maps[k], path: path) }
+      for (k, i) in run.enumerated() {
+        try state.add(parsed[i], encoding: encodings[i], maps: output.maps[k], path: path)
+      }
     }
     return tokenCount(encodings)
   }

@@ -72,7 +72,8 @@ public enum AnalysisReport {
   public static func clsRowFigure(_ s: SpecialResult) throws -> StackedBars? {
     guard let rows = s.clsRow(layer: s.clsRowLayer) else { return nil }
     var bars = try StackedBars(
-      groups: (1...rows.count).map(String.init), series: ["[CLS]", "[SEP]", "punctuation", "other tokens"], values: rows,
+      groups: (1...rows.count).map(String.init), series: ["[CLS]", "[SEP]", "punctuation", "other tokens"],
+      values: rows,
       colours: [Palette.okabeIto[0], Palette.okabeIto[1], Palette.okabeIto[2], RGB(190, 190, 190)],  // as in Figure 6
       title: "What [CLS] attends to in layer \(s.clsRowLayer + 1)", yMax: 1)
     bars.xTitle = "head (layer \(s.clsRowLayer + 1))"
@@ -129,15 +130,19 @@ public enum AnalysisReport {
     chart.pitch = 56
     // Signed changes: an axis symmetric about 0 (no change), so that up and down compare.
     let all = (layerDelta + meanOfHeads).filter(\.isFinite)
-    if all.contains(where: { $0 < 0 }), let m = all.map(abs).max(), m > 0 { chart.yRange = -niceCeiling(m)...niceCeiling(m) }
+    if all.contains(where: { $0 < 0 }), let m = all.map(abs).max(), m > 0 {
+      chart.yRange = -niceCeiling(m)...niceCeiling(m)
+    }
     return chart
   }
 
   /// Figure 5: per head, the cosine similarity of the two checkpoints' maps.
   public static func comparisonFigure(_ c: CompareResult) throws -> MatrixChart {
     try MatrixChart(
-      values: try Matrix(c.cosine.values.map { $0.map(Float.init) }), title: "Cosine similarity of attention maps, model A vs model B",
-      colourMap: .viridis, range: 0...1, colourBarTitle: "cosine similarity (1 = same maps)", showValues: true, decimals: 2)
+      values: try Matrix(c.cosine.values.map { $0.map(Float.init) }),
+      title: "Cosine similarity of attention maps, model A vs model B",
+      colourMap: .viridis, range: 0...1, colourBarTitle: "cosine similarity (1 = same maps)", showValues: true,
+      decimals: 2)
   }
 
   /// The five pattern types as `HeadGrid` categories, in `AttentionPattern` order.
@@ -160,13 +165,17 @@ public enum AnalysisReport {
   }
 
   /// The model view of the example: thumbnails framed by each map's pattern type.
-  public static func modelView(_ e: AnalysisResults.Example, classifier: PatternClassifier = PatternClassifier()) throws -> ModelView {
+  public static func modelView(_ e: AnalysisResults.Example, classifier: PatternClassifier = PatternClassifier()) throws
+    -> ModelView
+  {
     let types = try patterns(of: e, classifier: classifier)
     let l = e.tokens.count
     var caption = "Every head's attention map for one example"
     if let source = e.source { caption += " (\(source))" }
     caption += ", \(l) tokens, framed by its pattern type."
-    if l > 112 { caption += " Thumbnails keep the largest weight of each block of cells; the full map keeps every token." }
+    if l > 112 {
+      caption += " Thumbnails keep the largest weight of each block of cells; the full map keeps every token."
+    }
     return ModelView(
       id: ID.modelView, caption: caption, tokens: e.tokens, maps: e.maps, categories: patternCategories,
       assignments: types.map { $0.map { $0.rawValue } })
@@ -174,7 +183,8 @@ public enum AnalysisReport {
 
   /// A single attention map with token labels (`bertscope plot`, and the full maps of the
   /// model view): every cell kept up to 360 tokens, 2 units per cell beyond.
-  public static func mapFigure(tokens: [String], map: Matrix, layer: Int, head: Int, pattern: AttentionPattern? = nil) throws
+  public static func mapFigure(tokens: [String], map: Matrix, layer: Int, head: Int, pattern: AttentionPattern? = nil)
+    throws
     -> Heatmap
   {
     var title = "Layer \(layer + 1), head \(head + 1)"
@@ -202,12 +212,15 @@ public enum AnalysisReport {
     if let b = info?.backend { subtitle.append(b) }
     if let created = r.run?.created { subtitle.append(created) }
     return ReportContent(
-      title: title ?? "BertScope report: \(modelName)", subtitle: subtitle.joined(separator: " · "), summary: summary(r),
+      title: title ?? "BertScope report: \(modelName)", subtitle: subtitle.joined(separator: " · "),
+      summary: summary(r),
       sections: sections)
   }
 
   static func seconds(_ s: Double) -> String {
-    s < 10 ? formatNumber(s, decimals: 2) + " s" : s < 120 ? formatNumber(s, decimals: 1) + " s" : formatNumber(s / 60, decimals: 1) + " min"
+    s < 10
+      ? formatNumber(s, decimals: 2) + " s"
+      : s < 120 ? formatNumber(s, decimals: 1) + " s" : formatNumber(s / 60, decimals: 1) + " min"
   }
 
   /// Model, corpus, backend, what ran, and how long each stage took.
@@ -227,7 +240,10 @@ public enum AnalysisReport {
       var what = "\(a.info.examples) texts"
       if let input = r.run?.ablationInput { what += " of \((input as NSString).lastPathComponent)" }
       if let limit = r.run?.ablationLimit { what += " (at most the first \(limit))" }
-      rows.append(["ablation", "\(what); \(a.mode.rawValue) disabling; \(a.metric.rawValue) baseline \(formatNumber(a.baseline, decimals: 4))"])
+      rows.append([
+        "ablation",
+        "\(what); \(a.mode.rawValue) disabling; \(a.metric.rawValue) baseline \(formatNumber(a.baseline, decimals: 4))",
+      ])
     } else {
       rows.append(["ablation", "not run"])
     }
@@ -238,7 +254,8 @@ public enum AnalysisReport {
       rows.append(["time: total", seconds(stages.reduce(0) { $0 + $1.seconds })])
     } else {
       let parts: [(String, RunInfo?)] = [
-        ("patterns", r.patterns?.info), ("special", r.special?.info), ("ablate", r.ablation?.info), ("compare", r.comparison?.info),
+        ("patterns", r.patterns?.info), ("special", r.special?.info), ("ablate", r.ablation?.info),
+        ("compare", r.comparison?.info),
       ]
       for (name, i) in parts { if let s = i?.seconds { rows.append(["time: \(name)", seconds(s)]) } }
     }
@@ -246,9 +263,12 @@ public enum AnalysisReport {
   }
 
   static func modelViewSection(_ e: AnalysisResults.Example, results: AnalysisResults) throws -> ReportSection {
-    var text = "Rows are the attending tokens (query, \"from\"), columns the attended ones (key, \"to\"); each row sums to 1. "
-    text += "The frame gives the pattern type of that map for this example (Kovaleva et al. 2019, Figure 1), by the rules of bertscope patterns. "
-    text += "Click a thumbnail for its full map with token labels; in the viewer the arrow keys move to the neighbouring heads and the pointer shows which tokens a cell joins."
+    var text =
+      "Rows are the attending tokens (query, \"from\"), columns the attended ones (key, \"to\"); each row sums to 1. "
+    text +=
+      "The frame gives the pattern type of that map for this example (Kovaleva et al. 2019, Figure 1), by the rules of bertscope patterns. "
+    text +=
+      "Click a thumbnail for its full map with token labels; in the viewer the arrow keys move to the neighbouring heads and the pointer shows which tokens a cell joins."
     if let t = e.text {
       text += "\n\nExample: \"\(t)\""
       if let p = e.pair { text += " / \"\(p)\"" }
@@ -262,7 +282,8 @@ public enum AnalysisReport {
     let names = PatternShares.names
     let overall = names.indices.map { k in p.perLayer.reduce(0) { $0 + $1.values[k] } / Double(p.perLayer.count) }
     let table = ReportTable(
-      caption: "All \(p.info.model.layers * p.info.model.heads) heads × \(p.info.examples) texts.", columns: ["pattern type", "share of maps"],
+      caption: "All \(p.info.model.layers * p.info.model.heads) heads × \(p.info.examples) texts.",
+      columns: ["pattern type", "share of maps"],
       rows: names.indices.map { [names[$0], percent(overall[$0])] }, numericColumns: [1])
     let description = """
       Every (text, layer, head) map is put in one of the five types of Kovaleva et al. (2019, §4.1) — vertical \
@@ -277,7 +298,8 @@ public enum AnalysisReport {
       items: [
         .figure(
           ReportFigure(
-            id: ID.patternTypes, caption: "Share of maps of each pattern type per layer (Kovaleva et al. 2019, Figure 2).",
+            id: ID.patternTypes,
+            caption: "Share of maps of each pattern type per layer (Kovaleva et al. 2019, Figure 2).",
             figure: try patternFigure(p))),
         .table(table),
       ])
@@ -299,7 +321,8 @@ public enum AnalysisReport {
     var items: [ReportItem] = [
       .figure(
         ReportFigure(
-          id: ID.specialTokens, caption: "Mean attention to [CLS], [SEP] and punctuation by layer (Kovaleva et al. 2019, Figure 6).",
+          id: ID.specialTokens,
+          caption: "Mean attention to [CLS], [SEP] and punctuation by layer (Kovaleva et al. 2019, Figure 6).",
           figure: try specialFigure(s)))
     ]
     if let bars = try clsRowFigure(s) {
@@ -307,7 +330,8 @@ public enum AnalysisReport {
         .figure(
           ReportFigure(
             id: ID.clsRow,
-            caption: "The [CLS] token's attention in layer \(s.clsRowLayer + 1), per head, by the kind of token it attends to (§4.5).",
+            caption:
+              "The [CLS] token's attention in layer \(s.clsRowLayer + 1), per head, by the kind of token it attends to (§4.5).",
             figure: bars)))
     }
     let rows = (0..<s.perHead.count).map { l in
@@ -326,7 +350,9 @@ public enum AnalysisReport {
     let label = metricLabel(a)
     var subset = "\(a.info.examples) texts"
     if let input = run?.ablationInput { subset += " of \((input as NSString).lastPathComponent)" }
-    if let limit = run?.ablationLimit, a.info.examples >= limit { subset += " — the first \(limit), since every text takes one forward pass per head and per layer" }
+    if let limit = run?.ablationLimit, a.info.examples >= limit {
+      subset += " — the first \(limit), since every text takes one forward pass per head and per layer"
+    }
     let how =
       a.mode == .uniform
       ? "its attention is replaced by the uniform 1/L over the real tokens (Kovaleva et al. 2019, §4.6)"
@@ -337,7 +363,8 @@ public enum AnalysisReport {
       """
     let baseline = "baseline \(formatNumber(a.baseline, decimals: 4))"
     if a.task == .embeddingChange {
-      description += " With no labels the metric is the embedding distance, how far the pooled sentence embeddings move: mean 1 − cos(ablated, intact), 0 for the intact model by definition."
+      description +=
+        " With no labels the metric is the embedding distance, how far the pooled sentence embeddings move: mean 1 − cos(ablated, intact), 0 for the intact model by definition."
     }
     var items: [ReportItem] = [
       .figure(
@@ -350,7 +377,9 @@ public enum AnalysisReport {
       items.append(
         .figure(
           ReportFigure(
-            id: ID.ablationLayers, caption: "Change of \(label.name) when a whole layer is disabled, next to the mean effect of one of its heads; \(baseline).",
+            id: ID.ablationLayers,
+            caption:
+              "Change of \(label.name) when a whole layer is disabled, next to the mean effect of one of its heads; \(baseline).",
             figure: layers)))
     }
     var ranked: [(String, Double, Double)] = []
@@ -384,16 +413,26 @@ public enum AnalysisReport {
       items: [
         .figure(
           ReportFigure(
-            id: ID.comparison, caption: "Cosine similarity of each head's maps between the two checkpoints (Kovaleva et al. 2019, Figure 5).",
+            id: ID.comparison,
+            caption:
+              "Cosine similarity of each head's maps between the two checkpoints (Kovaleva et al. 2019, Figure 5).",
             figure: try comparisonFigure(c)))
       ])
   }
 
   static func filesSection(_ r: AnalysisResults) -> ReportSection {
     var rows: [[String]] = []
-    if r.patterns != nil { rows.append(["patterns.csv, patterns_by_layer.csv, patterns.json", "pattern-type shares per head and per layer"]) }
-    if r.special != nil { rows.append(["special.csv, cls_row.csv, special.json", "attention to [CLS], [SEP], punctuation, self, neighbours; entropy"]) }
-    if r.ablation != nil { rows.append(["ablation.csv, ablation.json", "metric and change per disabled head and layer; baseline"]) }
+    if r.patterns != nil {
+      rows.append(["patterns.csv, patterns_by_layer.csv, patterns.json", "pattern-type shares per head and per layer"])
+    }
+    if r.special != nil {
+      rows.append([
+        "special.csv, cls_row.csv, special.json", "attention to [CLS], [SEP], punctuation, self, neighbours; entropy",
+      ])
+    }
+    if r.ablation != nil {
+      rows.append(["ablation.csv, ablation.json", "metric and change per disabled head and layer; baseline"])
+    }
     if r.comparison != nil { rows.append(["compare.csv, compare.json", "cosine similarity per head"]) }
     if r.example != nil {
       rows.append(["example/attention.npy, example/tokens.json", "the example's maps, float32 [layers, heads, L, L]"])
@@ -402,7 +441,8 @@ public enum AnalysisReport {
     rows.append(["figures/<name>.svg, .png", "every figure of this page, for papers"])
     return ReportSection(
       title: SectionTitle.files,
-      description: "Everything is in this folder; bertscope report --from DIR --out DIR2 redraws the page from these files without running the model.",
+      description:
+        "Everything is in this folder; bertscope report --from DIR --out DIR2 redraws the page from these files without running the model.",
       items: [.table(ReportTable(columns: ["file", "content"], rows: rows))])
   }
 }

@@ -36,7 +36,10 @@ public struct AnalysisResults: Sendable {
     public var source: String?
 
     /// An example from its parts (`maps` as `[layers][heads]` of L × L).
-    public init(tokens: [String], segments: [Int32], maps: [[Matrix]], text: String? = nil, pair: String? = nil, source: String? = nil) {
+    public init(
+      tokens: [String], segments: [Int32], maps: [[Matrix]], text: String? = nil, pair: String? = nil,
+      source: String? = nil
+    ) {
       self.tokens = tokens
       self.segments = segments
       self.maps = maps
@@ -96,17 +99,23 @@ public struct AnalysisResults: Sendable {
   /// malformed or disagrees with the others about the model's shape.
   public static func load(from folder: URL) throws -> AnalysisResults {
     var r = AnalysisResults(folder: folder)
-    func has(_ name: String) -> Bool { FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path) }
+    func has(_ name: String) -> Bool {
+      FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path)
+    }
     if has(PatternsResult.tableFiles[0]) { r.patterns = try PatternsResult.read(from: folder) }
     if has(SpecialResult.tableFiles[0]) { r.special = try SpecialResult.read(from: folder) }
     if has(AblationResult.tableFiles[0]) { r.ablation = try AblationResult.read(from: folder) }
     if has(CompareResult.tableFiles[0]) { r.comparison = try CompareResult.read(from: folder) }
     if has(exampleFiles[0]) { r.example = try readExample(folder) }
-    if has(ReportRecord.fileName) { r.run = try AnalysisJSON.read(ReportRecord.self, from: folder.appendingPathComponent(ReportRecord.fileName)) }
+    if has(ReportRecord.fileName) {
+      r.run = try AnalysisJSON.read(ReportRecord.self, from: folder.appendingPathComponent(ReportRecord.fileName))
+    }
     guard r.patterns != nil || r.special != nil || r.ablation != nil || r.comparison != nil || r.example != nil else {
-      let tables = [PatternsResult.self, SpecialResult.self, AblationResult.self, CompareResult.self] as [any AnalysisResult.Type]
+      let tables =
+        [PatternsResult.self, SpecialResult.self, AblationResult.self, CompareResult.self] as [any AnalysisResult.Type]
       throw BertScopeError.invalidInput(
-        "\(folder.path): no analysis outputs (\(tables.map { $0.tableFiles[0] }.joined(separator: ", ")) or \(exampleFiles[0]))")
+        "\(folder.path): no analysis outputs (\(tables.map { $0.tableFiles[0] }.joined(separator: ", ")) or \(exampleFiles[0]))"
+      )
     }
     var shapes: [(String, Int, Int)] = []
     if let p = r.patterns { shapes.append((PatternsResult.tableFiles[0], p.perHead.count, p.perHead[0].count)) }
@@ -125,7 +134,8 @@ public struct AnalysisResults: Sendable {
   static func readExample(_ folder: URL) throws -> Example {
     let npyURL = folder.appendingPathComponent(exampleFiles[0])
     let npy = try NPY.read(npyURL)
-    guard npy.shape.count == 4, npy.shape[2] == npy.shape[3], npy.shape[0] > 0, npy.shape[1] > 0, npy.shape[2] > 0 else {
+    guard npy.shape.count == 4, npy.shape[2] == npy.shape[3], npy.shape[0] > 0, npy.shape[1] > 0, npy.shape[2] > 0
+    else {
       throw BertScopeError.invalidInput("\(npyURL.path): shape \(npy.shape), expected [layers, heads, L, L]")
     }
     let (layers, heads, l) = (npy.shape[0], npy.shape[1], npy.shape[2])
@@ -146,7 +156,8 @@ public struct AnalysisResults: Sendable {
       }
     }
     return Example(
-      tokens: tokens.tokens, segments: tokens.segments, maps: maps, text: tokens.text, pair: tokens.pair, source: tokens.source)
+      tokens: tokens.tokens, segments: tokens.segments, maps: maps, text: tokens.text, pair: tokens.pair,
+      source: tokens.source)
   }
 }
 

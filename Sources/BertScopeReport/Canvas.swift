@@ -13,7 +13,8 @@ public final class Canvas: Surface {
     precondition(scale >= 1)
     self.scale = scale
     bitmap = Bitmap(
-      width: max(1, Int((width * Double(scale)).rounded(.up))), height: max(1, Int((height * Double(scale)).rounded(.up))),
+      width: max(1, Int((width * Double(scale)).rounded(.up))),
+      height: max(1, Int((height * Double(scale)).rounded(.up))),
       channels: 3, background: background)
   }
 

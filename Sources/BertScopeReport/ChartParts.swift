@@ -120,7 +120,8 @@ struct ColourBar {
     let n = map.count
     s.group([("class", "colour-bar")]) {
       // Row 0 at the top shows the highest value.
-      s.cells(bar, rows: n, columns: 1, colour: { r, _ in map.colour(at: (Double(n - 1 - r) + 0.5) / Double(n)) }, value: nil)
+      s.cells(
+        bar, rows: n, columns: 1, colour: { r, _ in map.colour(at: (Double(n - 1 - r) + 0.5) / Double(n)) }, value: nil)
       s.frame(bar, .ink, width: Layout.axisLine)
       let span = range.upperBound - range.lowerBound
       var longest = 0.0
@@ -136,7 +137,8 @@ struct ColourBar {
       var style = Layout.axisTitle
       style.rotated = true
       style.anchor = .middle
-      s.text(title, at: Point(bar.maxX + Layout.tickLength + Layout.tickGap + longest + 10, top + height / 2), style: style)
+      s.text(
+        title, at: Point(bar.maxX + Layout.tickLength + Layout.tickGap + longest + 10, top + height / 2), style: style)
     }
   }
 }
@@ -178,7 +180,11 @@ struct Legend {
     s.group([("class", "legend")]) {
       var y = origin.y
       if let title {
-        s.text(title, at: Point(origin.x, y + Legend.rowHeight / 2), style: { var t = Layout.axisTitle; t.baseline = .middle; return t }())
+        s.text(
+          title, at: Point(origin.x, y + Legend.rowHeight / 2),
+          style: {
+            var t = Layout.axisTitle; t.baseline = .middle; return t
+          }())
         y += Legend.rowHeight
       }
       var x = origin.x
@@ -257,7 +263,8 @@ func drawValueAxis(
       var style = Layout.tick
       style.anchor = .end
       style.baseline = .middle
-      s.text(formatNumber(t, decimals: decimals), at: Point(plot.x - Layout.tickLength - Layout.tickGap, y), style: style)
+      s.text(
+        formatNumber(t, decimals: decimals), at: Point(plot.x - Layout.tickLength - Layout.tickGap, y), style: style)
     }
     s.fill(Rect(x: plot.x - Layout.axisLine, y: plot.y, width: Layout.axisLine, height: plot.height), .ink)
     var style = Layout.axisTitle

@@ -103,7 +103,8 @@ enum Moreland {
   /// Hue of the unsaturated end, spun so that the path towards it does not bend sharply.
   static func adjustHue(saturated: (m: Double, s: Double, h: Double), unsaturatedM: Double) -> Double {
     if saturated.m >= unsaturatedM { return saturated.h }
-    let spin = saturated.s * (unsaturatedM * unsaturatedM - saturated.m * saturated.m).squareRoot()
+    let spin =
+      saturated.s * (unsaturatedM * unsaturatedM - saturated.m * saturated.m).squareRoot()
       / (saturated.m * sin(saturated.s))
     return saturated.h > -Double.pi / 3 ? saturated.h + spin : saturated.h - spin
   }

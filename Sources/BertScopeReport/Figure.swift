@@ -33,7 +33,9 @@ extension Figure {
   }
 
   /// Writes the PNG to `url` (atomically).
-  public func writePNG(to url: URL, scale: Int = 2) throws { try AtomicFile.write(Data(try png(scale: scale)), to: url) }
+  public func writePNG(to url: URL, scale: Int = 2) throws {
+    try AtomicFile.write(Data(try png(scale: scale)), to: url)
+  }
 
   /// Writes the SVG to `url` (atomically).
   public func writeSVG(to url: URL) throws { try AtomicFile.write(Data(svg().utf8), to: url) }

@@ -16,7 +16,8 @@ extension Report {
     do {
       try fm.createDirectory(at: directory, withIntermediateDirectories: true)
     } catch {
-      throw BertScopeError.io(path: directory.path, problem: "cannot create the report folder: \(error.localizedDescription)")
+      throw BertScopeError.io(
+        path: directory.path, problem: "cannot create the report folder: \(error.localizedDescription)")
     }
     var page = HTMLPage(content: content)
     for section in content.sections {
@@ -36,7 +37,8 @@ extension Report {
             // The whole grid as one figure for papers: thumbnails framed by category, legend, colour bar.
             let figures = directory.appendingPathComponent("figures")
             try createFolder(figures)
-            let grid = try HeadGrid(maps: view.maps, categories: view.categories, assignments: view.assignments, title: view.title)
+            let grid = try HeadGrid(
+              maps: view.maps, categories: view.categories, assignments: view.assignments, title: view.title)
             try grid.writeSVG(to: figures.appendingPathComponent("\(view.id).svg"))
             try grid.writePNG(to: figures.appendingPathComponent("\(view.id).png"))
           }
@@ -79,7 +81,9 @@ extension Report {
           if let a = v.assignments {
             guard a.count == v.maps.count, zip(a, v.maps).allSatisfy({ $0.count == $1.count }),
               a.allSatisfy({ $0.allSatisfy { $0 == nil || v.categories.indices.contains($0!) } })
-            else { throw BertScopeError.invalidInput("model view \(v.id): assignments do not match the maps or categories") }
+            else {
+              throw BertScopeError.invalidInput("model view \(v.id): assignments do not match the maps or categories")
+            }
           }
         default: continue
         }
@@ -218,13 +222,15 @@ struct HTMLPage {
           body += "<!--figure:\(f.id)-->\n"
           var links = ""
           if f.exportFiles {
-            links = " <span class=\"downloads\"><a href=\"figures/\(f.id).svg\">SVG</a> · <a href=\"figures/\(f.id).png\">PNG</a></span>"
+            links =
+              " <span class=\"downloads\"><a href=\"figures/\(f.id).svg\">SVG</a> · <a href=\"figures/\(f.id).png\">PNG</a></span>"
           }
           // Shown 1.5 × larger than its figure units (the viewBox keeps it sharp); CSS caps
           // the width at the page's.
           let size = f.figure.size
           let svg = f.figure.svgElement(attributes: [
-            ("role", "img"), ("aria-label", f.caption), ("width", num(size.width * 1.5)), ("height", num(size.height * 1.5)),
+            ("role", "img"), ("aria-label", f.caption), ("width", num(size.width * 1.5)),
+            ("height", num(size.height * 1.5)),
           ])
           figures[f.id] =
             "<figure class=\"figure\" id=\"figure-\(f.id)\" data-figure=\"\(f.id)\" data-kind=\"svg\">\n<div class=\"scroll\">\n\(svg)</div>\n<figcaption><b>Figure \(figureNumber).</b> \(escapeXML(f.caption))\(links)</figcaption>\n</figure>"
@@ -261,7 +267,9 @@ struct HTMLPage {
       out += rest[..<open.lowerBound]
       guard let close = rest[open.upperBound...].range(of: "}}") else { break }
       let name = String(rest[open.upperBound..<close.lowerBound])
-      guard let value = slots[name] else { throw BertScopeError.invalidInput("report: template slot {{\(name)}} has no value") }
+      guard let value = slots[name] else {
+        throw BertScopeError.invalidInput("report: template slot {{\(name)}} has no value")
+      }
       out += value
       rest = rest[close.upperBound...]
     }
@@ -277,11 +285,15 @@ struct HTMLPage {
     var s = t.caption.isEmpty ? "" : "<p class=\"table-caption\">\(escapeXML(t.caption))</p>\n"
     s += "<div class=\"scroll\"><table class=\"data\">\n"
     s += "<thead><tr>"
-    for (i, c) in t.columns.enumerated() { s += "<th\(t.numericColumns.contains(i) ? " class=\"num\"" : "")>\(escapeXML(c))</th>" }
+    for (i, c) in t.columns.enumerated() {
+      s += "<th\(t.numericColumns.contains(i) ? " class=\"num\"" : "")>\(escapeXML(c))</th>"
+    }
     s += "</tr></thead>\n<tbody>\n"
     for row in t.rows {
       s += "<tr>"
-      for (i, c) in row.enumerated() { s += "<td\(t.numericColumns.contains(i) ? " class=\"num\"" : "")>\(escapeXML(c))</td>" }
+      for (i, c) in row.enumerated() {
+        s += "<td\(t.numericColumns.contains(i) ? " class=\"num\"" : "")>\(escapeXML(c))</td>"
+      }
       s += "</tr>\n"
     }
     return s + "</tbody>\n</table></div>\n"
@@ -291,13 +303,16 @@ struct HTMLPage {
     let thumbs = thumbnails[v.id] ?? []
     let (layers, heads) = (v.maps.count, v.maps[0].count)
     let size = v.thumbnailSize
-    var s = "<figure class=\"figure model-view\" id=\"figure-\(v.id)\" data-figure=\"\(v.id)\" data-kind=\"model-view\" data-layers=\"\(layers)\" data-heads=\"\(heads)\""
+    var s =
+      "<figure class=\"figure model-view\" id=\"figure-\(v.id)\" data-figure=\"\(v.id)\" data-kind=\"model-view\" data-layers=\"\(layers)\" data-heads=\"\(heads)\""
     // For the viewer's pointer read-out: the tokens, and the cells' place in the full-map PNGs.
     if let r = mapRects[v.id], let tokens = try? JSONSerialization.data(withJSONObject: v.tokens) {
-      s += " data-tokens=\"\(escapeXML(String(decoding: tokens, as: UTF8.self)))\" data-map=\"\(num(r.x)) \(num(r.y)) \(num(r.width)) \(num(r.height))\""
+      s +=
+        " data-tokens=\"\(escapeXML(String(decoding: tokens, as: UTF8.self)))\" data-map=\"\(num(r.x)) \(num(r.y)) \(num(r.width)) \(num(r.height))\""
     }
     s += ">\n"
-    s += "<div class=\"scroll\"><div class=\"mv-grid\" style=\"grid-template-columns: auto repeat(\(heads), \(size + 8)px)\">\n"
+    s +=
+      "<div class=\"scroll\"><div class=\"mv-grid\" style=\"grid-template-columns: auto repeat(\(heads), \(size + 8)px)\">\n"
     s += "<span class=\"mv-corner\">layer \\ head</span>"
     for h in 0..<heads { s += "<span class=\"mv-head\">\(h + 1)</span>" }
     s += "\n"
@@ -311,7 +326,8 @@ struct HTMLPage {
           border = v.categories[a].colour.hex
         }
         let src = l < thumbs.count && h < thumbs[l].count ? thumbs[l][h] : ""
-        s += "<button type=\"button\" class=\"thumb\" style=\"border-color:\(border)\" data-layer=\"\(l + 1)\" data-head=\"\(h + 1)\" data-full=\"maps/\(v.id)/L\(l + 1)-H\(h + 1).png\" title=\"\(escapeXML(title))\"><img src=\"\(src)\" width=\"\(size)\" height=\"\(size)\" alt=\"\(escapeXML(title))\"></button>"
+        s +=
+          "<button type=\"button\" class=\"thumb\" style=\"border-color:\(border)\" data-layer=\"\(l + 1)\" data-head=\"\(h + 1)\" data-full=\"maps/\(v.id)/L\(l + 1)-H\(h + 1).png\" title=\"\(escapeXML(title))\"><img src=\"\(src)\" width=\"\(size)\" height=\"\(size)\" alt=\"\(escapeXML(title))\"></button>"
       }
       s += "\n"
     }
@@ -326,9 +342,11 @@ struct HTMLPage {
     let sentence = v.tokens.joined(separator: " ")
     var links = ""
     if v.exportFiles {
-      links = " <span class=\"downloads\"><a href=\"figures/\(v.id).svg\">SVG</a> · <a href=\"figures/\(v.id).png\">PNG</a></span>"
+      links =
+        " <span class=\"downloads\"><a href=\"figures/\(v.id).svg\">SVG</a> · <a href=\"figures/\(v.id).png\">PNG</a></span>"
     }
-    s += "<figcaption><b>Figure \(number).</b> \(escapeXML(v.caption)) Click a map to open it with its token labels (rows: from, columns: to).\(links) <span class=\"tokens\">\(escapeXML(sentence))</span></figcaption>\n</figure>"
+    s +=
+      "<figcaption><b>Figure \(number).</b> \(escapeXML(v.caption)) Click a map to open it with its token labels (rows: from, columns: to).\(links) <span class=\"tokens\">\(escapeXML(sentence))</span></figcaption>\n</figure>"
     return s
   }
 }

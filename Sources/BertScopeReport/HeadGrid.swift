@@ -106,7 +106,8 @@ public struct HeadGrid: Figure {
     let rowLabelWidth = Layout.tick.length(of: "\(layers)")
     let left = Layout.margin + Layout.axisTitle.lineHeight + 8 + rowLabelWidth + Layout.tickGap + 2
     let top = titleHeight(title) + Layout.axisTitle.lineHeight + 6 + Layout.tick.lineHeight + 4
-    let grid = Rect(x: left, y: top, width: pitch * Double(heads) - HeadGrid.gap, height: pitch * Double(layers) - HeadGrid.gap)
+    let grid = Rect(
+      x: left, y: top, width: pitch * Double(heads) - HeadGrid.gap, height: pitch * Double(layers) - HeadGrid.gap)
     let legend = self.legend
     let legendOrigin = Point(grid.maxX + 24, grid.y)
     let barTop = legendOrigin.y + legend.size.height + 16
@@ -115,7 +116,8 @@ public struct HeadGrid: Figure {
     let right = max(legendOrigin.x + legend.size.width, legendOrigin.x - 18 + bar.width)
     let width = max(right + Layout.margin, titleWidth(title))
     let height = max(grid.maxY, barTop + barHeight) + Layout.margin
-    return Geometry(grid: grid, legendOrigin: legendOrigin, bar: bar, barTop: barTop, barHeight: barHeight, size: (width, height))
+    return Geometry(
+      grid: grid, legendOrigin: legendOrigin, bar: bar, barTop: barTop, barHeight: barHeight, size: (width, height))
   }
 
   /// Width and height in figure units, from the grid, the legend and the colour bar.
@@ -141,12 +143,17 @@ public struct HeadGrid: Figure {
     var label = Layout.tick
     label.anchor = .middle
     for h in 0..<heads {
-      s.text("\(h + 1)", at: Point(g.grid.x + Double(h) * pitch + (pitch - HeadGrid.gap) / 2, g.grid.y - 4 - Layout.tick.lineHeight), style: label)
+      s.text(
+        "\(h + 1)",
+        at: Point(g.grid.x + Double(h) * pitch + (pitch - HeadGrid.gap) / 2, g.grid.y - 4 - Layout.tick.lineHeight),
+        style: label)
     }
     label.anchor = .end
     label.baseline = .middle
     for l in 0..<layers {
-      s.text("\(l + 1)", at: Point(g.grid.x - Layout.tickGap - 2, g.grid.y + Double(l) * pitch + (pitch - HeadGrid.gap) / 2), style: label)
+      s.text(
+        "\(l + 1)", at: Point(g.grid.x - Layout.tickGap - 2, g.grid.y + Double(l) * pitch + (pitch - HeadGrid.gap) / 2),
+        style: label)
     }
     let (map, range) = (colourMap, range)
     let maxCells = Int(thumbnailSize) * 2

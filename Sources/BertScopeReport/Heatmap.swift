@@ -111,7 +111,8 @@ public struct Heatmap: Figure {
     case .thumbnail(let n): cell = Double(n) / Double(max(shown.rows, shown.columns))
     }
     let (mapW, mapH) = (cell * Double(shown.columns), cell * Double(shown.rows))
-    let rows = Heatmap.thinned(rowLabels, count: values.rows, pitch: mapH / Double(values.rows), maxCharacters: maxLabelCharacters)
+    let rows = Heatmap.thinned(
+      rowLabels, count: values.rows, pitch: mapH / Double(values.rows), maxCharacters: maxLabelCharacters)
     let columns = Heatmap.thinned(
       columnLabels, count: values.columns, pitch: mapW / Double(values.columns), maxCharacters: maxLabelCharacters)
     let rowLabelWidth = rows.map { Layout.tick.length(of: $0.1) }.max() ?? 0
@@ -121,7 +122,9 @@ public struct Heatmap: Figure {
     let top = titleHeight(title)
     let map = Rect(x: left, y: top, width: mapW, height: mapH)
     let width = max(map.maxX + bar.width + Layout.margin, titleWidth(title))
-    let height = map.maxY + Layout.tickLength + Layout.tickGap + columnLabelHeight + 8 + Layout.axisTitle.lineHeight + Layout.margin
+    let height =
+      map.maxY + Layout.tickLength + Layout.tickGap + columnLabelHeight + 8 + Layout.axisTitle.lineHeight
+      + Layout.margin
     return Geometry(
       shown: shown, map: map, rowLabels: rows, columnLabels: columns, rowLabelWidth: rowLabelWidth,
       columnLabelHeight: columnLabelHeight, colourBar: bar, size: (width, height))

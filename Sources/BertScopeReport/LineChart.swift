@@ -101,7 +101,8 @@ public struct LineChart: Figure {
         Legend.Entry(name: series[$0].name, colour: colour($0), marker: style == .lines ? Marker.forSeries($0) : nil)
       }, title: nil)
     let (legendOrigin, size) = legend.placed(beside: plot, gap: 24, title: title)
-    return Geometry(plot: plot, ticks: ticks, decimals: decimals, legend: legend, legendOrigin: legendOrigin, size: size)
+    return Geometry(
+      plot: plot, ticks: ticks, decimals: decimals, legend: legend, legendOrigin: legendOrigin, size: size)
   }
 
   /// Width and height in figure units, axes and legend included.
@@ -169,10 +170,14 @@ public struct LineChart: Figure {
         }
       }
     }
-    s.fill(Rect(x: g.plot.x - Layout.axisLine, y: zeroY, width: g.plot.width + Layout.axisLine, height: Layout.axisLine), .ink)
+    s.fill(
+      Rect(x: g.plot.x - Layout.axisLine, y: zeroY, width: g.plot.width + Layout.axisLine, height: Layout.axisLine),
+      .ink)
     var axis = Layout.axisTitle
     axis.anchor = .middle
-    s.text(xTitle, at: Point(g.plot.midX, g.plot.maxY + Layout.tickLength + Layout.tickGap + Layout.tick.lineHeight + 8), style: axis)
+    s.text(
+      xTitle, at: Point(g.plot.midX, g.plot.maxY + Layout.tickLength + Layout.tickGap + Layout.tick.lineHeight + 8),
+      style: axis)
     g.legend.draw(on: s, at: g.legendOrigin)
   }
 }

@@ -54,7 +54,8 @@ public struct MatrixChart: Figure {
     let columnLabels = columnLabels ?? (1...values.columns).map(String.init)
     guard rowLabels.count == values.rows, columnLabels.count == values.columns else {
       throw BertScopeError.invalidInput(
-        "matrix chart: \(rowLabels.count) × \(columnLabels.count) labels for a \(values.rows) × \(values.columns) matrix")
+        "matrix chart: \(rowLabels.count) × \(columnLabels.count) labels for a \(values.rows) × \(values.columns) matrix"
+      )
     }
     if let range, !(range.upperBound > range.lowerBound) {
       throw BertScopeError.invalidInput("matrix chart: empty colour range \(range)")
@@ -102,11 +103,15 @@ public struct MatrixChart: Figure {
     let rotated = columnLabelLength > cell - 2
     let columnLabelHeight = rotated ? columnLabelLength : Layout.tick.lineHeight
     let left = Layout.margin + Layout.axisTitle.lineHeight + 8 + rowLabelWidth + Layout.tickGap + 2
-    let grid = Rect(x: left, y: titleHeight(title), width: cell * Double(values.columns), height: cell * Double(values.rows))
+    let grid = Rect(
+      x: left, y: titleHeight(title), width: cell * Double(values.columns), height: cell * Double(values.rows))
     let bar = ColourBar(map: colourMap, range: range, title: colourBarTitle, height: max(grid.height, 100))
     let width = max(grid.maxX + bar.width + Layout.margin, titleWidth(title))
-    let height = max(grid.maxY, grid.y + max(grid.height, 100)) + 4 + columnLabelHeight + 8 + Layout.axisTitle.lineHeight + Layout.margin
-    return Geometry(grid: grid, rotatedColumns: rotated, columnLabelHeight: columnLabelHeight, bar: bar, size: (width, height))
+    let height =
+      max(grid.maxY, grid.y + max(grid.height, 100)) + 4 + columnLabelHeight + 8 + Layout.axisTitle.lineHeight
+      + Layout.margin
+    return Geometry(
+      grid: grid, rotatedColumns: rotated, columnLabelHeight: columnLabelHeight, bar: bar, size: (width, height))
   }
 
   /// Width and height in figure units, labels and colour bar included.
@@ -136,7 +141,9 @@ public struct MatrixChart: Figure {
             style.anchor = .middle
             style.baseline = .middle
             style.colour = map.colour(for: Double(v), in: range).contrastingText
-            s.text(label(v), at: Point(g.grid.x + (Double(c) + 0.5) * cell, g.grid.y + (Double(r) + 0.5) * cell), style: style)
+            s.text(
+              label(v), at: Point(g.grid.x + (Double(c) + 0.5) * cell, g.grid.y + (Double(r) + 0.5) * cell),
+              style: style)
           }
         }
       }

@@ -19,7 +19,8 @@ public struct Bitmap: Equatable, Sendable {
     self.width = width
     self.height = height
     self.channels = channels
-    let pixel = channels == 3 ? [background.r, background.g, background.b] : [background.r, background.g, background.b, 255]
+    let pixel =
+      channels == 3 ? [background.r, background.g, background.b] : [background.r, background.g, background.b, 255]
     var bytes = [UInt8](repeating: 0, count: width * height * channels)
     for i in stride(from: 0, to: bytes.count, by: channels) {
       for c in 0..<channels { bytes[i + c] = pixel[c] }

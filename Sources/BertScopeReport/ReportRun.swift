@@ -161,7 +161,9 @@ public struct ReportRun {
   private mutating func copyAnalysisFiles(from source: URL) throws {
     let fm = FileManager.default
     if source.path != folder.path {
-      guard fm.fileExists(atPath: source.path) else { throw BertScopeError.io(path: source.path, problem: "--from: no such folder") }
+      guard fm.fileExists(atPath: source.path) else {
+        throw BertScopeError.io(path: source.path, problem: "--from: no such folder")
+      }
       var copied = 0
       for name in AnalysisResults.fileNames where fm.fileExists(atPath: source.appendingPathComponent(name).path) {
         let limit = name.hasSuffix(".npy") ? NPY.maxFileBytes : AnalysisJSON.maxFileBytes
@@ -172,7 +174,9 @@ public struct ReportRun {
       notes?("copied \(copied) analysis files from \(source.path)")
     }
     // An unreadable report.json only loses the old timings: the numbers are in the other files.
-    if let previous = try? AnalysisJSON.read(ReportRecord.self, from: folder.appendingPathComponent(ReportRecord.fileName)) {
+    if let previous = try? AnalysisJSON.read(
+      ReportRecord.self, from: folder.appendingPathComponent(ReportRecord.fileName))
+    {
       record = previous
       stages = previous.stages.filter { $0.name != Self.pageStage }
     }
@@ -183,7 +187,9 @@ public struct ReportRun {
     let (statistics, count) = try session.run(MapStatisticsAnalysis(), on: corpus)
     stages.append(.init(name: "patterns + special (\(count.examples) texts, one pass)", seconds: count.seconds))
     let info = session.runInfo(count, options: corpus.options)
-    for result in [PatternsResult(statistics, info: info), SpecialResult(statistics, info: info)] as [any AnalysisResult] {
+    for result in [PatternsResult(statistics, info: info), SpecialResult(statistics, info: info)]
+      as [any AnalysisResult]
+    {
       note(written: try result.write(to: folder))
     }
     return count.examples
@@ -194,7 +200,8 @@ public struct ReportRun {
     let analysis = AblationAnalysis(task: plan.task, mode: plan.mode)
     let targets = session.config.numLayers * (session.config.numHeads + 1)
     let corpus = CorpusSource(path: plan.input, batchSize: self.plan.batchSize, limit: plan.limit)
-    notes?("ablation: \(targets) targets + the intact model on each batch of the first \(plan.limit) texts of \(plan.input)")
+    notes?(
+      "ablation: \(targets) targets + the intact model on each batch of the first \(plan.limit) texts of \(plan.input)")
     let (state, count) = try session.run(analysis, on: corpus)
     stages.append(.init(name: "ablation (\(count.examples) texts × \(targets + 1) passes)", seconds: count.seconds))
     var options = corpus.options

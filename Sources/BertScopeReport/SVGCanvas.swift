@@ -48,7 +48,12 @@ public final class SVGCanvas: Surface {
   /// Appends a `<rect>` carrying `attributes`.
   public func fill(_ rect: Rect, _ colour: RGB, attributes: [(String, String)]) {
     body.append(
-      "<rect" + attrs([("x", num(rect.x)), ("y", num(rect.y)), ("width", num(rect.width)), ("height", num(rect.height)), ("fill", colour.hex)] + attributes) + "/>")
+      "<rect"
+        + attrs(
+          [
+            ("x", num(rect.x)), ("y", num(rect.y)), ("width", num(rect.width)), ("height", num(rect.height)),
+            ("fill", colour.hex),
+          ] + attributes) + "/>")
   }
 
   /// Appends a stroked `<rect>` inset by half the stroke, so the outline stays inside `rect`.
@@ -56,7 +61,11 @@ public final class SVGCanvas: Surface {
     // The stroke is centred on the path: inset by half the width to stay inside `rect`.
     let h = width / 2
     body.append(
-      "<rect" + attrs([("x", num(rect.x + h)), ("y", num(rect.y + h)), ("width", num(rect.width - width)), ("height", num(rect.height - width)), ("fill", "none"), ("stroke", colour.hex), ("stroke-width", num(width))]) + "/>")
+      "<rect"
+        + attrs([
+          ("x", num(rect.x + h)), ("y", num(rect.y + h)), ("width", num(rect.width - width)),
+          ("height", num(rect.height - width)), ("fill", "none"), ("stroke", colour.hex), ("stroke-width", num(width)),
+        ]) + "/>")
   }
 
   /// Appends a `<polyline>` with round joins and caps; fewer than 2 points draw nothing.
@@ -64,7 +73,11 @@ public final class SVGCanvas: Surface {
     guard points.count >= 2 else { return }
     let p = points.map { "\(num($0.x)),\(num($0.y))" }.joined(separator: " ")
     body.append(
-      "<polyline" + attrs([("points", p), ("fill", "none"), ("stroke", colour.hex), ("stroke-width", num(width)), ("stroke-linejoin", "round"), ("stroke-linecap", "round")]) + "/>")
+      "<polyline"
+        + attrs([
+          ("points", p), ("fill", "none"), ("stroke", colour.hex), ("stroke-width", num(width)),
+          ("stroke-linejoin", "round"), ("stroke-linecap", "round"),
+        ]) + "/>")
   }
 
   /// Appends a filled `<polygon>`.
@@ -137,7 +150,11 @@ public final class SVGCanvas: Surface {
     let png = (try? PNG.encode(bitmap)) ?? []
     let uri = "data:image/png;base64," + Data(png).base64EncodedString()
     body.append(
-      "<image" + attrs([("x", num(rect.x)), ("y", num(rect.y)), ("width", num(rect.width)), ("height", num(rect.height)), ("preserveAspectRatio", "none"), ("style", "image-rendering:pixelated"), ("href", uri)]) + "/>")
+      "<image"
+        + attrs([
+          ("x", num(rect.x)), ("y", num(rect.y)), ("width", num(rect.width)), ("height", num(rect.height)),
+          ("preserveAspectRatio", "none"), ("style", "image-rendering:pixelated"), ("href", uri),
+        ]) + "/>")
   }
 
   /// Opens a `<g>` with `attributes`.

@@ -83,7 +83,8 @@ public struct StackedBars: Figure {
     let legend = Legend(
       entries: zip(series, colours).reversed().map { Legend.Entry(name: $0.0, colour: $0.1) }, title: legendTitle)
     let (legendOrigin, size) = legend.placed(beside: plot, gap: 20, title: title)
-    return Geometry(plot: plot, ticks: ticks, decimals: decimals, legend: legend, legendOrigin: legendOrigin, size: size)
+    return Geometry(
+      plot: plot, ticks: ticks, decimals: decimals, legend: legend, legendOrigin: legendOrigin, size: size)
   }
 
   /// Width and height in figure units, axes and legend included.
@@ -125,10 +126,15 @@ public struct StackedBars: Figure {
       let x = g.plot.x + barGap + Double(i) * (barWidth + barGap) + barWidth / 2
       s.text(name, at: Point(x, g.plot.maxY + Layout.tickLength + Layout.tickGap), style: style)
     }
-    s.fill(Rect(x: g.plot.x - Layout.axisLine, y: g.plot.maxY, width: g.plot.width + Layout.axisLine, height: Layout.axisLine), .ink)
+    s.fill(
+      Rect(
+        x: g.plot.x - Layout.axisLine, y: g.plot.maxY, width: g.plot.width + Layout.axisLine, height: Layout.axisLine),
+      .ink)
     var axis = Layout.axisTitle
     axis.anchor = .middle
-    s.text(xTitle, at: Point(g.plot.midX, g.plot.maxY + Layout.tickLength + Layout.tickGap + Layout.tick.lineHeight + 8), style: axis)
+    s.text(
+      xTitle, at: Point(g.plot.midX, g.plot.maxY + Layout.tickLength + Layout.tickGap + Layout.tick.lineHeight + 8),
+      style: axis)
     g.legend.draw(on: s, at: g.legendOrigin)
   }
 }

@@ -23,7 +23,8 @@ struct AblateCommand: ParsableCommand {
   @OptionGroup var options: ModelOptions
   @OptionGroup var corpus: CorpusOptions
   @Option(help: "uniform or zero.") var mode: AblationMode = .uniform
-  @Option(help: "similarity or classify (default: the change of the embeddings, no labels needed).") var task: AblationTask?
+  @Option(help: "similarity or classify (default: the change of the embeddings, no labels needed).") var task:
+    AblationTask?
   @Option(help: "Sentence embedding: mean or cls.") var pooling: Pooling = .mean
 
   func run() throws {
@@ -39,7 +40,8 @@ struct AblateCommand: ParsableCommand {
     if let worst = result.rows.filter({ $0.target.head != nil }).min(by: { abs($0.delta) > abs($1.delta) }) {
       options.note(
         String(
-          format: "baseline %@ %.4f; largest single-head change: layer %d head %d (%+.4f)", result.metric.rawValue, result.baseline,
+          format: "baseline %@ %.4f; largest single-head change: layer %d head %d (%+.4f)", result.metric.rawValue,
+          result.baseline,
           worst.target.layer + 1, worst.target.head! + 1, worst.delta))
     }
   }

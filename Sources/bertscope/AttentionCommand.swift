@@ -25,7 +25,8 @@ struct AttentionCommand: ParsableCommand {
     let headList = try heads.map { try parseIndexList($0, name: "heads") }
     let session = try options.session()
     let encoding = try session.encode(text, pair: pair, where: "--text")
-    let output = try session.encoder.encode([encoding], options: EncodeOptions(maps: .select(layers: layerList, heads: headList)))
+    let output = try session.encoder.encode(
+      [encoding], options: EncodeOptions(maps: .select(layers: layerList, heads: headList)))
     let maps = output.maps[0]
     let tokens = TokensFile(
       encoding, maps: maps, text: text, pair: pair, model: session.model.directory.path,
@@ -33,6 +34,8 @@ struct AttentionCommand: ParsableCommand {
     let folder = URL(fileURLWithPath: out, isDirectory: true)
     try AttentionExport.write(output, encoding: encoding, tokens: tokens, hidden: true, to: folder)
     let l = encoding.count
-    options.note("wrote \(folder.path)/attention.npy [\(maps.layers.count), \(maps.heads.count), \(l), \(l)], hidden.npy, tokens.json")
+    options.note(
+      "wrote \(folder.path)/attention.npy [\(maps.layers.count), \(maps.heads.count), \(l), \(l)], hidden.npy, tokens.json"
+    )
   }
 }

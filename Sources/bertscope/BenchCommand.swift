@@ -6,7 +6,8 @@ import Foundation
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
-    abstract: "Time the encoder: median ms per batch, sequences/s, tokens/s, GFLOPS, per backend, batch, length and maps mode.",
+    abstract:
+      "Time the encoder: median ms per batch, sequences/s, tokens/s, GFLOPS, per backend, batch, length and maps mode.",
     discussion: """
       Inputs are real text: consecutive sentences of the corpus (default samples/wordnet-sentences.txt) \
       joined until each sequence holds exactly LENGTH tokens. Each configuration runs --warmup passes, \
@@ -14,7 +15,8 @@ struct BenchCommand: ParsableCommand {
       "maps all" pulls every layer's and head's attention probabilities back to the host.
       """)
 
-  @Option(help: "Hugging Face BERT model folder (default: $BERTSCOPE_MODEL, else the installed default).") var model: String?
+  @Option(help: "Hugging Face BERT model folder (default: $BERTSCOPE_MODEL, else the installed default).") var model:
+    String?
   @Option(help: "Comma-separated backends: cpu, opencl, auto.") var backend = "cpu"
   @Option(help: "OpenCL device index (see `bertscope devices`).") var device: Int?
   @Option(help: "Comma-separated batch sizes.") var batch = "1,8,32"
@@ -59,7 +61,8 @@ struct BenchCommand: ParsableCommand {
     ]
     var uploads: [String: Double] = [:]
     for kind in backends {
-      let encoder = try Encoder(model: bertModel, backend: kind, device: device, note: { if !quiet { printError("note: \($0)") } })
+      let encoder = try Encoder(
+        model: bertModel, backend: kind, device: device, note: { if !quiet { printError("note: \($0)") } })
       uploads[encoder.backendDescription] = encoder.uploadSeconds
       for l in lengths {
         let texts = Self.makeTexts(sentences, tokenizer: bertModel.tokenizer, length: l, count: batches.max()!)
@@ -87,8 +90,10 @@ struct BenchCommand: ParsableCommand {
               tokensPerS: Double(b * l) / median, gflops: flops / median / 1e9, repeats: repeats, peakRSSBytes: peak)
             rows.append(row)
             table.append(
-              pad(String(encoder.backendDescription.prefix(27)), 28) + pad("\(b)", 6, right: true) + pad("\(l)", 7, right: true)
-                + pad(withMaps ? "all" : "none", 6, right: true) + pad(String(format: "%.2f", median * 1000), 11, right: true)
+              pad(String(encoder.backendDescription.prefix(27)), 28) + pad("\(b)", 6, right: true)
+                + pad("\(l)", 7, right: true)
+                + pad(withMaps ? "all" : "none", 6, right: true)
+                + pad(String(format: "%.2f", median * 1000), 11, right: true)
                 + pad(String(format: "%.1f", Double(b) / median), 10, right: true)
                 + pad(String(format: "%.0f", Double(b * l) / median), 11, right: true)
                 + pad(String(format: "%.1f", flops / median / 1e9), 9, right: true)
@@ -109,7 +114,9 @@ struct BenchCommand: ParsableCommand {
 
   func parseList(_ text: String, _ name: String) throws -> [Int] {
     try text.split(separator: ",").map {
-      guard let v = Int($0.trimmingCharacters(in: .whitespaces)), v >= 1 else { throw ValidationError("--\(name): \($0) is not a positive number") }
+      guard let v = Int($0.trimmingCharacters(in: .whitespaces)), v >= 1 else {
+        throw ValidationError("--\(name): \($0) is not a positive number")
+      }
       return v
     }
   }
@@ -130,7 +137,8 @@ struct BenchCommand: ParsableCommand {
     var next = 0
     while out.count < count {
       var text = ""
-      var encoding = (try? tokenizer.encode("", maxLength: length)) ?? Encoding(tokens: [], ids: [], segments: [], offsets: [])
+      var encoding =
+        (try? tokenizer.encode("", maxLength: length)) ?? Encoding(tokens: [], ids: [], segments: [], offsets: [])
       var guardCount = 0
       while encoding.count < length && guardCount < 10_000 {
         text += (text.isEmpty ? "" : " ") + sentences[next % sentences.count]

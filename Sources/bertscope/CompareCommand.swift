@@ -24,6 +24,7 @@ struct CompareCommand: ParsableCommand {
     let (comparison, count) = try session.run(ComparisonAnalysis(other: other), on: corpus.source)
     var runOptions = corpus.source.options
     runOptions.modelB = other.model.directory.path
-    try write(CompareResult(comparison, info: session.runInfo(count, options: runOptions)), to: corpus.folder, options: options)
+    try write(
+      CompareResult(comparison, info: session.runInfo(count, options: runOptions)), to: corpus.folder, options: options)
   }
 }

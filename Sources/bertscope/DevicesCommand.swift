@@ -6,7 +6,8 @@ struct DevicesCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "devices",
     abstract: "List OpenCL platforms and devices (the numbers --device takes).",
-    discussion: "Each line: [index] name (vendor; type, compute units, memory, max allocation; OpenCL version; platform).")
+    discussion:
+      "Each line: [index] name (vendor; type, compute units, memory, max allocation; OpenCL version; platform).")
 
   @Flag(help: "Print JSON instead of lines.") var json = false
 
@@ -18,7 +19,9 @@ struct DevicesCommand: ParsableCommand {
       return
     }
     if platforms.isEmpty {
-      print("no OpenCL platform found: the CPU backend will be used (install an OpenCL driver, e.g. pocl-opencl-icd, or a GPU vendor's)")
+      print(
+        "no OpenCL platform found: the CPU backend will be used (install an OpenCL driver, e.g. pocl-opencl-icd, or a GPU vendor's)"
+      )
       return
     }
     for p in platforms {
@@ -43,12 +46,16 @@ struct SelftestCommand: ParsableCommand {
     let devices = try OpenCLDevices.all()
     guard devices.indices.contains(device) else {
       throw BertScopeError.backendUnavailable(
-        devices.isEmpty ? "no OpenCL device found" : "no OpenCL device \(device); `bertscope devices` lists 0–\(devices.count - 1)")
+        devices.isEmpty
+          ? "no OpenCL device found" : "no OpenCL device \(device); `bertscope devices` lists 0–\(devices.count - 1)")
     }
     print("device \(device): \(devices[device].name)")
     let results = try SelfTest.openCL(device: device)
     for r in results {
-      print(pad(r.op, 22) + String(format: " max |error| %.3g  (tolerance %.0e)  %@", r.maxAbsError, r.tolerance, r.passed ? "ok" : "FAILED"))
+      print(
+        pad(r.op, 22)
+          + String(
+            format: " max |error| %.3g  (tolerance %.0e)  %@", r.maxAbsError, r.tolerance, r.passed ? "ok" : "FAILED"))
     }
     if results.contains(where: { !$0.passed }) {
       throw BertScopeError.invalidInput("selftest failed: some ops differ from the CPU backend beyond tolerance")

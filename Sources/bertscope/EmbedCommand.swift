@@ -25,7 +25,8 @@ struct EmbedCommand: ParsableCommand {
 
   func run() throws {
     let session = try options.session()
-    let count = try session.embed(CorpusSource(path: input, batchSize: batchSize), pooling: pooling, to: URL(fileURLWithPath: out))
+    let count = try session.embed(
+      CorpusSource(path: input, batchSize: batchSize), pooling: pooling, to: URL(fileURLWithPath: out))
     options.note("wrote \(out) [\(count.examples), \(session.config.hiddenSize)]")
   }
 }

@@ -11,7 +11,8 @@ struct ModelOptions: ParsableArguments {
   @Option(help: "Backend: cpu, opencl or auto (auto takes a GPU OpenCL device when there is one, else the CPU).")
   var backend: BackendKind = .cpu
 
-  @Option(help: "OpenCL device index, as listed by `bertscope devices` (default: the first GPU, else the first device).")
+  @Option(
+    help: "OpenCL device index, as listed by `bertscope devices` (default: the first GPU, else the first device).")
   var device: Int?
 
   @Flag(help: "Fail on inputs longer than the model's maximum instead of truncating them.")

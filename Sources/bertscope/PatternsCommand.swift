@@ -6,7 +6,8 @@ import Foundation
 struct PatternsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "patterns",
-    abstract: "Classify every (example, layer, head) attention map as vertical, diagonal, vertical+diagonal, block or heterogeneous.",
+    abstract:
+      "Classify every (example, layer, head) attention map as vertical, diagonal, vertical+diagonal, block or heterogeneous.",
     discussion: """
       Kovaleva et al. 2019 §4.1, with explicit rules on per-map features instead of their CNN \
       (see PatternClassifier). Writes DIR/patterns.csv (layer,head,vertical,diagonal,\
@@ -19,7 +20,9 @@ struct PatternsCommand: ParsableCommand {
 
   func run() throws {
     let result = try corpus.writeMapStatistics(options, label: "patterns") { PatternsResult($0, info: $1) }
-    let overall = zip(AttentionPattern.allCases, result.overall.values).map { "\($0.name) \(String(format: "%.1f", 100 * $1)) %" }
+    let overall = zip(AttentionPattern.allCases, result.overall.values).map {
+      "\($0.name) \(String(format: "%.1f", 100 * $1)) %"
+    }
     options.note("all heads: " + overall.joined(separator: ", "))
   }
 }

@@ -45,12 +45,14 @@ struct PlotCommand: ParsableCommand {
       throw BertScopeError.invalidInput("--head \(head): \(session.model.name) has heads 1–\(c.numHeads)")
     }
     let encoding = try session.encode(text, pair: pair, where: "--text")
-    let output = try session.encoder.encode([encoding], options: EncodeOptions(maps: .select(layers: [layer - 1], heads: [head - 1])))
+    let output = try session.encoder.encode(
+      [encoding], options: EncodeOptions(maps: .select(layers: [layer - 1], heads: [head - 1])))
     let l = encoding.count
     let map = try Matrix(rows: l, columns: l, values: Array(output.maps[0].map(0, 0)))
     let context = try MapContext(encoding, tokenizer: session.tokenizer)
     let pattern = PatternClassifier().classify(MapFeatures.compute(map.values, context: context))
-    let figure = try AnalysisReport.mapFigure(tokens: encoding.tokens, map: map, layer: layer - 1, head: head - 1, pattern: pattern)
+    let figure = try AnalysisReport.mapFigure(
+      tokens: encoding.tokens, map: map, layer: layer - 1, head: head - 1, pattern: pattern)
     let url = URL(fileURLWithPath: out)
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     try figure.write(to: url, scale: scale)
@@ -59,7 +61,8 @@ struct PlotCommand: ParsableCommand {
     let pixels =
       format == .png
       ? String(
-        format: ", %d × %d px", Int((size.width * Double(scale)).rounded(.up)), Int((size.height * Double(scale)).rounded(.up)))
+        format: ", %d × %d px", Int((size.width * Double(scale)).rounded(.up)),
+        Int((size.height * Double(scale)).rounded(.up)))
       : ""
     options.note("wrote \(url.path) (layer \(layer), head \(head), \(pattern.name), \(l) tokens\(pixels))")
   }

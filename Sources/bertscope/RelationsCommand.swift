@@ -23,6 +23,8 @@ struct RelationsCommand: ParsableCommand {
     let session = try options.session()
     let (scores, count) = try session.run(RelationsAnalysis(), on: corpus.source)
     if scores.skippedPairs > 0 { options.note("\(scores.skippedPairs) pairs skipped: a span covered no token") }
-    try write(RelationsResult(scores, info: session.runInfo(count, options: corpus.source.options)), to: corpus.folder, options: options)
+    try write(
+      RelationsResult(scores, info: session.runInfo(count, options: corpus.source.options)), to: corpus.folder,
+      options: options)
   }
 }

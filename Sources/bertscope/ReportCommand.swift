@@ -46,15 +46,21 @@ struct ReportCommand: ParsableCommand {
   @Option(help: "Title of the page (default: names the model).") var title: String?
 
   func validate() throws {
-    guard input != nil || from != nil else { throw ValidationError("give --input FILE (run the analyses) or --from DIR (redraw)") }
+    guard input != nil || from != nil else {
+      throw ValidationError("give --input FILE (run the analyses) or --from DIR (redraw)")
+    }
     if input == "-" || ablationInput == "-" {
       throw ValidationError("the report reads its corpus more than once: give a file, not - (stdin)")
     }
     if from != nil {
-      for (set, name) in [(input != nil, "--input"), (modelB != nil, "--model-b"), (ablationInput != nil, "--ablation-input")] where set {
+      for (set, name) in [
+        (input != nil, "--input"), (modelB != nil, "--model-b"), (ablationInput != nil, "--ablation-input"),
+      ] where set {
         // --input stays allowed when it only names the example's corpus.
         if name == "--input" && example != nil { continue }
-        throw ValidationError("\(name) runs an analysis; --from only redraws (run `bertscope report --input` into a folder, then --from it)")
+        throw ValidationError(
+          "\(name) runs an analysis; --from only redraws (run `bertscope report --input` into a folder, then --from it)"
+        )
       }
     }
     if noAblation && (ablationInput != nil || ablationTask != nil) {
@@ -89,9 +95,9 @@ struct ReportCommand: ParsableCommand {
       try options.session()
     }
     let page = try report.run()
-    options.note(String(format: "figures and page in %.1f s; index.html is %.0f kB", page.seconds, Double(page.bytes) / 1000))
+    options.note(
+      String(format: "figures and page in %.1f s; index.html is %.0f kB", page.seconds, Double(page.bytes) / 1000))
     options.note("open \(page.index.absoluteString)")
     print(page.index.absoluteString)
   }
 }
-

@@ -26,7 +26,8 @@ struct RolloutCommand: ParsableCommand {
     let folder = URL(fileURLWithPath: out, isDirectory: true)
     let (layers, l) = (session.config.numLayers, encoding.count)
     try NPY.write(rollout, shape: [layers, l, l], to: folder.appendingPathComponent("rollout.npy"))
-    let tokens = TokensFile(encoding, maps: nil, text: text, pair: pair, model: session.model.directory.path, backend: nil)
+    let tokens = TokensFile(
+      encoding, maps: nil, text: text, pair: pair, model: session.model.directory.path, backend: nil)
     try AnalysisJSON.write(tokens, to: folder.appendingPathComponent("tokens.json"))
     options.note("wrote \(folder.path)/rollout.npy [\(layers), \(l), \(l)], tokens.json")
   }

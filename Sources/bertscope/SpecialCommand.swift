@@ -22,8 +22,10 @@ struct SpecialCommand: ParsableCommand {
   func run() throws {
     let result = try corpus.writeMapStatistics(options, label: "special") { SpecialResult($0, info: $1) }
     func summary(_ column: SpecialColumn) -> String {
-      result.layersRanked(by: column).map { "L\($0) \(String(format: "%.3f", result.layerMean(column, layer: $0 - 1)))" }
-        .joined(separator: ", ")
+      result.layersRanked(by: column).map {
+        "L\($0) \(String(format: "%.3f", result.layerMean(column, layer: $0 - 1)))"
+      }
+      .joined(separator: ", ")
     }
     options.note("layers by attention to [CLS]: \(summary(.cls))")
     options.note("layers by attention to [SEP]: \(summary(.sep))")

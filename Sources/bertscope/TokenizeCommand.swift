@@ -15,13 +15,16 @@ struct TokenizeCommand: ParsableCommand {
   @Option(help: "Text to tokenize.") var text: String?
   @Option(help: "Second text of a pair (segment 1).") var pair: String?
   @Option(help: "File with one text per line (TAB separates a pair); - for stdin.") var input: String?
-  @Option(help: "Hugging Face BERT model folder (default: $BERTSCOPE_MODEL, else the installed default).") var model: String?
+  @Option(help: "Hugging Face BERT model folder (default: $BERTSCOPE_MODEL, else the installed default).") var model:
+    String?
   @Flag(help: "Fail on inputs longer than the model's maximum instead of truncating them.") var noTruncate = false
   @Flag(help: "Also print each token's character offsets in the source text.") var offsets = false
 
   func validate() throws {
     if (text == nil) == (input == nil) { throw ValidationError("give exactly one of --text or --input") }
-    if pair != nil && input != nil { throw ValidationError("--pair goes with --text; in --input files a TAB separates the pair") }
+    if pair != nil && input != nil {
+      throw ValidationError("--pair goes with --text; in --input files a TAB separates the pair")
+    }
   }
 
   func run() throws {

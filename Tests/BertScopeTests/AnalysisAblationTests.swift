@@ -48,7 +48,9 @@ enum ReferenceBert {
           case .uniform: p = Array(repeating: 1 / Double(n), count: n)
           case .zero: p = Array(repeating: 0, count: n)
           }
-          for k in 0..<d { context[i][head * d + k] = (0..<n).reduce(0.0) { $0 + p[$1] * qkv[$1][2 * h + head * d + k] } }
+          for k in 0..<d {
+            context[i][head * d + k] = (0..<n).reduce(0.0) { $0 + p[$1] * qkv[$1][2 * h + head * d + k] }
+          }
         }
       }
       x = (0..<n).map { t in
@@ -75,7 +77,9 @@ enum ReferenceBert {
 
 @Suite("Analysis: disabling heads and layers")
 struct AnalysisAblationTests {
-  static let targets = [AblationTarget(layer: 0, head: 1), AblationTarget(layer: 1, head: 3), AblationTarget(layer: 1, head: nil)]
+  static let targets = [
+    AblationTarget(layer: 0, head: 1), AblationTarget(layer: 1, head: 3), AblationTarget(layer: 1, head: nil),
+  ]
 
   @Test(
     "uniform and zero ablation match an independent double-precision forward pass",
@@ -124,14 +128,16 @@ struct AnalysisAblationTests {
     let encoder = try Encoder(model: model, backend: .cpu)
     let analysis = AblationAnalysis(task: .embeddingChange, mode: .zero)
     var state = try analysis.makeState(encoder: encoder)
-    try analysis.add(try AnalysisCorpus.encodings(model, 0..<2).map { AblationItem(first: $0) }, encoder: encoder, to: &state)
+    try analysis.add(
+      try AnalysisCorpus.encodings(model, 0..<2).map { AblationItem(first: $0) }, encoder: encoder, to: &state)
     let report = AblationResult(state, info: .unknown(layers: 2, heads: 4))
     #expect(state.targets.count == 2 * 4 + 2 && report.forwardPasses == 1 + 10 && state.examples == 2)
     let lines = report.tables[0].text.split(separator: "\n").map(String.init)
     #expect(lines[0] == "layer,head,metric,delta")
-    #expect(lines.dropFirst().map { $0.split(separator: ",").prefix(2).joined(separator: ",") } == [
-      "1,1", "1,2", "1,3", "1,4", "1,all", "2,1", "2,2", "2,3", "2,4", "2,all",
-    ])
+    #expect(
+      lines.dropFirst().map { $0.split(separator: ",").prefix(2).joined(separator: ",") } == [
+        "1,1", "1,2", "1,3", "1,4", "1,all", "2,1", "2,2", "2,3", "2,4", "2,all",
+      ])
   }
 
   @Test("similarity: the baseline is Spearman's rho of the intact cosines; deltas are metric − baseline")

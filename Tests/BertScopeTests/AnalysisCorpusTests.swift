@@ -7,7 +7,8 @@ import Testing
 /// Small corpus helpers on the tiny random BERT (2 layers × 4 heads).
 enum AnalysisCorpus {
   static let lines: [(String, String?)] = [
-    ("the cat sat on the mat .", nil), ("she said , \" yes \" and left", nil), ("we will go there", "they are not here !"),
+    ("the cat sat on the mat .", nil), ("she said , \" yes \" and left", nil),
+    ("we will go there", "they are not here !"),
     ("a b c d e f g", nil), ("it is what it is", "is it ?"), ("one", nil), ("time and time again , and again", nil),
     ("how are you", "i am fine , thank you ."), ("no", "yes"), ("the end", nil), ("first of all", "last but not least"),
     ("so it goes", nil),
@@ -18,7 +19,9 @@ enum AnalysisCorpus {
   }
 
   /// Features of every map, batch by batch.
-  static func blocks(_ encoder: Encoder, _ model: BertModel, _ encodings: [Encoding], batch: Int) throws -> [FeatureBlock] {
+  static func blocks(_ encoder: Encoder, _ model: BertModel, _ encodings: [Encoding], batch: Int) throws
+    -> [FeatureBlock]
+  {
     try stride(from: 0, to: encodings.count, by: batch).flatMap { start in
       try FeatureBlock.compute(Array(encodings[start..<min(start + batch, encodings.count)]), encoder: encoder)
     }
@@ -91,7 +94,8 @@ struct AnalysisCorpusTests {
       let sum = line.split(separator: ",").dropFirst(2).reduce(0.0) { $0 + Double($1)! }
       #expect(abs(sum - 1) < 1e-5, "\(line)")
     }
-    #expect(patterns.tables[1].header == ["layer", "vertical", "diagonal", "vertical+diagonal", "block", "heterogeneous"])
+    #expect(
+      patterns.tables[1].header == ["layer", "vertical", "diagonal", "vertical+diagonal", "block", "heterogeneous"])
     #expect(patterns.tables[1].rows.count == c.numLayers)
     let special = SpecialResult(features: features, info: info)
     #expect(special.tables[0].text.hasPrefix("layer,head,cls,sep,punct,self,prev,next,entropy\n1,1,"))
@@ -116,7 +120,9 @@ struct AnalysisCompareTests {
     let b = try Encoder(model: model, backend: backend)
     var comparison = MapComparison(layers: model.config.numLayers, heads: model.config.numHeads)
     let encodings = try AnalysisCorpus.encodings(model)
-    try comparison.add(try a.encode(encodings, options: EncodeOptions(maps: .all)), try b.encode(encodings, options: EncodeOptions(maps: .all)))
+    try comparison.add(
+      try a.encode(encodings, options: EncodeOptions(maps: .all)),
+      try b.encode(encodings, options: EncodeOptions(maps: .all)))
     #expect(comparison.examples == encodings.count)
     for l in 0..<model.config.numLayers {
       for h in 0..<model.config.numHeads { #expect(abs(comparison.cosine(layer: l, head: h) - 1) < 1e-6) }
@@ -147,7 +153,8 @@ struct AnalysisCompareTests {
     tokens[200] = "zzzz"
     let vocabulary = try Vocabulary(tokens: tokens)
     let other = BertModel(
-      config: model.config, vocabulary: vocabulary, tokenizer: try BertTokenizer(vocabulary: vocabulary), weights: model.weights,
+      config: model.config, vocabulary: vocabulary, tokenizer: try BertTokenizer(vocabulary: vocabulary),
+      weights: model.weights,
       directory: URL(fileURLWithPath: "/other"))
     #expect {
       try MapComparison.checkComparable(model, other)
@@ -166,7 +173,8 @@ struct AnalysisRelationTests {
 
   /// Maps backed by `values` `[layers, heads, L, L]`.
   static func maps(_ values: [Float], layers: Int, heads: Int, length n: Int) -> AttentionMaps {
-    let storages = (0..<layers).map { l in FloatStorage(Array(values[(l * heads * n * n)..<((l + 1) * heads * n * n)])) }
+    let storages = (0..<layers).map { l in FloatStorage(Array(values[(l * heads * n * n)..<((l + 1) * heads * n * n)]))
+    }
     return AttentionMaps(
       layers: Array(0..<layers), heads: Array(0..<heads), length: n, storages: storages,
       blocks: (0..<layers).map { _ in (0..<heads).map { $0 * n * n } })
@@ -174,7 +182,8 @@ struct AnalysisRelationTests {
 
   @Test("spans map to the tokens they overlap; the score is the max in both directions")
   func scoreByHand() throws {
-    let example = try RelationExample.parse(#"{"text": "The cat sat.", "pairs": [[[4, 7], [8, 12]], [[0, 2], [3, 4]]]}"#, line: 1, path: "r.jsonl")
+    let example = try RelationExample.parse(
+      #"{"text": "The cat sat.", "pairs": [[[4, 7], [8, 12]], [[0, 2], [3, 4]]]}"#, line: 1, path: "r.jsonl")
     #expect(RelationExample.tokens(covering: 4..<7, in: Self.encoding) == [2])
     #expect(RelationExample.tokens(covering: 8..<12, in: Self.encoding) == [3, 4])
     #expect(RelationExample.tokens(covering: 3..<4, in: Self.encoding).isEmpty)  // the space
@@ -185,23 +194,28 @@ struct AnalysisRelationTests {
     var head1 = [Float](repeating: 0, count: n * n)
     head1[2 * n + 3] = 0.1
     var scores = RelationScores(layers: 1, heads: 2)
-    try scores.add(example, encoding: Self.encoding, maps: Self.maps(head0 + head1, layers: 1, heads: 2, length: n), path: "r.jsonl")
+    try scores.add(
+      example, encoding: Self.encoding, maps: Self.maps(head0 + head1, layers: 1, heads: 2, length: n), path: "r.jsonl")
     #expect(scores.pairs == 1 && scores.skippedPairs == 1 && scores.examples == 1)
     #expect(abs(scores.score(layer: 0, head: 0) - 0.7) < 1e-6)
     #expect(abs(scores.score(layer: 0, head: 1) - 0.1) < 1e-6)
-    #expect(RelationsResult(scores, info: .unknown(layers: 1, heads: 2)).tables[0].text == "layer,head,score\n1,1,0.700000\n1,2,0.100000\n")
+    #expect(
+      RelationsResult(scores, info: .unknown(layers: 1, heads: 2)).tables[0].text
+        == "layer,head,score\n1,1,0.700000\n1,2,0.100000\n")
     let merged = try scores.merged(with: scores)
     #expect(merged.pairs == 2 && abs(merged.score(layer: 0, head: 0) - 0.7) < 1e-6)
   }
 
-  @Test("bad relation lines are errors naming the file and line", arguments: [
-    (#"{"text": "abc", "pairs": [[[0, 1], [2, 9]]]}"#, "outside the text"),
-    (#"{"text": "abc", "pairs": [[[2, 1], [0, 1]]]}"#, "outside the text"),
-    (#"{"text": "abc", "pairs": [[[0, 1]]]}"#, "must be [[start, end], [start, end]]"),
-    (#"{"text": "abc"}"#, "missing \"pairs\""),
-    (#"{"text": 3, "pairs": []}"#, "wrong type"),
-    (#"not json"#, "not valid JSON"),
-  ])
+  @Test(
+    "bad relation lines are errors naming the file and line",
+    arguments: [
+      (#"{"text": "abc", "pairs": [[[0, 1], [2, 9]]]}"#, "outside the text"),
+      (#"{"text": "abc", "pairs": [[[2, 1], [0, 1]]]}"#, "outside the text"),
+      (#"{"text": "abc", "pairs": [[[0, 1]]]}"#, "must be [[start, end], [start, end]]"),
+      (#"{"text": "abc"}"#, "missing \"pairs\""),
+      (#"{"text": 3, "pairs": []}"#, "wrong type"),
+      (#"not json"#, "not valid JSON"),
+    ])
   func badLines(_ item: (line: String, message: String)) {
     #expect {
       _ = try RelationExample.parse(item.line, line: 7, path: "rel.jsonl")
@@ -225,12 +239,15 @@ struct AnalysisRelationTests {
 
   @Test("a tokenizer without offsets is a clear error, not silent zeros")
   func noOffsets() throws {
-    let example = try RelationExample.parse(#"{"text": "The cat sat.", "pairs": [[[4, 7], [8, 11]]]}"#, line: 3, path: "r.jsonl")
+    let example = try RelationExample.parse(
+      #"{"text": "The cat sat.", "pairs": [[[4, 7], [8, 11]]]}"#, line: 3, path: "r.jsonl")
     var e = Self.encoding
     e.offsets = Array(repeating: nil, count: e.count)
     var scores = RelationScores(layers: 1, heads: 1)
     #expect {
-      try scores.add(example, encoding: e, maps: Self.maps([Float](repeating: 0, count: 36), layers: 1, heads: 1, length: 6), path: "r.jsonl")
+      try scores.add(
+        example, encoding: e, maps: Self.maps([Float](repeating: 0, count: 36), layers: 1, heads: 1, length: 6),
+        path: "r.jsonl")
     } throws: { error in
       "\(error)".hasPrefix("r.jsonl:3: the tokenizer gave no character offsets")
     }
@@ -260,8 +277,12 @@ struct AnalysisBadInputTests {
     let path = try AnalysisCorpus.tempFile("labels.tsv", "good\tpos\nbad\t0\nugly\tmaybe\nx\n")
     let reader = try CorpusReader(path: path)
     let names = ["neg", "pos"]
-    #expect(try AblationInput.classification(try #require(try reader.nextLine()), classes: 2, names: names, path: path).label == 1)
-    #expect(try AblationInput.classification(try #require(try reader.nextLine()), classes: 2, names: names, path: path).label == 0)
+    #expect(
+      try AblationInput.classification(try #require(try reader.nextLine()), classes: 2, names: names, path: path).label
+        == 1)
+    #expect(
+      try AblationInput.classification(try #require(try reader.nextLine()), classes: 2, names: names, path: path).label
+        == 0)
     let ugly = try #require(try reader.nextLine())
     #expect {
       _ = try AblationInput.classification(ugly, classes: 2, names: names, path: path)

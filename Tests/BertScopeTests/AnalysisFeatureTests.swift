@@ -24,8 +24,10 @@ struct AnalysisFeatureTests {
     let f = MapFeatures.compute(Self.map4, context: context)
     #expect(f.count == MapFeatures.count)
     let expected: [(MapFeatures.Index, Float)] = [
-      (.cls, 1.25 / 4), (.sep, 0.45 / 4), (.punct, 0.9 / 4), (.selfAttention, 1.1 / 4), (.prev, 1.35 / 3), (.next, 0.65 / 3),
-      (.entropy, 1.1986923), (.specialMass, 1.7 / 4), (.punctMass, 0.9 / 4), (.maxColumn, 1.4 / 4), (.columnEntropy, 1.3123350),
+      (.cls, 1.25 / 4), (.sep, 0.45 / 4), (.punct, 0.9 / 4), (.selfAttention, 1.1 / 4), (.prev, 1.35 / 3),
+      (.next, 0.65 / 3),
+      (.entropy, 1.1986923), (.specialMass, 1.7 / 4), (.punctMass, 0.9 / 4), (.maxColumn, 1.4 / 4),
+      (.columnEntropy, 1.3123350),
       // band on non-[CLS]/[SEP] keys: 0.3 + (0.25 + 0.25) + (0.6 + 0.2) + 0.25
       (.bandOther, 1.85 / 4), (.withinOther, 2.3 / 4), (.crossOther, 0),
       (.clsRowCLS, 0.4), (.clsRowSEP, 0.1), (.clsRowPunct, 0.2), (.clsRowOther, 0.3), (.length, 4), (.withinUniform, 1),
@@ -36,7 +38,8 @@ struct AnalysisFeatureTests {
   @Test("uniform and identity maps: entropy ln L and 0, self 1/L and 1")
   func uniformAndIdentity() throws {
     let n = 7
-    let context = try MapContext(kinds: [.cls] + Array(repeating: .other, count: n - 2) + [.sep], segments: Array(repeating: 0, count: n))
+    let context = try MapContext(
+      kinds: [.cls] + Array(repeating: .other, count: n - 2) + [.sep], segments: Array(repeating: 0, count: n))
     let uniform = MapFeatures.compute([Float](repeating: 1 / Float(n), count: n * n), context: context)
     #expect(abs(value(uniform, .entropy) - logf(Float(n))) < 1e-5)
     #expect(abs(value(uniform, .columnEntropy) - logf(Float(n))) < 1e-5)
@@ -87,7 +90,9 @@ struct AnalysisFeatureTests {
 
   @Test("punctuation: Unicode P* and HF's ASCII symbols, ## pieces, not words or [UNK]")
   func punctuation() {
-    for t in [",", ".", "...", "##.", "##", "###", "$", "+", "^", "`", "—", "«", "¿", "-"] { #expect(TokenKind.isPunctuation(token: t), "\(t)") }
+    for t in [",", ".", "...", "##.", "##", "###", "$", "+", "^", "`", "—", "«", "¿", "-"] {
+      #expect(TokenKind.isPunctuation(token: t), "\(t)")
+    }
     for t in ["a", "[UNK]", "##s", "", "1", "€", "a.", "☃"] { #expect(!TokenKind.isPunctuation(token: t), "\(t)") }
   }
 
@@ -148,7 +153,9 @@ struct AnalysisPrototypeTests {
     return (map, try! MapContext(kinds: kinds, segments: segments))
   }
 
-  @Test("200 noisy prototypes (L 12–60, singles and pairs, 20 % noise) are all classified right", arguments: AttentionPattern.allCases)
+  @Test(
+    "200 noisy prototypes (L 12–60, singles and pairs, 20 % noise) are all classified right",
+    arguments: AttentionPattern.allCases)
   func prototypes(_ pattern: AttentionPattern) {
     var rng = SplitMix64(seed: UInt64(17 + pattern.rawValue))
     let classifier = PatternClassifier()

@@ -46,7 +46,9 @@ struct AnalysisLabelledMapsTests {
     #expect(maps.count >= 60)
     for m in maps {
       #expect(AttentionPattern(name: m.label) != nil, "\(m.image): unknown label \(m.label)")
-      #expect(FileManager.default.fileExists(atPath: LabelledMap.folder.appendingPathComponent(m.image).path), "\(m.image) missing")
+      #expect(
+        FileManager.default.fileExists(atPath: LabelledMap.folder.appendingPathComponent(m.image).path),
+        "\(m.image) missing")
       #expect(m.tokens.count == m.ids.count && m.ids.count == m.segments.count)
     }
     #expect(maps.contains { $0.pair != nil }, "the set needs sentence pairs")
@@ -111,10 +113,13 @@ struct AnalysisLabelledMapsTests {
     table += patterns.map { $0.name.padding(toLength: 18, withPad: " ", startingAt: 0) }.joined() + "\n"
     for t in patterns {
       table += t.name.padding(toLength: 22, withPad: " ", startingAt: 0)
-      table += patterns.map { String(confusion[t.rawValue][$0.rawValue]).padding(toLength: 18, withPad: " ", startingAt: 0) }.joined()
+      table += patterns.map {
+        String(confusion[t.rawValue][$0.rawValue]).padding(toLength: 18, withPad: " ", startingAt: 0)
+      }.joined()
       table += "\n"
     }
-    print("pattern classifier vs labels: \(agreed)/\(maps.count) = \(String(format: "%.1f", 100 * agreement)) %\n\(table)")
+    print(
+      "pattern classifier vs labels: \(agreed)/\(maps.count) = \(String(format: "%.1f", 100 * agreement)) %\n\(table)")
     print(misses.joined(separator: "\n"))
     #expect(agreement >= 0.85, "agreement \(agreement)\n\(table)")
   }

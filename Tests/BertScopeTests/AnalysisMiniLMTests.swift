@@ -11,7 +11,8 @@ import Testing
   .enabled(if: AnalysisTestConfig.optimized, "runs the real model: release builds only (scripts/test)"))
 struct AnalysisMiniLMTests {
   static func sentences(_ count: Int) throws -> [String] {
-    let url = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("samples/wordnet-sentences.txt")
+    let url = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+      "samples/wordnet-sentences.txt")
     return Array(try String(contentsOf: url, encoding: .utf8).split(separator: "\n").prefix(count).map(String.init))
   }
 
@@ -24,7 +25,8 @@ struct AnalysisMiniLMTests {
     var comparison = MapComparison(layers: 6, heads: 12)
     for start in stride(from: 0, to: encodings.count, by: 8) {
       let part = Array(encodings[start..<(start + 8)])
-      try comparison.add(try a.encode(part, options: EncodeOptions(maps: .all)), try b.encode(part, options: EncodeOptions(maps: .all)))
+      try comparison.add(
+        try a.encode(part, options: EncodeOptions(maps: .all)), try b.encode(part, options: EncodeOptions(maps: .all)))
     }
     #expect(comparison.examples == 24)
     for l in 0..<6 { for h in 0..<12 { #expect(abs(comparison.cosine(layer: l, head: h) - 1) < 1e-6) } }

@@ -19,7 +19,8 @@ struct AttentionFeaturesTests {
     let encodings = try texts.map { try model.tokenizer.encode($0.0, pair: $0.1) }
     let contexts = try encodings.map { try MapContext($0, tokenizer: model.tokenizer) }
     let output = try Encoder(model: model).encode(encodings, options: EncodeOptions(maps: .all))
-    let block = try FeatureBlock.compute(output, contexts: contexts, layers: model.config.numLayers, heads: model.config.numHeads)
+    let block = try FeatureBlock.compute(
+      output, contexts: contexts, layers: model.config.numLayers, heads: model.config.numHeads)
     return (encodings, contexts.map(\.kindCodes), block.values)
   }
 

@@ -89,13 +89,15 @@ final class MutantBackend: ComputeBackend, @unchecked Sendable {
     switch (mutation, epilogue) {
     case (.biasAppliesActivation, .bias):
       try base.linear(
-        out: out, input: input, rows: rows, weight: weight, bias: bias, epilogue: .biasActivation, activation: activation)
+        out: out, input: input, rows: rows, weight: weight, bias: bias, epilogue: .biasActivation,
+        activation: activation)
     case (.geluAsTanh, _):
       try base.linear(
         out: out, input: input, rows: rows, weight: weight, bias: bias, epilogue: epilogue,
         activation: activation == .gelu ? .geluTanh : activation)
     case (.residualReadAfterWrite, .biasResidual(let residual)) where residual === out:
-      try base.linear(out: out, input: input, rows: rows, weight: weight, bias: bias, epilogue: .bias, activation: activation)
+      try base.linear(
+        out: out, input: input, rows: rows, weight: weight, bias: bias, epilogue: .bias, activation: activation)
       for i in 0..<(rows * weight.rows) { out.pointer[i] += residual.pointer[i] }
     default:
       try base.linear(

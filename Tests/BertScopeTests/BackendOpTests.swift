@@ -1,8 +1,8 @@
+import BertScopeAnalysis
 import Foundation
 import Testing
 
 @testable import BertScope
-import BertScopeAnalysis
 
 /// Every way this build runs the encoder's ops. Each test of `BackendOpTests` runs once per
 /// variant this machine can run (`runnable`); each variant it cannot run is a skipped test
@@ -310,15 +310,22 @@ func checkAttention<B: ComputeBackend>(_ backend: B, label: String) throws {
       let wrong = [HeadMode](repeating: .normal, count: heads - 1)
       let probs = try backend.makeBuffer(count: batch.probCount), context = try backend.makeBuffer(count: contextCount)
       let calls: [(String, () throws -> Void)] = [
-        ("attentionProbs", {
-          try backend.attentionProbs(
-            probs: probs, qkv: dqkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: scale, modes: wrong)
-        }),
-        ("attention", {
-          try backend.attention(
-            probs: probs, context: context, qkv: dqkv, layout: layout, batch: batch, heads: heads, headDim: d,
-            scale: scale, modes: wrong)
-        }),
+        (
+          "attentionProbs",
+          {
+            try backend.attentionProbs(
+              probs: probs, qkv: dqkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: scale,
+              modes: wrong)
+          }
+        ),
+        (
+          "attention",
+          {
+            try backend.attention(
+              probs: probs, context: context, qkv: dqkv, layout: layout, batch: batch, heads: heads, headDim: d,
+              scale: scale, modes: wrong)
+          }
+        ),
       ]
       for (op, run) in calls {
         let what = "\(label) \(op): \(heads - 1) modes for \(heads) heads"
@@ -486,8 +493,11 @@ func checkReads<B: ComputeBackend>(_ backend: B, label: String) throws {
   for bad in [995..<1001, -1..<3] {
     m.require((try? backend.read(buffer, range: bad)) == nil, "\(label): read \(bad) of 1000 floats succeeded")
   }
-  m.require((try? backend.readStorage(buffer, count: 1001)) == nil, "\(label): readStorage(count: 1001) of 1000 succeeded")
-  m.require((try? backend.readStorage(buffer, ranges: [0..<2, 999..<1002])) == nil, "\(label): readStorage past the end succeeded")
+  m.require(
+    (try? backend.readStorage(buffer, count: 1001)) == nil, "\(label): readStorage(count: 1001) of 1000 succeeded")
+  m.require(
+    (try? backend.readStorage(buffer, ranges: [0..<2, 999..<1002])) == nil,
+    "\(label): readStorage past the end succeeded")
   m.record()
 }
 

@@ -24,27 +24,37 @@ struct CLITests {
   @Test("attention writes attention.npy [layers, heads, L, L], hidden.npy and tokens.json")
   func attention() throws {
     let dir = Fixtures.temporaryDirectory()
-    let r = try CLI.run(["attention", "--model", tiny, "--text", "the cat sat", "--out", dir.path, "--layers", "2", "--heads", "1,3"])
+    let r = try CLI.run([
+      "attention", "--model", tiny, "--text", "the cat sat", "--out", dir.path, "--layers", "2", "--heads", "1,3",
+    ])
     #expect(r.status == 0, "\(r.stderr)")
     let a = try NPY.read(dir.appendingPathComponent("attention.npy"))
     let h = try NPY.read(dir.appendingPathComponent("hidden.npy"))
-    let info = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("tokens.json"))) as? [String: Any]
+    let info =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("tokens.json")))
+      as? [String: Any]
     let expected = try BertTokenizer.load(from: Fixtures.tiny).encode("the cat sat")
     let l = expected.count
     #expect(a.shape == [1, 2, l, l])
     #expect(h.shape == [l, 32])
     #expect(info?["layers"] as? [Int] == [2] && info?["heads"] as? [Int] == [1, 3])
     #expect(info?["tokens"] as? [String] == expected.tokens)
-    #expect(info?["ids"] as? [Int] == expected.ids.map(Int.init) && info?["segments"] as? [Int] == expected.segments.map(Int.init))
+    #expect(
+      info?["ids"] as? [Int] == expected.ids.map(Int.init)
+        && info?["segments"] as? [Int] == expected.segments.map(Int.init))
     #expect(info?["text"] as? String == "the cat sat" && info?["pair"] == nil)
-    #expect(info?["model"] as? String == Fixtures.tiny.path && (info?["backend"] as? String)?.hasPrefix("cpu (") == true)
-    #expect(Set(try #require(info).keys) == ["tokens", "ids", "segments", "layers", "heads", "text", "model", "backend"])
+    #expect(
+      info?["model"] as? String == Fixtures.tiny.path && (info?["backend"] as? String)?.hasPrefix("cpu (") == true)
+    #expect(
+      Set(try #require(info).keys) == ["tokens", "ids", "segments", "layers", "heads", "text", "model", "backend"])
   }
 
   @Test("embed writes float32 [n, hidden], one row per line, from a file or stdin")
   func embed() throws {
     let out = Fixtures.temporaryDirectory().appendingPathComponent("e.npy")
-    let r = try CLI.run(["embed", "--model", tiny, "--input", "-", "--out", out.path, "--batch-size", "2"], stdin: "one\ntwo three\n\nfour\tfive\nsix\n")
+    let r = try CLI.run(
+      ["embed", "--model", tiny, "--input", "-", "--out", out.path, "--batch-size", "2"],
+      stdin: "one\ntwo three\n\nfour\tfive\nsix\n")
     #expect(r.status == 0, "\(r.stderr)")
     let e = try NPY.read(out)
     #expect(e.shape == [5, 32])
@@ -91,10 +101,12 @@ struct CLITests {
     #expect(devices.status == 0)
     #expect(devices.stdout.contains("no OpenCL platform found"))
     let dir = Fixtures.temporaryDirectory()
-    let auto = try CLI.run(["attention", "--model", tiny, "--text", "a b", "--out", dir.path, "--backend", "auto"], env: env)
+    let auto = try CLI.run(
+      ["attention", "--model", tiny, "--text", "a b", "--out", dir.path, "--backend", "auto"], env: env)
     #expect(auto.status == 0, "\(auto.stderr)")
     #expect(auto.stderr.contains("backend auto: no OpenCL GPU found; using the CPU backend"))
-    let forced = try CLI.run(["attention", "--model", tiny, "--text", "a b", "--out", dir.path, "--backend", "opencl"], env: env)
+    let forced = try CLI.run(
+      ["attention", "--model", tiny, "--text", "a b", "--out", dir.path, "--backend", "opencl"], env: env)
     #expect(forced.status != 0)
     #expect(forced.stderr.hasPrefix("error: no OpenCL device found"))
     #expect(forced.stderr.split(separator: "\n").count == 1)
@@ -107,13 +119,18 @@ struct CLITests {
     let devices = try CLI.run(["devices"])
     #expect(devices.status == 0 && devices.stdout.contains("[0] "))
     let a = Fixtures.temporaryDirectory(), b = Fixtures.temporaryDirectory()
-    let cl = try CLI.run(["attention", "--model", tiny, "--text", "the cat sat", "--out", a.path, "--backend", "opencl", "--device", "0"])
+    let cl = try CLI.run([
+      "attention", "--model", tiny, "--text", "the cat sat", "--out", a.path, "--backend", "opencl", "--device", "0",
+    ])
     let cpu = try CLI.run(["attention", "--model", tiny, "--text", "the cat sat", "--out", b.path])
     #expect(cl.status == 0 && cpu.status == 0, "\(cl.stderr) \(cpu.stderr)")
-    let x = try NPY.read(a.appendingPathComponent("attention.npy")), y = try NPY.read(b.appendingPathComponent("attention.npy"))
+    let x = try NPY.read(a.appendingPathComponent("attention.npy")),
+      y = try NPY.read(b.appendingPathComponent("attention.npy"))
     #expect(x.shape == y.shape)
     #expect(maxAbsDiff(x.values, y.values) <= 1e-5)
-    let bad = try CLI.run(["attention", "--model", tiny, "--text", "x", "--out", a.path, "--backend", "opencl", "--device", "99"])
+    let bad = try CLI.run([
+      "attention", "--model", tiny, "--text", "x", "--out", a.path, "--backend", "opencl", "--device", "99",
+    ])
     #expect(bad.status != 0 && bad.stderr.contains("no OpenCL device 99"))
     let selftest = try CLI.run(["selftest", "--device", "0"])
     #expect(selftest.status == 0, "\(selftest.stdout)")

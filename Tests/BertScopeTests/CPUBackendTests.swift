@@ -16,8 +16,12 @@ struct CPUBackendTests {
       let layout = try backend.makeLayout(batch)
       let modes = (0..<heads).map { [HeadMode.normal, .uniform, .zero][$0 % 3] }
       for modes in [[], modes] {
-        let (p1, c1) = (try backend.makeBuffer(count: batch.probCount), try backend.makeBuffer(count: batch.tokenCount * heads * d))
-        let (p2, c2) = (try backend.makeBuffer(count: batch.probCount), try backend.makeBuffer(count: batch.tokenCount * heads * d))
+        let (p1, c1) = (
+          try backend.makeBuffer(count: batch.probCount), try backend.makeBuffer(count: batch.tokenCount * heads * d)
+        )
+        let (p2, c2) = (
+          try backend.makeBuffer(count: batch.probCount), try backend.makeBuffer(count: batch.tokenCount * heads * d)
+        )
         try backend.attentionProbs(
           probs: p1, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.3, modes: modes)
         try backend.attentionContext(
@@ -26,7 +30,8 @@ struct CPUBackendTests {
           probs: p2, context: c2, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.3,
           modes: modes)
         let what = "lengths \(lengths), \(heads) heads of \(d), modes \(modes)"
-        #expect(try backend.read(p1, range: 0..<batch.probCount) == backend.read(p2, range: 0..<batch.probCount), "\(what)")
+        #expect(
+          try backend.read(p1, range: 0..<batch.probCount) == backend.read(p2, range: 0..<batch.probCount), "\(what)")
         let n = batch.tokenCount * heads * d
         #expect(try backend.read(c1, range: 0..<n) == backend.read(c2, range: 0..<n), "\(what)")
       }

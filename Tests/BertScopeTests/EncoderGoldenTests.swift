@@ -38,7 +38,8 @@ struct EncoderGoldenTests {
         golden.has("attention_b\(b).npy") || golden.has("attention_rows_b\(b).npy"),
         "\(where_): the golden case holds no attention to compare")
       if golden.has("attention_b\(b).npy") {
-        expectClose(out.maps[b].values(), try golden.array("attention_b\(b).npy").values, atol: 1e-5, "attention \(where_)")
+        expectClose(
+          out.maps[b].values(), try golden.array("attention_b\(b).npy").values, atol: 1e-5, "attention \(where_)")
       }
       if golden.has("attention_rows_b\(b).npy") {
         let rows = try golden.array("rows_b\(b).npy").values.map { Int($0) }
@@ -72,7 +73,9 @@ struct EncoderGoldenTests {
     try Self.check(model: model, golden: try GoldenCase(Fixtures.golden("minilm", caseName)), backend: backend)
   }
 
-  @Test("old-style checkpoint: bert. prefix, gamma/beta, I64 tensor skipped, classification head", arguments: TestBackends.available)
+  @Test(
+    "old-style checkpoint: bert. prefix, gamma/beta, I64 tensor skipped, classification head",
+    arguments: TestBackends.available)
   func prefixedClassifier(backend: BackendKind) async throws {
     let model = try await ModelCache.shared.model(Fixtures.model("tiny-bert-prefixed"))
     #expect(model.config.labels == ["neg", "pos"])
@@ -146,7 +149,9 @@ struct EncoderGoldenTests {
 
   static func checkOpenBLAS(model: BertModel, golden: GoldenCase) throws {
     let forward = try Forward(backend: try CPUBackend(gemm: .openBLAS), weights: model.weights)
-    try check(model: model, golden: golden, on: "cpu (OpenBLAS GEMM)") { try forward.run(golden.encodings, options: $0) }
+    try check(model: model, golden: golden, on: "cpu (OpenBLAS GEMM)") {
+      try forward.run(golden.encodings, options: $0)
+    }
   }
 
   @Test("a subset of layers and heads equals the same slice of all maps", arguments: TestBackends.available)

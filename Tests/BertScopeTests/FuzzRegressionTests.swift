@@ -1,8 +1,8 @@
+import BertScopeAnalysis
 import Foundation
 import Testing
 
 @testable import BertScope
-import BertScopeAnalysis
 
 /// Inputs the fuzzers (Fuzz/, `scripts/fuzz`) found, kept under `Tests/Fixtures/fuzz-regressions/<target>/`,
 /// and the bugs behind them, each pinned by a test. Every committed input is also replayed by
@@ -30,7 +30,9 @@ struct FuzzRegressionTests {
   /// No control character (a newline, an escape sequence) in a message: the CLI prints it as one line.
   func expectPrintable(_ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
     let raw = message.unicodeScalars.first { $0.properties.generalCategory == .control }
-    #expect(raw == nil, "message holds \(raw?.escaped(asASCII: true) ?? ""): \(message.debugDescription)", sourceLocation: sourceLocation)
+    #expect(
+      raw == nil, "message holds \(raw?.escaped(asASCII: true) ?? ""): \(message.debugDescription)",
+      sourceLocation: sourceLocation)
   }
 
   // MARK: - Labelled lines of the analyses (fuzz-analysis-lines)
@@ -117,7 +119,10 @@ struct FuzzRegressionTests {
     // carries one byte of data too many, which is an error, printed on one line.)
     let url = Self.directory.appendingPathComponent("npy/newline-in-shape.npy")
     let found = try Data(contentsOf: url)
-    #expect(throws: BertScopeError.invalidInput("array.npy: not a readable .npy file: expected 0 data bytes for shape [0, 5], found 1")) {
+    #expect(
+      throws: BertScopeError.invalidInput(
+        "array.npy: not a readable .npy file: expected 0 data bytes for shape [0, 5], found 1")
+    ) {
       try NPY.decode(found)
     }
     let array = try NPY.decode(found.dropLast())
@@ -209,8 +214,12 @@ struct FuzzRegressionTests {
 
   @Test("config.json errors escape the values they quote")
   func configEscapes() {
-    let base = #"{"vocab_size": 8, "hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 8"#
-    for extra in [#", "hidden_act": "gelu\n\u001b[1m"}"#, #", "position_embedding_type": "\r\n"}"#, #", "type_vocab_size": "1\n2"}"#] {
+    let base =
+      #"{"vocab_size": 8, "hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 8"#
+    for extra in [
+      #", "hidden_act": "gelu\n\u001b[1m"}"#, #", "position_embedding_type": "\r\n"}"#,
+      #", "type_vocab_size": "1\n2"}"#,
+    ] {
       do {
         _ = try BertConfig(json: Data((base + extra).utf8))
         Issue.record("accepted \(extra)")

@@ -38,16 +38,21 @@ struct HostKernelTests {
       let modes = (0..<heads).map { [HeadMode.normal, .uniform, .zero][$0 % 3] }
       func run(_ backend: CPUBackend, fused: Bool) throws -> ([Float], [Float]) {
         let q = try backend.makeBuffer(qkv), layout = try backend.makeLayout(batch)
-        let p = try backend.makeBuffer(count: batch.probCount), c = try backend.makeBuffer(count: batch.tokenCount * heads * d)
+        let p = try backend.makeBuffer(count: batch.probCount),
+          c = try backend.makeBuffer(count: batch.tokenCount * heads * d)
         if fused {
           try backend.attention(
-            probs: p, context: c, qkv: q, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.4, modes: modes)
+            probs: p, context: c, qkv: q, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.4,
+            modes: modes)
         } else {
           try backend.attentionProbs(
             probs: p, qkv: q, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.4, modes: modes)
-          try backend.attentionContext(context: c, probs: p, qkv: q, layout: layout, batch: batch, heads: heads, headDim: d)
+          try backend.attentionContext(
+            context: c, probs: p, qkv: q, layout: layout, batch: batch, heads: heads, headDim: d)
         }
-        return (try backend.read(p, range: 0..<batch.probCount), try backend.read(c, range: 0..<batch.tokenCount * heads * d))
+        return (
+          try backend.read(p, range: 0..<batch.probCount), try backend.read(c, range: 0..<batch.tokenCount * heads * d)
+        )
       }
       for fused in [false, true] {
         let (pa, ca) = try run(a, fused: fused), (pb, cb) = try run(b, fused: fused)
@@ -90,11 +95,13 @@ struct HostKernelTests {
             let epilogue: Epilogue<FloatStorage> =
               kind == 0 ? .bias : kind == 1 ? .biasActivation : .biasResidual(try backend.makeBuffer(residual))
             try backend.linear(
-              out: out, input: try backend.makeBuffer(x), rows: rows, weight: try backend.makeMatrix(w, rows: n, cols: k),
+              out: out, input: try backend.makeBuffer(x), rows: rows,
+              weight: try backend.makeMatrix(w, rows: n, cols: k),
               bias: try backend.makeBuffer(bias), epilogue: epilogue, activation: activation)
             return try backend.read(out, range: 0..<rows * n)
           }
-          #expect(Self.bits(try linear(a)) == Self.bits(try linear(b)), "linear \(rows)×\(k)×\(n), \(kind), \(activation)")
+          #expect(
+            Self.bits(try linear(a)) == Self.bits(try linear(b)), "linear \(rows)×\(k)×\(n), \(kind), \(activation)")
         }
       }
     }
@@ -142,11 +149,16 @@ struct HostKernelTests {
     var rng = SplitMix64(seed: 2)
     let x = rng.floats(1007, in: -8...8)
     func worst(_ function: Int32, _ reference: (Double) -> Double) -> Double {
-      zip(x, Self.vmath(function, x, kernels)).map { abs(Double($1) - reference(Double($0))) / max(1, abs(reference(Double($0)))) }.max()!
+      zip(x, Self.vmath(function, x, kernels)).map {
+        abs(Double($1) - reference(Double($0))) / max(1, abs(reference(Double($0))))
+      }.max()!
     }
     #expect(worst(Int32(BS_VMATH_ERF), Foundation.erf) <= 3.3e-7)
     #expect(worst(Int32(BS_VMATH_TANH), Foundation.tanh) <= 3e-7)
     #expect(worst(Int32(BS_VMATH_GELU)) { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot())) } <= 1.5e-6)
-    #expect(worst(Int32(BS_VMATH_GELU_TANH)) { 0.5 * $0 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) } <= 1e-6)
+    #expect(
+      worst(Int32(BS_VMATH_GELU_TANH)) {
+        0.5 * $0 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0)))
+      } <= 1e-6)
   }
 }

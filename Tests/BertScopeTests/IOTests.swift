@@ -56,7 +56,8 @@ struct IOTests {
       let w2 = try AtomicFile.Writer(url: url)
       try w2.write(Data("dropped".utf8))
     }
-    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.csv"], "deinit removes the temporary")
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.csv"], "deinit removes the temporary")
     #expect(try String(contentsOf: url, encoding: .utf8) == "old\n")
   }
 

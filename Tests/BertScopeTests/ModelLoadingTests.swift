@@ -34,12 +34,16 @@ struct ModelLoadingTests {
   @Test("a missing folder or file says what is missing and how to install")
   func missing() throws {
     let nowhere = Fixtures.temporaryDirectory().appendingPathComponent("absent")
-    guard case .modelNotFound(let path, let hint)? = failure(nowhere) else { Issue.record("expected modelNotFound"); return }
+    guard case .modelNotFound(let path, let hint)? = failure(nowhere) else {
+      Issue.record("expected modelNotFound"); return
+    }
     #expect(path.hasSuffix("absent") && hint.contains("scripts/setup"))
     for file in ["config.json", "vocab.txt", "model.safetensors"] {
       let dir = try TinyModelFolder().write(to: Fixtures.temporaryDirectory())
       try FileManager.default.removeItem(at: dir.appendingPathComponent(file))
-      guard case .modelNotFound(let path, _)? = failure(dir) else { Issue.record("expected modelNotFound for \(file)"); continue }
+      guard case .modelNotFound(let path, _)? = failure(dir) else {
+        Issue.record("expected modelNotFound for \(file)"); continue
+      }
       #expect(path.hasSuffix(file))
     }
   }
@@ -50,7 +54,9 @@ struct ModelLoadingTests {
     for cut in [0, 5, 8, 40, full.count / 2, full.count - 1] {
       let dir = try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: full.prefix(cut))
       #expect(failure(dir) != nil, "cut at \(cut)")
-      if case .badModelFile(let path, _)? = failure(dir) { #expect(path.hasSuffix("model.safetensors")) } else {
+      if case .badModelFile(let path, _)? = failure(dir) {
+        #expect(path.hasSuffix("model.safetensors"))
+      } else {
         Issue.record("cut at \(cut): expected badModelFile, got \(String(describing: failure(dir)))")
       }
     }
@@ -62,7 +68,9 @@ struct ModelLoadingTests {
     let dir = try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: image)
     expectBadFile(dir, file: "model.safetensors", mentions: "header length")
     let image2 = TinyModelFolder().tensors().build(headerLength: 10_000)
-    expectBadFile(try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: image2), file: "model.safetensors", mentions: "larger than the file")
+    expectBadFile(
+      try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: image2), file: "model.safetensors",
+      mentions: "larger than the file")
   }
 
   @Test("a header that is not JSON, or not an object")
@@ -85,8 +93,12 @@ struct ModelLoadingTests {
       var entries: [String] = []
       var offset = 0
       for (i, t) in b.tensors.enumerated() {
-        if i == 0 { entries.append(entry) } else {
-          entries.append("\"\(t.name)\": {\"dtype\": \"F32\", \"shape\": \(t.shape), \"data_offsets\": [\(offset), \(offset + t.data.count)]}")
+        if i == 0 {
+          entries.append(entry)
+        } else {
+          entries.append(
+            "\"\(t.name)\": {\"dtype\": \"F32\", \"shape\": \(t.shape), \"data_offsets\": [\(offset), \(offset + t.data.count)]}"
+          )
         }
         offset += t.data.count
       }
@@ -94,25 +106,47 @@ struct ModelLoadingTests {
     }
     let n = first.data.count
     let cases: [(String, String)] = [
-      ("\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": \(first.shape), \"data_offsets\": [\(total), \(total + n)]}", "run past the end"),
-      ("\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": \(first.shape), \"data_offsets\": [4, \(n + 4)]}", "overlap"),
-      ("\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": \(first.shape), \"data_offsets\": [0, \(n - 4)]}", "expected"),
-      ("\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": \(first.shape), \"data_offsets\": [\(n), 0]}", "not a range"),
-      ("\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": [-1, 8], \"data_offsets\": [0, \(n)]}", "not a list of sizes"),
-      ("\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": [4294967296, 4294967296], \"data_offsets\": [0, \(n)]}", "too large"),
-      ("\"\(first.name)\": {\"dtype\": \"Q4_K\", \"shape\": \(first.shape), \"data_offsets\": [0, \(n)]}", "unknown dtype"),
+      (
+        "\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": \(first.shape), \"data_offsets\": [\(total), \(total + n)]}",
+        "run past the end"
+      ),
+      (
+        "\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": \(first.shape), \"data_offsets\": [4, \(n + 4)]}", "overlap"
+      ),
+      (
+        "\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": \(first.shape), \"data_offsets\": [0, \(n - 4)]}",
+        "expected"
+      ),
+      (
+        "\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": \(first.shape), \"data_offsets\": [\(n), 0]}", "not a range"
+      ),
+      (
+        "\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": [-1, 8], \"data_offsets\": [0, \(n)]}",
+        "not a list of sizes"
+      ),
+      (
+        "\"\(first.name)\": {\"dtype\": \"F32\", \"shape\": [4294967296, 4294967296], \"data_offsets\": [0, \(n)]}",
+        "too large"
+      ),
+      (
+        "\"\(first.name)\": {\"dtype\": \"Q4_K\", \"shape\": \(first.shape), \"data_offsets\": [0, \(n)]}",
+        "unknown dtype"
+      ),
       ("\"\(first.name)\": {\"shape\": \(first.shape), \"data_offsets\": [0, \(n)]}", "missing dtype"),
     ]
     for (entry, mention) in cases {
       let image = b.build(header: header(replacingFirstWith: entry))
-      expectBadFile(try folder.write(to: Fixtures.temporaryDirectory(), weights: image), file: "model.safetensors", mentions: mention)
+      expectBadFile(
+        try folder.write(to: Fixtures.temporaryDirectory(), weights: image), file: "model.safetensors",
+        mentions: mention)
     }
   }
 
   @Test("a tensor whose shape disagrees with config.json")
   func shapeDisagrees() throws {
     var b = TinyModelFolder().tensors()
-    b.tensors[0] = SafeTensorsBuilder.Tensor(name: "embeddings.word_embeddings.weight", shape: [120, 9], data: Data(count: 120 * 9 * 4))
+    b.tensors[0] = SafeTensorsBuilder.Tensor(
+      name: "embeddings.word_embeddings.weight", shape: [120, 9], data: Data(count: 120 * 9 * 4))
     let dir = try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: b.build())
     guard case .shapeMismatch(_, let tensor, let expected, let found)? = failure(dir) else {
       Issue.record("expected shapeMismatch, got \(String(describing: failure(dir)))")
@@ -125,21 +159,37 @@ struct ModelLoadingTests {
   func missingTensor() throws {
     var b = TinyModelFolder().tensors()
     b.tensors.removeAll { $0.name == "encoder.layer.0.output.dense.bias" }
-    expectBadFile(try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: b.build()), file: "model.safetensors", mentions: "encoder.layer.0.output.dense.bias")
+    expectBadFile(
+      try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: b.build()), file: "model.safetensors",
+      mentions: "encoder.layer.0.output.dense.bias")
     var c = TinyModelFolder().tensors()
     c.tensors[3].dtype = "I32"
-    expectBadFile(try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: c.build()), file: "model.safetensors", mentions: "expected a float type")
+    expectBadFile(
+      try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: c.build()), file: "model.safetensors",
+      mentions: "expected a float type")
   }
 
   @Test("config.json: zero or negative sizes, heads not dividing the hidden size, unknown activation, not JSON")
   func badConfig() throws {
     let base = TinyModelFolder()
     let configs: [(String, String)] = [
-      (base.config.replacingOccurrences(of: "\"num_hidden_layers\": 1", with: "\"num_hidden_layers\": 0"), "num_hidden_layers must be positive"),
-      (base.config.replacingOccurrences(of: "\"hidden_size\": 8", with: "\"hidden_size\": -8"), "hidden_size must be positive"),
-      (base.config.replacingOccurrences(of: "\"num_attention_heads\": 2", with: "\"num_attention_heads\": 3"), "not divisible"),
+      (
+        base.config.replacingOccurrences(of: "\"num_hidden_layers\": 1", with: "\"num_hidden_layers\": 0"),
+        "num_hidden_layers must be positive"
+      ),
+      (
+        base.config.replacingOccurrences(of: "\"hidden_size\": 8", with: "\"hidden_size\": -8"),
+        "hidden_size must be positive"
+      ),
+      (
+        base.config.replacingOccurrences(of: "\"num_attention_heads\": 2", with: "\"num_attention_heads\": 3"),
+        "not divisible"
+      ),
       (base.config.replacingOccurrences(of: "\"gelu\"", with: "\"swish9\""), "hidden_act"),
-      (base.config.replacingOccurrences(of: "\"hidden_size\": 8", with: "\"hidden_size\": \"eight\""), "must be an integer"),
+      (
+        base.config.replacingOccurrences(of: "\"hidden_size\": 8", with: "\"hidden_size\": \"eight\""),
+        "must be an integer"
+      ),
       (base.config.replacingOccurrences(of: "\"hidden_size\": 8,", with: ""), "missing \"hidden_size\""),
       ("{{{", "not valid JSON"),
     ]
@@ -160,10 +210,13 @@ struct ModelLoadingTests {
     expectBadFile(try duplicated.write(to: Fixtures.temporaryDirectory()), file: "vocab.txt", mentions: "appears twice")
     var smaller = TinyModelFolder()
     smaller.vocabOverride = TinyModelFolder().vocab.split(separator: "\n").dropLast(3).joined(separator: "\n") + "\n"
-    expectBadFile(try smaller.write(to: Fixtures.temporaryDirectory()), file: "vocab.txt", mentions: "embedding matrix has 120 rows")
+    expectBadFile(
+      try smaller.write(to: Fixtures.temporaryDirectory()), file: "vocab.txt", mentions: "embedding matrix has 120 rows"
+    )
     var larger = TinyModelFolder()
     larger.vocabOverride = TinyModelFolder().vocab + "extra1\nextra2\n"
-    expectBadFile(try larger.write(to: Fixtures.temporaryDirectory()), file: "vocab.txt", mentions: "embedding matrix has 120 rows")
+    expectBadFile(
+      try larger.write(to: Fixtures.temporaryDirectory()), file: "vocab.txt", mentions: "embedding matrix has 120 rows")
     var noSpecials = TinyModelFolder()
     noSpecials.vocabOverride = TinyModelFolder().vocab.replacingOccurrences(of: "[CLS]", with: "[XLS]")
     expectBadFile(try noSpecials.write(to: Fixtures.temporaryDirectory()), file: "vocab.txt", mentions: "[CLS]")

@@ -48,7 +48,8 @@ struct OpenCLFaultTests {
 
   @Test(
     "a buffer larger than the device's largest allocation is out of device memory",
-    .enabled(if: maxAllocationBelowCountLimit, "the device allocates 8 GiB or more at once: no buffer count exceeds it"))
+    .enabled(if: maxAllocationBelowCountLimit, "the device allocates 8 GiB or more at once: no buffer count exceeds it")
+  )
   func overMaxAllocation() throws {
     let backend = try OpenCLTest.backend(.cpu)
     let tooMany = Int(backend.device.maxAllocationBytes / 4 + 1)

@@ -7,7 +7,9 @@ import Testing
 
 /// A CSV file as plain rows of cells, header first, parsed here independently of the library.
 func readCSV(_ url: URL) throws -> [[String]] {
-  try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+  try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
+    $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+  }
 }
 
 /// The value of attribute `name` of the `figure` element of `html` whose data-figure is `id`.
@@ -21,8 +23,10 @@ func figureAttribute(_ html: String, id: String, _ name: String) -> String? {
 
 /// Un-escapes the five entities `escapeXML` writes.
 func unescapeXML(_ s: String) -> String {
-  s.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(of: "&lt;", with: "<")
-    .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
+  s.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(
+    of: "&lt;", with: "<"
+  )
+  .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
 }
 
 @Suite("report from analysis outputs")
@@ -43,7 +47,8 @@ struct ReportAnalysisTests {
     try Self.write(header + "1,1,1,0,0,0,0\n1,2,0.5,0.5,0,0,0\n", "patterns.csv", in: dir)
     let ok = try AnalysisResults.load(from: dir)
     #expect(ok.patterns?.perHead.count == 1 && ok.patterns?.perHead[0].count == 2)
-    #expect(ok.patterns?.perLayer[0].values == [0.75, 0.25, 0, 0, 0], "per-layer shares default to the mean over heads")
+    #expect(
+      ok.patterns?.perLayer[0].values == [0.75, 0.25, 0, 0, 0], "per-layer shares default to the mean over heads")
 
     func message(_ body: () throws -> Void) -> String {
       do {
@@ -52,7 +57,8 @@ struct ReportAnalysisTests {
       } catch { return "\(error)" }
     }
     try Self.write(header + "1,1,1,0,0,0,0\n1,2,0.5,x,0,0,0\n", "patterns.csv", in: dir)
-    #expect(message { _ = try AnalysisResults.load(from: dir) }.contains("patterns.csv:3: diagonal \"x\" is not a number"))
+    #expect(
+      message { _ = try AnalysisResults.load(from: dir) }.contains("patterns.csv:3: diagonal \"x\" is not a number"))
     try Self.write("layer,head,vertical\n1,1,1\n", "patterns.csv", in: dir)
     #expect(message { _ = try AnalysisResults.load(from: dir) }.contains("patterns.csv:1: header is"))
     try Self.write(header + "1,1,1,0,0,0,0\n2,2,1,0,0,0,0\n", "patterns.csv", in: dir)
@@ -77,7 +83,8 @@ struct ReportAnalysisTests {
     let l = 512
     let tokens = ["[CLS]"] + (1..<(l - 1)).map { "w\($0)" } + ["[SEP]"]
     let maps = [[Self.levels(l, seed: 0), Self.levels(l, seed: 5)]]
-    let example = AnalysisResults.Example(tokens: tokens, segments: Array(repeating: 0, count: l), maps: maps, source: "test")
+    let example = AnalysisResults.Example(
+      tokens: tokens, segments: Array(repeating: 0, count: l), maps: maps, source: "test")
     let dir = temporaryFolder("long-example")
     defer { try? FileManager.default.removeItem(at: dir) }
     let index = try Report.write(try AnalysisReport.content(AnalysisResults(folder: dir, example: example)), to: dir)
@@ -93,16 +100,19 @@ struct ReportAnalysisTests {
     }
 
     // The full map keeps every token, 2 pixels a cell, and the page knows where the cells are.
-    let rect = try #require(figureAttribute(html, id: AnalysisReport.ID.modelView, "data-map")).split(separator: " ").map { Double($0)! }
+    let rect = try #require(figureAttribute(html, id: AnalysisReport.ID.modelView, "data-map")).split(separator: " ")
+      .map { Double($0)! }
     #expect(rect[2] == 1024 && rect[3] == 1024)
     let tokenJSON = unescapeXML(try #require(figureAttribute(html, id: AnalysisReport.ID.modelView, "data-tokens")))
     #expect(try JSONSerialization.jsonObject(with: Data(tokenJSON.utf8)) as? [String] == tokens)
     for (h, map) in maps[0].enumerated() {
-      let image = try PNG.decode(Array(try Data(contentsOf: dir.appendingPathComponent("maps/model-view/L1-H\(h + 1).png"))))
+      let image = try PNG.decode(
+        Array(try Data(contentsOf: dir.appendingPathComponent("maps/model-view/L1-H\(h + 1).png"))))
       for (i, j) in [(0, 0), (0, 511), (511, 0), (255, 256), (100, 37), (511, 511)] {
         let x = Int(rect[0] + (Double(j) + 0.5) * rect[2] / Double(l))
         let y = Int(rect[1] + (Double(i) + 0.5) * rect[3] / Double(l))
-        #expect(image[x, y] == ColourMap.viridis.colour(for: Double(map[i, j]), in: 0...1), "head \(h + 1) cell (\(i), \(j))")
+        #expect(
+          image[x, y] == ColourMap.viridis.colour(for: Double(map[i, j]), in: 0...1), "head \(h + 1) cell (\(i), \(j))")
       }
     }
     #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("figures/model-view.svg").path))
@@ -141,7 +151,8 @@ struct ReportCommandTests {
     try corpus.write(to: input, atomically: true, encoding: .utf8)
     let out = dir.appendingPathComponent("report")
     let r = try CLI.run([
-      "report", "--model", Fixtures.tiny.path, "--model-b", Fixtures.tiny.path, "--input", input.path, "--out", out.path,
+      "report", "--model", Fixtures.tiny.path, "--model-b", Fixtures.tiny.path, "--input", input.path, "--out",
+      out.path,
       "--example", "3", "--ablation-limit", "6", "--batch-size", "4",
     ])
     guard r.status == 0 else { throw CLITestError(message: "report failed (\(r.status)): \(r.stderr)") }
@@ -161,11 +172,14 @@ struct ReportCommandTests {
     ]
     for t in titles { #expect(html.contains("<h2>\(escapeXML(t))</h2>"), "section \(t)") }
     #expect(html.contains("<h2>Summary</h2>"))
-    for row in ["model", "backend", "corpus", "time: load model", "time: ablation (6 texts × 11 passes)", "time: total"] {
+    for row in [
+      "model", "backend", "corpus", "time: load model", "time: ablation (6 texts × 11 passes)", "time: total",
+    ] {
       #expect(html.contains("<td>\(escapeXML(row))</td>"), "summary row \(row)")
     }
     let ids = [
-      AnalysisReport.ID.modelView, AnalysisReport.ID.patternTypes, AnalysisReport.ID.specialTokens, AnalysisReport.ID.clsRow,
+      AnalysisReport.ID.modelView, AnalysisReport.ID.patternTypes, AnalysisReport.ID.specialTokens,
+      AnalysisReport.ID.clsRow,
       AnalysisReport.ID.ablationHeads, AnalysisReport.ID.ablationLayers, AnalysisReport.ID.comparison,
     ]
     for id in ids {
@@ -175,13 +189,20 @@ struct ReportCommandTests {
       #expect(png.width > 200 && png.height > 150, "figures/\(id).png")
     }
     for l in 1...2 {
-      for h in 1...4 { #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("maps/model-view/L\(l)-H\(h).png").path)) }
+      for h in 1...4 {
+        #expect(
+          FileManager.default.fileExists(atPath: dir.appendingPathComponent("maps/model-view/L\(l)-H\(h).png").path))
+      }
     }
     // The example is line 3, a pair: its tokens are in the page.
-    let tokens = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("example/tokens.json"))) as? [String: Any]
+    let tokens =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("example/tokens.json")))
+      as? [String: Any]
     #expect((tokens?["source"] as? String)?.hasPrefix("line 3 of") == true)
     #expect((tokens?["segments"] as? [Int])?.last == 1)
-    for name in AnalysisResults.fileNames { #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), "\(name)") }
+    for name in AnalysisResults.fileNames {
+      #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), "\(name)")
+    }
   }
 
   @Test("Figure 2's bars are as tall as patterns_by_layer.csv says, in SVG and in PNG pixels")
@@ -195,15 +216,18 @@ struct ReportCommandTests {
 
     let figure = try AnalysisReport.patternFigure(try #require(try AnalysisResults.load(from: dir).patterns))
     let plot = figure.plotRect
-    let svg = try parseXML(try String(contentsOf: dir.appendingPathComponent("figures/pattern-types.svg"), encoding: .utf8))
+    let svg = try parseXML(
+      try String(contentsOf: dir.appendingPathComponent("figures/pattern-types.svg"), encoding: .utf8))
     let image = try PNG.decode(Array(try Data(contentsOf: dir.appendingPathComponent("figures/pattern-types.png"))))
     let colours = HeadGrid.patternTypes.map(\.colour)
     for (layer, row) in values.enumerated() {
       let bar = svg.filter { $0.attributes["class"] == "segment" && $0.classes.last == "bar" }
         .filter { abs(Double($0.attributes["x"]!)! - figure.segmentRect(group: layer, series: 0).x) < 1e-3 }
       for (k, v) in row.enumerated() {
-        let drawn = bar.first { $0.attributes["data-series"] == figure.series[k] }.map { Double($0.attributes["height"]!)! } ?? 0
-        #expect(abs(drawn - v * plot.height) < 0.01, "layer \(layer + 1) \(figure.series[k]): \(drawn) vs \(v * plot.height)")
+        let drawn =
+          bar.first { $0.attributes["data-series"] == figure.series[k] }.map { Double($0.attributes["height"]!)! } ?? 0
+        #expect(
+          abs(drawn - v * plot.height) < 0.01, "layer \(layer + 1) \(figure.series[k]): \(drawn) vs \(v * plot.height)")
       }
       // PNG at scale 2: count each colour's pixels down the middle of the bar.
       let x = Int(figure.segmentRect(group: layer, series: 0).midX * 2)
@@ -222,8 +246,10 @@ struct ReportCommandTests {
     let special = try readCSV(dir.appendingPathComponent("special.csv"))
     #expect(special[0] == ["layer", "head", "cls", "sep", "punct", "self", "prev", "next", "entropy"])
     let chart = try AnalysisReport.specialFigure(try #require(try AnalysisResults.load(from: dir).special))
-    let lines = try parseXML(try String(contentsOf: dir.appendingPathComponent("figures/special-tokens.svg"), encoding: .utf8))
-      .filter { $0.name == "polyline" && $0.classes.last == "series" }
+    let lines = try parseXML(
+      try String(contentsOf: dir.appendingPathComponent("figures/special-tokens.svg"), encoding: .utf8)
+    )
+    .filter { $0.name == "polyline" && $0.classes.last == "series" }
     #expect(lines.count == 3)
     for (k, column) in [2, 3, 4].enumerated() {
       let ys = lines[k].attributes["points"]!.split(separator: " ").map { Double($0.split(separator: ",")[1])! }
@@ -237,23 +263,32 @@ struct ReportCommandTests {
     // Figure 8: each head's cell carries its delta from ablation.csv; the layer bars theirs.
     let ablation = try readCSV(dir.appendingPathComponent("ablation.csv"))
     #expect(ablation[0] == ["layer", "head", "metric", "delta"] && ablation.count == 1 + 2 * 5)
-    let cells = try parseXML(try String(contentsOf: dir.appendingPathComponent("figures/ablation-heads.svg"), encoding: .utf8))
-      .filter { $0.attributes["data-value"] != nil && $0.classes.contains("matrix") }
+    let cells = try parseXML(
+      try String(contentsOf: dir.appendingPathComponent("figures/ablation-heads.svg"), encoding: .utf8)
+    )
+    .filter { $0.attributes["data-value"] != nil && $0.classes.contains("matrix") }
     #expect(cells.count == 8)
     for row in ablation.dropFirst() where row[1] != "all" {
-      let cell = try #require(cells.first { $0.attributes["data-row"] == "\(Int(row[0])! - 1)" && $0.attributes["data-col"] == "\(Int(row[1])! - 1)" })
+      let cell = try #require(
+        cells.first {
+          $0.attributes["data-row"] == "\(Int(row[0])! - 1)" && $0.attributes["data-col"] == "\(Int(row[1])! - 1)"
+        })
       #expect(abs(Double(cell.attributes["data-value"]!)! - Double(row[3])!) < 1e-6, "layer \(row[0]) head \(row[1])")
     }
-    let bars = try parseXML(try String(contentsOf: dir.appendingPathComponent("figures/ablation-layers.svg"), encoding: .utf8))
-      .filter { $0.attributes["class"] == "bar" && $0.classes.last == "series" }
+    let bars = try parseXML(
+      try String(contentsOf: dir.appendingPathComponent("figures/ablation-layers.svg"), encoding: .utf8)
+    )
+    .filter { $0.attributes["class"] == "bar" && $0.classes.last == "series" }
     let layerDeltas = ablation.dropFirst().filter { $0[1] == "all" }.map { Double($0[3])! }
     #expect(bars.prefix(2).map { Double($0.attributes["data-value"]!)! } == layerDeltas)
 
     // Figure 5: a model compared with itself gives 1 in every cell.
     let compare = try readCSV(dir.appendingPathComponent("compare.csv"))
     #expect(compare.count == 9 && compare.dropFirst().allSatisfy { abs(Double($0[2])! - 1) < 1e-5 })
-    let similarity = try parseXML(try String(contentsOf: dir.appendingPathComponent("figures/comparison.svg"), encoding: .utf8))
-      .filter { $0.attributes["data-value"] != nil && $0.classes.contains("matrix") }
+    let similarity = try parseXML(
+      try String(contentsOf: dir.appendingPathComponent("figures/comparison.svg"), encoding: .utf8)
+    )
+    .filter { $0.attributes["data-value"] != nil && $0.classes.contains("matrix") }
     #expect(similarity.count == 8 && similarity.allSatisfy { abs(Double($0.attributes["data-value"]!)! - 1) < 1e-5 })
   }
 
@@ -267,7 +302,9 @@ struct ReportCommandTests {
     let a = try String(contentsOf: dir.appendingPathComponent("index.html"), encoding: .utf8)
     let b = try String(contentsOf: again.appendingPathComponent("index.html"), encoding: .utf8)
     #expect(a == b, "the page depends only on the files")
-    #expect(try Data(contentsOf: again.appendingPathComponent("patterns.csv")) == Data(contentsOf: dir.appendingPathComponent("patterns.csv")))
+    #expect(
+      try Data(contentsOf: again.appendingPathComponent("patterns.csv"))
+        == Data(contentsOf: dir.appendingPathComponent("patterns.csv")))
 
     let bad = try CLI.run(["report", "--from", dir.path, "--out", again.path, "--model-b", tiny])
     #expect(bad.status != 0 && bad.stderr.contains("--from only redraws"))
@@ -291,11 +328,14 @@ struct ReportCommandTests {
     let output = try Encoder(model: model).encode([encoding], options: EncodeOptions(maps: .all))
     let l = encoding.count
     let map = try Matrix(rows: l, columns: l, values: Array(try #require(output.maps[0].map(layer: 1, head: 2))))
-    let pattern = PatternClassifier().classify(MapFeatures.compute(map.values, context: try MapContext(encoding, tokenizer: model.tokenizer)))
+    let pattern = PatternClassifier().classify(
+      MapFeatures.compute(map.values, context: try MapContext(encoding, tokenizer: model.tokenizer)))
     let figure = try AnalysisReport.mapFigure(tokens: encoding.tokens, map: map, layer: 1, head: 2, pattern: pattern)
 
     let image = try PNG.decode(Array(try Data(contentsOf: png)))
-    #expect(image.width == Int((figure.size.width * 2).rounded(.up)) && image.height == Int((figure.size.height * 2).rounded(.up)))
+    #expect(
+      image.width == Int((figure.size.width * 2).rounded(.up))
+        && image.height == Int((figure.size.height * 2).rounded(.up)))
     let rect = figure.mapRect
     let cell = rect.width / Double(l)
     for i in 0..<l {

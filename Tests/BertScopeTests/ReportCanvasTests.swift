@@ -32,7 +32,9 @@ struct ReportCanvasTests {
     let canvas = Canvas(width: 20, height: 12, scale: 1)
     canvas.text("Ag", at: Point(2, 1), style: TextStyle(size: 1, colour: .black))
     // Cell row 0 is spacing: the glyph starts one row below the anchor.
-    #expect(Self.ink(canvas, x: 2, y: 2, width: 5, height: 7) == BitmapFont.source.first { $0.0 == "A" }!.1.split(separator: " ").map(String.init))
+    #expect(
+      Self.ink(canvas, x: 2, y: 2, width: 5, height: 7)
+        == BitmapFont.source.first { $0.0 == "A" }!.1.split(separator: " ").map(String.init))
     // 'g' hangs two rows below the baseline (cell rows 8 and 9).
     #expect(Self.ink(canvas, x: 8, y: 9, width: 5, height: 2) == ["....#", ".###."])
 

@@ -14,10 +14,27 @@ struct ReportFigureTests {
     return [
       ("heatmap", try Heatmap(values: map, rowLabels: awkward, title: "map of <b> & \"q\"")),
       ("head grid", try HeadGrid(maps: [[map, map], [map, map]], assignments: [[0, 1], [nil, 4]], title: "grid")),
-      ("stacked bars", try StackedBars(groups: ["1", "2"], series: ["x<y", "y&z"], values: [[0.25, 0.75], [0.5, 0.5]])),
-      ("line chart", try LineChart(xLabels: ["1", "2", "3"], series: [.init(name: "[CLS]", values: [0.1, .nan, 0.3])], yTitle: "attention")),
-      ("grouped bars", try LineChart(xLabels: ["1", "2"], series: [.init(name: "a", values: [-0.2, 0.4]), .init(name: "b", values: [0.1, 0.2])], style: .groupedBars)),
-      ("matrix", try MatrixChart(values: try Matrix([[0.01, -0.02, .nan], [0, 0.03, -0.01]]), colourMap: .coolWarm, colourBarTitle: "Δ accuracy")),
+      (
+        "stacked bars",
+        try StackedBars(groups: ["1", "2"], series: ["x<y", "y&z"], values: [[0.25, 0.75], [0.5, 0.5]])
+      ),
+      (
+        "line chart",
+        try LineChart(
+          xLabels: ["1", "2", "3"], series: [.init(name: "[CLS]", values: [0.1, .nan, 0.3])], yTitle: "attention")
+      ),
+      (
+        "grouped bars",
+        try LineChart(
+          xLabels: ["1", "2"], series: [.init(name: "a", values: [-0.2, 0.4]), .init(name: "b", values: [0.1, 0.2])],
+          style: .groupedBars)
+      ),
+      (
+        "matrix",
+        try MatrixChart(
+          values: try Matrix([[0.01, -0.02, .nan], [0, 0.03, -0.01]]), colourMap: .coolWarm,
+          colourBarTitle: "Δ accuracy")
+      ),
     ]
   }
 
@@ -29,20 +46,26 @@ struct ReportFigureTests {
       #expect(elements.first?.name == "svg", "\(name)")
       #expect(elements.count > 10, "\(name) drew almost nothing")
       let image = try PNG.decode(try figure.png(scale: 1))
-      #expect(image.width == Int(figure.size.width.rounded(.up)) && image.height == Int(figure.size.height.rounded(.up)), "\(name)")
+      #expect(
+        image.width == Int(figure.size.width.rounded(.up)) && image.height == Int(figure.size.height.rounded(.up)),
+        "\(name)")
       // Not blank: a figure has many colours.
-      #expect(Set((0..<image.height).flatMap { y in (0..<image.width).map { image[$0, y] } }).count > 3, "\(name) is blank")
+      #expect(
+        Set((0..<image.height).flatMap { y in (0..<image.width).map { image[$0, y] } }).count > 3, "\(name) is blank")
     }
   }
 
   @Test("labels are escaped in SVG and read back unchanged")
   func escaping() throws {
-    let figure = try Heatmap(values: Self.uniformMap(Self.awkward.count), rowLabels: Self.awkward, title: "a < b & \"c\"")
+    let figure = try Heatmap(
+      values: Self.uniformMap(Self.awkward.count), rowLabels: Self.awkward, title: "a < b & \"c\"")
     let svg = figure.svg()
     #expect(svg.contains("&lt;b&gt;") && svg.contains("a&amp;b") && svg.contains("&quot;q&quot;"))
     #expect(!svg.contains("<b>"))
     let texts = try parseXML(svg).filter { $0.name == "text" }.map(\.text)
-    for token in Self.awkward { #expect(texts.filter { $0 == token }.count == 2, "\(token) should label a row and a column") }
+    for token in Self.awkward {
+      #expect(texts.filter { $0 == token }.count == 2, "\(token) should label a row and a column")
+    }
     #expect(texts.contains("a < b & \"c\""))
     #expect(escapeXML("x\u{1}y\u{FFFE}") == "xy")
   }
@@ -57,7 +80,11 @@ struct ReportFigureTests {
     for (g, row) in values.enumerated() {
       var bottom = plot.maxY
       for (k, v) in row.enumerated() where v > 0 {
-        let seg = try #require(segments.first { $0.attributes["data-series"] == figure.series[k] && $0.classes.last == "bar" && abs(Double($0.attributes["x"]!)! - figure.segmentRect(group: g, series: k).x) < 1e-6 })
+        let seg = try #require(
+          segments.first {
+            $0.attributes["data-series"] == figure.series[k] && $0.classes.last == "bar"
+              && abs(Double($0.attributes["x"]!)! - figure.segmentRect(group: g, series: k).x) < 1e-6
+          })
         let height = Double(seg.attributes["height"]!)!
         let y = Double(seg.attributes["y"]!)!
         #expect(abs(height - v * plot.height) < 0.01, "group \(g) series \(k)")
@@ -88,12 +115,16 @@ struct ReportFigureTests {
 
   @Test("grouped bars and line points sit at their values")
   func lineChart() throws {
-    let bars = try LineChart(xLabels: ["1", "2"], series: [.init(name: "a", values: [0.2, 0.5])], style: .groupedBars, yRange: 0...1)
+    let bars = try LineChart(
+      xLabels: ["1", "2"], series: [.init(name: "a", values: [0.2, 0.5])], style: .groupedBars, yRange: 0...1)
     let rects = try parseXML(bars.svg()).filter { $0.attributes["class"] == "bar" }
-    #expect(rects.map { Double($0.attributes["height"]!)! } == [0.2 * bars.plotRect.height, 0.5 * bars.plotRect.height])
+    #expect(
+      rects.map { Double($0.attributes["height"]!)! } == [0.2 * bars.plotRect.height, 0.5 * bars.plotRect.height])
     let line = try LineChart(xLabels: ["1", "2", "3"], series: [.init(name: "s", values: [0, 0.5, 1])], yRange: 0...1)
     let points = try parseXML(line.svg()).first { $0.name == "polyline" && $0.classes.last == "series" }
-    let ys = try #require(points).attributes["points"]!.split(separator: " ").map { Double($0.split(separator: ",")[1])! }
+    let ys = try #require(points).attributes["points"]!.split(separator: " ").map {
+      Double($0.split(separator: ",")[1])!
+    }
     #expect(ys == [line.plotRect.maxY, line.plotRect.midY, line.plotRect.y])
   }
 
@@ -106,7 +137,8 @@ struct ReportFigureTests {
     let cell = try #require(small.first { $0.attributes["data-row"] == "0" && $0.attributes["data-col"] == "2" })
     #expect(cell.attributes["data-value"] == "0.5000" && cell.attributes["fill"] == "#21918c")
 
-    let long = try Heatmap(values: Self.uniformMap(512), rowLabels: (0..<512).map { "tok\($0)" }, resolution: .thumbnail(maxPixels: 256))
+    let long = try Heatmap(
+      values: Self.uniformMap(512), rowLabels: (0..<512).map { "tok\($0)" }, resolution: .thumbnail(maxPixels: 256))
     #expect(long.shownValues.rows == 256)
     let svg = long.svg()
     let elements = try parseXML(svg)

@@ -7,7 +7,9 @@ import Testing
 struct ReportHTMLTests {
   static func content() throws -> ReportContent {
     let tokens = ["[CLS]", "hi", "<there>", "[SEP]"]
-    let maps = (0..<2).map { l in (0..<2).map { h in SampleData.attentionMap(tokens: tokens, kind: l + h, seed: UInt64(l * 2 + h)) } }
+    let maps = (0..<2).map { l in
+      (0..<2).map { h in SampleData.attentionMap(tokens: tokens, kind: l + h, seed: UInt64(l * 2 + h)) }
+    }
     let bars = try StackedBars(groups: ["1", "2"], series: ["a", "b"], values: [[0.5, 0.5], [0.2, 0.8]])
     return ReportContent(
       title: "Report <script>alert(1)</script> {{body}}", subtitle: "model & corpus",
@@ -22,8 +24,14 @@ struct ReportHTMLTests {
         ReportSection(
           title: "Two",
           items: [
-            .modelView(ModelView(id: "ex", caption: "Example.", tokens: tokens, maps: maps, assignments: [[0, 1], [nil, 4]], thumbnailSize: 40)),
-            .figure(ReportFigure(id: "map", caption: "One map.", figure: try Heatmap(values: maps[0][0], rowLabels: tokens), exportFiles: false)),
+            .modelView(
+              ModelView(
+                id: "ex", caption: "Example.", tokens: tokens, maps: maps, assignments: [[0, 1], [nil, 4]],
+                thumbnailSize: 40)),
+            .figure(
+              ReportFigure(
+                id: "map", caption: "One map.", figure: try Heatmap(values: maps[0][0], rowLabels: tokens),
+                exportFiles: false)),
           ]),
       ])
   }
@@ -44,11 +52,17 @@ struct ReportHTMLTests {
     // Each figure and model view once, with content; no placeholder left.
     #expect(html.components(separatedBy: " data-figure=\"").count - 1 == 3)
     #expect(!html.contains("<!--figure:"))
-    #expect(html.components(separatedBy: "{{").count == 4, "only the user's own {{body}} texts are left (title ×2, section)")
-    #expect(html.contains("<figure class=\"figure\" id=\"figure-bars\" data-figure=\"bars\" data-kind=\"svg\">\n<div class=\"scroll\">\n<svg"))
+    #expect(
+      html.components(separatedBy: "{{").count == 4, "only the user's own {{body}} texts are left (title ×2, section)")
+    #expect(
+      html.contains(
+        "<figure class=\"figure\" id=\"figure-bars\" data-figure=\"bars\" data-kind=\"svg\">\n<div class=\"scroll\">\n<svg"
+      ))
     #expect(html.contains("<b>Figure 1.</b> Bars &amp; more.") && html.contains("<b>Figure 3.</b> One map."))
     // User text is escaped, never interpreted.
-    #expect(html.contains("<h1>Report &lt;script&gt;alert(1)&lt;/script&gt; {{body}}</h1>") && html.contains("<td>&lt;td&gt;</td>"))
+    #expect(
+      html.contains("<h1>Report &lt;script&gt;alert(1)&lt;/script&gt; {{body}}</h1>")
+        && html.contains("<td>&lt;td&gt;</td>"))
     #expect(html.contains("Second {{body}} &lt;!--figure:bars--&gt;"))
 
     // Exported figures, full-size maps for the clicked thumbnails, no temporary files.
@@ -79,7 +93,8 @@ struct ReportHTMLTests {
     #expect(image.width == 4 && image.height == 4)  // 4 tokens: one pixel per cell, scaled by the browser
     #expect(image[0, 0] == ColourMap.viridis.colour(at: Double(view.maps[1][1][0, 0])))
     let html = try HTMLPage(content: content).renderWith(thumbnails: ["ex": uris])
-    #expect(html.contains("style=\"border-color:\(HeadGrid.patternTypes[1].colour.hex)\" data-layer=\"1\" data-head=\"2\""))
+    #expect(
+      html.contains("style=\"border-color:\(HeadGrid.patternTypes[1].colour.hex)\" data-layer=\"1\" data-head=\"2\""))
   }
 
   @Test("writing again replaces the report atomically")
@@ -91,7 +106,8 @@ struct ReportHTMLTests {
     content.title = "Second"
     let index = try Report.write(content, to: dir)
     #expect(try String(contentsOf: index, encoding: .utf8).contains("<h1>Second</h1>"))
-    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["figures", "index.html", "maps"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["figures", "index.html", "maps"])
   }
 
   @Test("duplicate or unsafe ids and mismatched model views are rejected")
@@ -99,9 +115,18 @@ struct ReportHTMLTests {
     let bars = try StackedBars(groups: ["1"], series: ["a"], values: [[1]])
     let dir = temporaryFolder("invalid")
     defer { try? FileManager.default.removeItem(at: dir) }
-    let twice = ReportContent(title: "t", sections: [ReportSection(title: "s", items: [.figure(.init(id: "a", caption: "", figure: bars)), .figure(.init(id: "a", caption: "", figure: bars))])])
+    let twice = ReportContent(
+      title: "t",
+      sections: [
+        ReportSection(
+          title: "s",
+          items: [
+            .figure(.init(id: "a", caption: "", figure: bars)), .figure(.init(id: "a", caption: "", figure: bars)),
+          ])
+      ])
     #expect(throws: (any Error).self) { try Report.write(twice, to: dir) }
-    let unsafe = ReportContent(title: "t", sections: [ReportSection(title: "s", items: [.figure(.init(id: "../x", caption: "", figure: bars))])])
+    let unsafe = ReportContent(
+      title: "t", sections: [ReportSection(title: "s", items: [.figure(.init(id: "../x", caption: "", figure: bars))])])
     #expect(throws: (any Error).self) { try Report.write(unsafe, to: dir) }
     let view = ModelView(id: "v", tokens: ["a", "b"], maps: [[Matrix(rows: 3, columns: 3, repeating: 0)]])
     let mismatched = ReportContent(title: "t", sections: [ReportSection(title: "s", items: [.modelView(view)])])

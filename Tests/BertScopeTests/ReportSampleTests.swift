@@ -22,7 +22,9 @@ struct ReportSampleTests {
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("figures/\(name).\(ext)").path))
       }
     }
-    #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("maps/example-1/L\(layers)-H\(heads).png").path))
+    #expect(
+      FileManager.default.fileExists(atPath: dir.appendingPathComponent("maps/example-1/L\(layers)-H\(heads).png").path)
+    )
   }
 }
 

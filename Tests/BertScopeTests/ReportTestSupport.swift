@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 
+@testable import BertScopeReport
+
 #if canImport(FoundationXML)
   import FoundationXML
 #endif
-
-@testable import BertScopeReport
 
 /// An element of a parsed SVG/XML document: name, attributes and its text content.
 struct XMLElementInfo {

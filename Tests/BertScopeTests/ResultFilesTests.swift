@@ -40,7 +40,9 @@ struct ResultFilesTests {
 
   /// Writes `result` into a fresh folder and checks every file against the one in `original`:
   /// CSV byte for byte, JSON key for key (numbers within the 6-decimal rounding of the files).
-  func expectSameFiles(_ result: some AnalysisResult, as original: URL, sourceLocation: SourceLocation = #_sourceLocation) throws {
+  func expectSameFiles(
+    _ result: some AnalysisResult, as original: URL, sourceLocation: SourceLocation = #_sourceLocation
+  ) throws {
     let out = Fixtures.temporaryDirectory("bertscope-results")
     defer { try? FileManager.default.removeItem(at: out) }
     let written = try result.write(to: out)
@@ -52,7 +54,8 @@ struct ResultFilesTests {
     }
     let json = "\(type(of: result).name).json"
     let difference = jsonDifference(
-      try jsonObject(out.appendingPathComponent(json)), try jsonObject(original.appendingPathComponent(json)), tolerance: 2e-6)
+      try jsonObject(out.appendingPathComponent(json)), try jsonObject(original.appendingPathComponent(json)),
+      tolerance: 2e-6)
     #expect(difference == nil, "\(json): \(difference ?? "")", sourceLocation: sourceLocation)
   }
 
@@ -103,15 +106,18 @@ struct ResultFilesTests {
     let folder = Fixtures.temporaryDirectory("bertscope-results")
     defer { try? FileManager.default.removeItem(at: folder) }
     for name in ["ablation.csv", "ablation.json"] {
-      try FileManager.default.copyItem(at: Self.v1.appendingPathComponent("report-v1/\(name)"), to: folder.appendingPathComponent(name))
+      try FileManager.default.copyItem(
+        at: Self.v1.appendingPathComponent("report-v1/\(name)"), to: folder.appendingPathComponent(name))
     }
     let url = folder.appendingPathComponent("ablation.json")
     let text = try String(contentsOf: url, encoding: .utf8)
-    try text.replacingOccurrences(of: "\"embedding-change\"", with: "\"guesswork\"").write(to: url, atomically: true, encoding: .utf8)
+    try text.replacingOccurrences(of: "\"embedding-change\"", with: "\"guesswork\"").write(
+      to: url, atomically: true, encoding: .utf8)
     #expect {
       _ = try AblationResult.read(from: folder)
     } throws: { "\($0)".hasPrefix(url.path + ": bad value at options.task") }
-    try text.replacingOccurrences(of: "\"backend\"", with: "\"engine\"").write(to: url, atomically: true, encoding: .utf8)
+    try text.replacingOccurrences(of: "\"backend\"", with: "\"engine\"").write(
+      to: url, atomically: true, encoding: .utf8)
     #expect {
       _ = try AblationResult.read(from: folder)
     } throws: { "\($0)" == url.path + ": missing \"backend\"" }
@@ -134,13 +140,18 @@ struct AnalysisStateTests {
 
   /// The state of `analysis` over the whole corpus, and the merge of its two halves, each
   /// saved as JSON and read back first.
-  func wholeAndHalves<A: CorpusAnalysis>(_ analysis: A, session: AnalysisSession, batch: Int = 5) throws -> (A.State, A.State) {
+  func wholeAndHalves<A: CorpusAnalysis>(_ analysis: A, session: AnalysisSession, batch: Int = 5) throws -> (
+    A.State, A.State
+  ) {
     let lines = Self.corpus
-    let whole = try session.run(analysis, on: CorpusSource(path: try Self.file(lines, "whole.txt"), batchSize: batch)).state
+    let whole = try session.run(analysis, on: CorpusSource(path: try Self.file(lines, "whole.txt"), batchSize: batch))
+      .state
     let cut = lines.count / 2 + 1
     var parts: [A.State] = []
     for (k, part) in [lines[..<cut], lines[cut...]].enumerated() {
-      let state = try session.run(analysis, on: CorpusSource(path: try Self.file(part, "part\(k).txt"), batchSize: batch)).state
+      let state = try session.run(
+        analysis, on: CorpusSource(path: try Self.file(part, "part\(k).txt"), batchSize: batch)
+      ).state
       let restored = try JSONDecoder().decode(A.State.self, from: try JSONEncoder().encode(state))
       #expect(restored == state, "a saved state reads back equal")
       parts.append(restored)
@@ -148,7 +159,8 @@ struct AnalysisStateTests {
     return (whole, try parts[0].merged(with: parts[1]))
   }
 
-  @Test("pattern counts and feature sums of two halves merge into those of the whole", arguments: TestBackends.available)
+  @Test(
+    "pattern counts and feature sums of two halves merge into those of the whole", arguments: TestBackends.available)
   func mapStatistics(_ backend: BackendKind) async throws {
     let session = try await Self.session(backend)
     let (whole, merged) = try wholeAndHalves(MapStatisticsAnalysis(), session: session)
@@ -162,8 +174,10 @@ struct AnalysisStateTests {
   func otherStates() async throws {
     let session = try await Self.session()
     let (ablationWhole, ablationMerged) = try wholeAndHalves(
-      AblationAnalysis(targets: [AblationTarget(layer: 0, head: 1), AblationTarget(layer: 1, head: nil)]), session: session)
-    #expect(ablationMerged.examples == ablationWhole.examples && ablationMerged.forwardPasses == ablationWhole.forwardPasses)
+      AblationAnalysis(targets: [AblationTarget(layer: 0, head: 1), AblationTarget(layer: 1, head: nil)]),
+      session: session)
+    #expect(
+      ablationMerged.examples == ablationWhole.examples && ablationMerged.forwardPasses == ablationWhole.forwardPasses)
     for k in 0...2 { #expect(abs(ablationMerged.metric(k) - ablationWhole.metric(k)) < 1e-6) }
     let (compareWhole, compareMerged) = try wholeAndHalves(ComparisonAnalysis(other: session), session: session)
     #expect(compareMerged.examples == compareWhole.examples)
@@ -181,7 +195,8 @@ struct AnalysisStateTests {
 
   @Test("a saved state whose arrays do not match its shape is refused when read")
   func corruptState() throws {
-    var json = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(HeadAccumulator(layers: 2, heads: 3, width: 4)))
+    var json =
+      try JSONSerialization.jsonObject(with: try JSONEncoder().encode(HeadAccumulator(layers: 2, heads: 3, width: 4)))
       as! [String: Any]
     json["sums"] = [1.0, 2.0]
     let data = try JSONSerialization.data(withJSONObject: json)
@@ -197,7 +212,9 @@ struct AnalysisStateTests {
   func corpusLoop() throws {
     let path = try Self.file(["a", "", "  ", "b\tc", "d", "e"], "blank.txt")
     var seen: [[Int]] = []
-    let count = try CorpusRun.forEachBatch(CorpusSource(path: path, batchSize: 2, limit: 3), progress: Progress("t", enabled: false)) {
+    let count = try CorpusRun.forEachBatch(
+      CorpusSource(path: path, batchSize: 2, limit: 3), progress: Progress("t", enabled: false)
+    ) {
       lines, _ in
       seen.append(lines.map(\.number))
       return lines.count
@@ -205,10 +222,13 @@ struct AnalysisStateTests {
     #expect(seen == [[1, 4], [5]] && count.examples == 3 && count.tokens == 3)
     let empty = try Self.file(["", " "], "empty.txt")
     #expect {
-      _ = try CorpusRun.forEachBatch(CorpusSource(path: empty), progress: Progress("t", enabled: false)) { $0.count + $1.count }
+      _ = try CorpusRun.forEachBatch(CorpusSource(path: empty), progress: Progress("t", enabled: false)) {
+        $0.count + $1.count
+      }
     } throws: { "\($0)".hasSuffix("no texts (the input is empty or blank)") }
     var rows = 0
-    _ = try CorpusRun.forEachBatch(CorpusSource(path: empty), progress: Progress("t", enabled: false), skipBlank: false) {
+    _ = try CorpusRun.forEachBatch(CorpusSource(path: empty), progress: Progress("t", enabled: false), skipBlank: false)
+    {
       rows += $0.count
       return $1.isEmpty ? 0 : 0
     }

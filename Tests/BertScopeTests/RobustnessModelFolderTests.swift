@@ -16,7 +16,8 @@ struct RobustnessModelFolderTests {
 
   func expectBadFile(_ dir: URL, file: String, mentions: String, sourceLocation: SourceLocation = #_sourceLocation) {
     guard case .badModelFile(let path, let problem)? = failure(dir) else {
-      Issue.record("expected badModelFile(\(file)), got \(String(describing: failure(dir)))", sourceLocation: sourceLocation)
+      Issue.record(
+        "expected badModelFile(\(file)), got \(String(describing: failure(dir)))", sourceLocation: sourceLocation)
       return
     }
     #expect(path.hasSuffix("/" + file), "path \(path)", sourceLocation: sourceLocation)
@@ -57,7 +58,9 @@ struct RobustnessModelFolderTests {
       t.data = data
       b.tensors[c.tensor] = t
       let dir = try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: b.build())
-      expectBadFile(dir, file: "model.safetensors", mentions: "tensor \(t.name) holds 1 non-finite value (NaN or ±Inf), the first at element 3")
+      expectBadFile(
+        dir, file: "model.safetensors",
+        mentions: "tensor \(t.name) holds 1 non-finite value (NaN or ±Inf), the first at element 3")
     }
   }
 
@@ -76,18 +79,23 @@ struct RobustnessModelFolderTests {
     }
     #expect(elapsed < 5)
     elapsed = try seconds {
-      let dir = try folder { $0.configOverride = $0.config.replacingOccurrences(of: "\"vocab_size\": 120", with: "\"vocab_size\": \(huge)") }
+      let dir = try folder {
+        $0.configOverride = $0.config.replacingOccurrences(of: "\"vocab_size\": 120", with: "\"vocab_size\": \(huge)")
+      }
       expectBadFile(dir, file: "vocab.txt", mentions: "embedding matrix has \(huge) rows")
       let layers = try folder {
-        $0.configOverride = $0.config.replacingOccurrences(of: "\"num_hidden_layers\": 1", with: "\"num_hidden_layers\": \(huge)")
+        $0.configOverride = $0.config.replacingOccurrences(
+          of: "\"num_hidden_layers\": 1", with: "\"num_hidden_layers\": \(huge)")
       }
       expectBadFile(layers, file: "model.safetensors", mentions: "encoder.layer.1.attention.self.query.weight")
       let over = try folder {
-        $0.configOverride = $0.config.replacingOccurrences(of: "\"max_position_embeddings\": 16", with: "\"max_position_embeddings\": \(huge + 1)")
+        $0.configOverride = $0.config.replacingOccurrences(
+          of: "\"max_position_embeddings\": 16", with: "\"max_position_embeddings\": \(huge + 1)")
       }
       expectBadFile(over, file: "config.json", mentions: "max_position_embeddings = \(huge + 1) is implausibly large")
       let beyond = try folder {
-        $0.configOverride = $0.config.replacingOccurrences(of: "\"intermediate_size\": 16", with: "\"intermediate_size\": 1e300")
+        $0.configOverride = $0.config.replacingOccurrences(
+          of: "\"intermediate_size\": 16", with: "\"intermediate_size\": 1e300")
       }
       expectBadFile(beyond, file: "config.json", mentions: "\"intermediate_size\" must be an integer")
     }
@@ -111,7 +119,9 @@ struct RobustnessModelFolderTests {
     let entries = (0..<extra).map { "\"t\($0)\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}" }
     elapsed = try seconds {
       let image = TinyModelFolder().tensors().build(header: "{" + entries.joined(separator: ", ") + "}")
-      expectBadFile(try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: image), file: "model.safetensors", mentions: "overlap")
+      expectBadFile(
+        try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: image), file: "model.safetensors",
+        mentions: "overlap")
     }
     #expect(elapsed < 10)
   }
@@ -122,7 +132,9 @@ struct RobustnessModelFolderTests {
     let deepObject = String(repeating: "{\"a\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000)
     for text in [deep, deepObject] {
       let image = TinyModelFolder().tensors().build(header: text)
-      expectBadFile(try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: image), file: "model.safetensors", mentions: "header is not valid JSON")
+      expectBadFile(
+        try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: image), file: "model.safetensors",
+        mentions: "header is not valid JSON")
       expectBadFile(try folder { $0.configOverride = text }, file: "config.json", mentions: "not valid JSON")
       let dir = try folder()
       try Data(text.utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"))
@@ -135,7 +147,9 @@ struct RobustnessModelFolderTests {
     var image = Data()
     withUnsafeBytes(of: UInt64(SafeTensorsFile.maxHeaderBytes + 1).littleEndian) { image.append(contentsOf: $0) }
     image.append(Data("{}".utf8))
-    expectBadFile(try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: image), file: "model.safetensors", mentions: "exceeds the 100000000-byte limit")
+    expectBadFile(
+      try TinyModelFolder().write(to: Fixtures.temporaryDirectory(), weights: image), file: "model.safetensors",
+      mentions: "exceeds the 100000000-byte limit")
   }
 
   // MARK: - what is at a file's path
@@ -166,7 +180,9 @@ struct RobustnessModelFolderTests {
     expectBadFile(dir, file: file, mentions: "is a folder, expected a file")
   }
 
-  @Test("a device or a named pipe where a file should be is refused without reading (no hang, no endless read)", arguments: files)
+  @Test(
+    "a device or a named pipe where a file should be is refused without reading (no hang, no endless read)",
+    arguments: files)
   func devicesAndPipes(_ file: String) throws {
     for special in ["/dev/zero", "/dev/urandom", "fifo"] {
       let dir = try folder()
@@ -181,10 +197,13 @@ struct RobustnessModelFolderTests {
     }
   }
 
-  @Test("zero-length files", arguments: [
-    ("config.json", "not valid JSON"), ("vocab.txt", "the vocabulary is empty"),
-    ("model.safetensors", "file is 0 bytes, too short for a safetensors header"), ("tokenizer_config.json", "not valid JSON"),
-  ])
+  @Test(
+    "zero-length files",
+    arguments: [
+      ("config.json", "not valid JSON"), ("vocab.txt", "the vocabulary is empty"),
+      ("model.safetensors", "file is 0 bytes, too short for a safetensors header"),
+      ("tokenizer_config.json", "not valid JSON"),
+    ])
   func empty(_ file: String, _ mention: String) throws {
     let dir = try folder()
     try Data().write(to: dir.appendingPathComponent(file))
@@ -193,7 +212,10 @@ struct RobustnessModelFolderTests {
 
   @Test("a config or vocabulary far larger than any real one is refused by size, unread")
   func oversized() throws {
-    for (file, limit) in [("config.json", ModelFile.maxJSONBytes), ("tokenizer_config.json", ModelFile.maxJSONBytes), ("vocab.txt", ModelFile.maxVocabularyBytes)] {
+    for (file, limit) in [
+      ("config.json", ModelFile.maxJSONBytes), ("tokenizer_config.json", ModelFile.maxJSONBytes),
+      ("vocab.txt", ModelFile.maxVocabularyBytes),
+    ] {
       let dir = try folder()
       let url = dir.appendingPathComponent(file)
       _ = FileManager.default.createFile(atPath: url.path, contents: nil)

@@ -71,7 +71,8 @@ struct Child {
     let signal = status & 0x7F
     let stderr = (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? ""
     return Exit(
-      status: signal == 0 ? (status >> 8) & 0xFF : nil, signal: signal == 0 ? nil : signal, maxRSS: peak, stderr: stderr)
+      status: signal == 0 ? (status >> 8) & 0xFF : nil, signal: signal == 0 ? nil : signal, maxRSS: peak, stderr: stderr
+    )
   }
 
   /// Runs to the end.
@@ -102,7 +103,9 @@ func npyShape(_ url: URL) throws -> [Int] {
   defer { try? handle.close() }
   let head = try handle.read(upToCount: 256) ?? Data()
   let text = String(decoding: head, as: UTF8.self)
-  guard let open = text.range(of: "'shape': ("), let close = text[open.upperBound...].firstIndex(of: ")") else { return [] }
+  guard let open = text.range(of: "'shape': ("), let close = text[open.upperBound...].firstIndex(of: ")") else {
+    return []
+  }
   return text[open.upperBound..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
 }
 
@@ -143,21 +146,28 @@ struct RobustnessRunTests {
     let out = dir.appendingPathComponent("e.npy")
     let few = dir.appendingPathComponent("few.txt")
     try Data("one\ntwo three\nfour\n".utf8).write(to: few)
-    let ok = try Child.run(["embed", "--model", tiny, "--input", few.path, "--out", out.path, "--batch-size", "100000000", "-q"])
+    let ok = try Child.run([
+      "embed", "--model", tiny, "--input", few.path, "--out", out.path, "--batch-size", "100000000", "-q",
+    ])
     #expect(ok.status == 0, "\(ok.stderr)")
     #expect(try npyShape(out) == [3, 32])
 
     let many = dir.appendingPathComponent("many.txt")
     try writeLines(50_000, to: many)
     let refused = try Child.run(
-      ["embed", "--model", tiny, "--input", many.path, "--out", dir.appendingPathComponent("big.npy").path, "--batch-size", "100000000"],
+      [
+        "embed", "--model", tiny, "--input", many.path, "--out", dir.appendingPathComponent("big.npy").path,
+        "--batch-size", "100000000",
+      ],
       env: ["BERTSCOPE_MEMORY_LIMIT": "16M"])
     #expect(refused.status == 1)
     #expect(refused.stderr.hasPrefix("error: device out of memory allocating"), "\(refused.stderr)")
     #expect(refused.stderr.contains("a forward pass over 50000 sequences"))
     #expect(refused.stderr.contains("over the budget of 16.0 MiB"))
     #expect(refused.stderr.contains("encode at most"))
-    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["e.npy", "few.txt", "many.txt"], "no output, no temporary")
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["e.npy", "few.txt", "many.txt"],
+      "no output, no temporary")
   }
 
   @Test("a corpus line over 16 MiB is refused with its line number")
@@ -177,13 +187,19 @@ struct RobustnessRunTests {
   func interrupt(with signal: Int32, out: URL, lines: Int = 600_000) throws -> Child.Exit {
     let input = out.deletingLastPathComponent().appendingPathComponent("corpus.txt")
     if !FileManager.default.fileExists(atPath: input.path) { try writeLines(lines, to: input) }
-    let child = try Child.spawn(["embed", "--model", tiny, "--input", input.path, "--out", out.path, "--batch-size", "64"])
+    let child = try Child.spawn([
+      "embed", "--model", tiny, "--input", input.path, "--out", out.path, "--batch-size", "64",
+    ])
     let folder = out.deletingLastPathComponent()
     let deadline = Date().addingTimeInterval(60)
     // Wait until the temporary output holds some rows: the run is well under way.
     while Date() < deadline {
-      let partial = (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.first { $0.hasSuffix(".partial") }
-      if let partial, let size = try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(partial).path)[.size] as? Int,
+      let partial = (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.first {
+        $0.hasSuffix(".partial")
+      }
+      if let partial,
+        let size = try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(partial).path)[.size]
+          as? Int,
         size > 64 << 10
       {
         break
@@ -194,7 +210,8 @@ struct RobustnessRunTests {
     return child.wait()
   }
 
-  @Test("SIGINT and SIGTERM mid-run: the old output stays, no temporary is left, the run says how far it got",
+  @Test(
+    "SIGINT and SIGTERM mid-run: the old output stays, no temporary is left, the run says how far it got",
     arguments: [SIGINT, SIGTERM])
   func interrupted(_ signal: Int32) throws {
     let dir = Fixtures.temporaryDirectory()
@@ -227,7 +244,9 @@ struct RobustnessRunTests {
     let exit = try interrupt(with: SIGKILL, out: out)
     #expect(exit.signal == SIGKILL)
     #expect(try String(contentsOf: out, encoding: .utf8) == "old output\n")
-    let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0 != "corpus.txt" && $0 != "e.npy" }
+    let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
+      $0 != "corpus.txt" && $0 != "e.npy"
+    }
     #expect(left.allSatisfy { $0.hasPrefix(".e.npy.") && $0.hasSuffix(".partial") }, "\(left)")
 
     // The next run that writes e.npy removes what the killed one left.
@@ -235,7 +254,8 @@ struct RobustnessRunTests {
     try writeLines(3, to: small)
     let rerun = try Child.spawn(["embed", "--model", tiny, "--input", small.path, "--out", out.path]).wait()
     #expect(rerun.status == 0, "\(rerun)")
-    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["corpus.txt", "e.npy", "small.txt"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["corpus.txt", "e.npy", "small.txt"])
   }
 }
 
@@ -249,21 +269,27 @@ struct MemoryBudgetTests {
     #expect(encodings[0].count == 64)
     let budget = 1 << 20
     #expect(throws: Never.self) {
-      try MemoryBudget.check(Array(encodings.prefix(2)), config: model.config, options: EncodeOptions(), hostActivations: true, budget: budget)
+      try MemoryBudget.check(
+        Array(encodings.prefix(2)), config: model.config, options: EncodeOptions(), hostActivations: true,
+        budget: budget)
     }
     do {
-      try MemoryBudget.check(encodings, config: model.config, options: EncodeOptions(maps: .all), hostActivations: true, budget: budget)
+      try MemoryBudget.check(
+        encodings, config: model.config, options: EncodeOptions(maps: .all), hostActivations: true, budget: budget)
       Issue.record("accepted")
     } catch BertScopeError.outOfDeviceMemory(let bytes, let detail) {
       #expect(bytes > budget)
       let fit = Int(detail.split(separator: " ").drop { $0 != "most" }.dropFirst().first ?? "") ?? -1
       #expect(fit >= 1 && fit < 1000, "\(detail)")
       #expect(throws: Never.self) {
-        try MemoryBudget.check(Array(encodings.prefix(fit)), config: model.config, options: EncodeOptions(maps: .all), hostActivations: true, budget: budget)
+        try MemoryBudget.check(
+          Array(encodings.prefix(fit)), config: model.config, options: EncodeOptions(maps: .all), hostActivations: true,
+          budget: budget)
       }
     }
     #expect(throws: BertScopeError.self) {
-      try MemoryBudget.check([encodings[0]], config: model.config, options: EncodeOptions(maps: .all), hostActivations: true, budget: 1024)
+      try MemoryBudget.check(
+        [encodings[0]], config: model.config, options: EncodeOptions(maps: .all), hostActivations: true, budget: 1024)
     }
   }
 

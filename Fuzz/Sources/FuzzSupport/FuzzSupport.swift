@@ -35,7 +35,8 @@ public enum Fuzz {
     } catch let error as BertScopeError {
       let text = error.description
       check(!text.isEmpty, "empty error message for \(error)", file: file, line: line)
-      if case .kernelBuildFailed = error {} else {
+      if case .kernelBuildFailed = error {
+      } else {
         // One line, and nothing that drives a terminal: text from the input must be escaped.
         let raw = text.unicodeScalars.first {
           switch $0.properties.generalCategory {
@@ -43,7 +44,9 @@ public enum Fuzz {
           default: return false
           }
         }
-        check(raw == nil, "error message holds \(raw.map { $0.escaped(asASCII: true) } ?? ""): \(text.debugDescription)", file: file, line: line)
+        check(
+          raw == nil, "error message holds \(raw.map { $0.escaped(asASCII: true) } ?? ""): \(text.debugDescription)",
+          file: file, line: line)
       }
       return nil
     } catch {
@@ -115,14 +118,20 @@ public enum Fuzz {
     for i in 1..<(n - 1) where i != firstEnd - 1 {
       let side = Int(e.segments[i])
       guard let range = e.offsets[i] else { fail("token \(i) (\(e.tokens[i])) from the text has no offsets") }
-      check(range.lowerBound >= 0 && range.upperBound <= lengths[side], "offsets \(range) outside the text (\(lengths[side]) scalars)")
+      check(
+        range.lowerBound >= 0 && range.upperBound <= lengths[side],
+        "offsets \(range) outside the text (\(lengths[side]) scalars)")
       check(!range.isEmpty, "empty offsets \(range) at \(i)")
-      check(range.lowerBound >= previousStart[side], "offsets go backwards at \(i): \(range) after start \(previousStart[side])")
+      check(
+        range.lowerBound >= previousStart[side],
+        "offsets go backwards at \(i): \(range) after start \(previousStart[side])")
       previousStart[side] = range.lowerBound
     }
     if let pieces {
       let kept = n - specials
-      check(e.truncatedTokens == pieces.first + pieces.second - kept, "truncatedTokens \(e.truncatedTokens) but \(pieces) pieces and \(kept) kept")
+      check(
+        e.truncatedTokens == pieces.first + pieces.second - kept,
+        "truncatedTokens \(e.truncatedTokens) but \(pieces) pieces and \(kept) kept")
       check(e.truncatedTokens == 0 || n == limit, "truncated to \(n), not to the limit \(limit)")
     }
   }
@@ -133,8 +142,11 @@ public enum Fuzz {
     var previous = -1
     for p in pieces {
       check(p.id >= 0 && Int(p.id) < tokenizer.vocabulary.count, "piece id \(p.id) out of range")
-      check(p.token.utf8.elementsEqual(tokenizer.vocabulary.tokens[Int(p.id)].utf8), "piece token does not match its id")
-      check(p.offsets.lowerBound >= 0 && p.offsets.upperBound <= length && !p.offsets.isEmpty, "piece offsets \(p.offsets) outside 0..<\(length)")
+      check(
+        p.token.utf8.elementsEqual(tokenizer.vocabulary.tokens[Int(p.id)].utf8), "piece token does not match its id")
+      check(
+        p.offsets.lowerBound >= 0 && p.offsets.upperBound <= length && !p.offsets.isEmpty,
+        "piece offsets \(p.offsets) outside 0..<\(length)")
       check(p.offsets.lowerBound >= previous, "piece offsets go backwards: \(p.offsets) after \(previous)")
       previous = p.offsets.lowerBound
     }

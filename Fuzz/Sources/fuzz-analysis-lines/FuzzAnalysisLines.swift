@@ -49,7 +49,8 @@ public func fuzzAnalysisLines(_ start: UnsafePointer<UInt8>?, _ count: Int) -> C
     switch choice % 3 {
     case 0:
       let raw = line.fields.joined(separator: "\t")
-      guard let example = expectNamed(line.number, { try RelationExample.parse(raw, line: line.number, path: "in.txt") })
+      guard
+        let example = expectNamed(line.number, { try RelationExample.parse(raw, line: line.number, path: "in.txt") })
       else { continue }
       let length = example.text.unicodeScalars.count
       Fuzz.check(example.line == line.number, "line number")
@@ -64,16 +65,20 @@ public func fuzzAnalysisLines(_ start: UnsafePointer<UInt8>?, _ count: Int) -> C
         }
       }
     case 1:
-      guard let parsed = expectNamed(line.number, { try AblationInput.similarity(line, path: "in.txt") }) else { continue }
+      guard let parsed = expectNamed(line.number, { try AblationInput.similarity(line, path: "in.txt") }) else {
+        continue
+      }
       Fuzz.check(parsed.score.isFinite, "score \(parsed.score)")
       Fuzz.check(parsed.a == line.fields[0] && parsed.b == line.fields[1], "texts")
     default:
       let classes = Int(choice / 3 % 8) + 1
       let names: [String]? = choice & 0x80 != 0 ? (0..<classes).map { "L\($0)" } : nil
       guard
-        let parsed = expectNamed(line.number, {
-          try AblationInput.classification(line, classes: classes, names: names, path: "in.txt")
-        })
+        let parsed = expectNamed(
+          line.number,
+          {
+            try AblationInput.classification(line, classes: classes, names: names, path: "in.txt")
+          })
       else { continue }
       Fuzz.check(parsed.label >= 0 && parsed.label < classes, "label \(parsed.label) of \(classes)")
       Fuzz.check(parsed.text == line.fields[0], "text")

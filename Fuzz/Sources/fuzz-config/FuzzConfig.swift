@@ -9,7 +9,8 @@ public func fuzzConfig(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
   let data = Fuzz.data(start, count)
   guard let c = Fuzz.expectTypedError({ try BertConfig(json: data, path: "config.json") }) else { return 0 }
   Fuzz.check(Fuzz.expectTypedError({ try c.validate() }) != nil, "accepted config fails validate()")
-  for size in [c.vocabSize, c.hiddenSize, c.numLayers, c.numHeads, c.intermediateSize, c.maxPositions, c.typeVocabSize] {
+  for size in [c.vocabSize, c.hiddenSize, c.numLayers, c.numHeads, c.intermediateSize, c.maxPositions, c.typeVocabSize]
+  {
     Fuzz.check(size > 0 && size <= 1 << 24, "size \(size) accepted")
   }
   Fuzz.check(c.headDim * c.numHeads == c.hiddenSize, "heads do not divide hidden")

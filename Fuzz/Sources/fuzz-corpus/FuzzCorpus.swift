@@ -36,7 +36,8 @@ public func fuzzCorpus(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
   for i in expected.indices where expected[i].last == 0x0D { expected[i].removeLast() }
   if let first = expected.first, first.starts(with: [0xEF, 0xBB, 0xBF]) { expected[0].removeFirst(3) }
 
-  let reader = CorpusReader(handle: scratch.handle(with: bytes), name: "fuzz.txt", chunkSize: chunk, maxLineBytes: maxLine)
+  let reader = CorpusReader(
+    handle: scratch.handle(with: bytes), name: "fuzz.txt", chunkSize: chunk, maxLineBytes: maxLine)
 
   var number = 0
   while true {
@@ -59,7 +60,9 @@ public func fuzzCorpus(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     Fuzz.check(got.number == number, "line numbered \(got.number), expected \(number)")
     Fuzz.check(number <= expected.count, "more lines than the input has")
     let want = expected[number - 1]
-    Fuzz.check(rawLengths[number - 1] <= maxLine, "line \(number) of \(rawLengths[number - 1]) bytes over the \(maxLine)-byte limit accepted")
+    Fuzz.check(
+      rawLengths[number - 1] <= maxLine,
+      "line \(number) of \(rawLengths[number - 1]) bytes over the \(maxLine)-byte limit accepted")
     Fuzz.check(!got.fields.isEmpty, "line \(number) has no fields")
     Fuzz.check(Array(got.fields.joined(separator: "\t").utf8) == want, "line \(number) differs from the input")
     Fuzz.check(got.text == got.fields[0] && got.pair == (got.fields.count > 1 ? got.fields[1] : nil), "text/pair")

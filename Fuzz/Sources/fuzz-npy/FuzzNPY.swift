@@ -15,7 +15,8 @@ public func fuzzNPY(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
       Fuzz.fail("re-encoded array does not decode")
     }
     Fuzz.check(back.shape == array.shape, "shape \(back.shape) after a round trip, was \(array.shape)")
-    Fuzz.check(zip(back.values, array.values).allSatisfy { $0.bitPattern == $1.bitPattern }, "values changed in a round trip")
+    Fuzz.check(
+      zip(back.values, array.values).allSatisfy { $0.bitPattern == $1.bitPattern }, "values changed in a round trip")
   }
   return 0
 }

@@ -34,7 +34,9 @@ public func fuzzReportInputs(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CI
     guard mask & (1 << i) != 0 else { continue }
     let content = next < parts.count ? Data(parts[next]) : Data()
     next += 1
-    guard FileManager.default.createFile(atPath: url.path, contents: content) else { Fuzz.fail("cannot write \(url.path)") }
+    guard FileManager.default.createFile(atPath: url.path, contents: content) else {
+      Fuzz.fail("cannot write \(url.path)")
+    }
   }
   guard let results = Fuzz.expectTypedError({ try AnalysisResults.load(from: folder) }) else { return 0 }
 

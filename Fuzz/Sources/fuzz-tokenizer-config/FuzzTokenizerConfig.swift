@@ -13,9 +13,14 @@ let vocabulary = Fuzz.load("the tiny vocabulary") {
 public func fuzzTokenizerConfig(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
   var input = ByteReader(Fuzz.data(start, count))
   let maxPositions = Int(input.byte()) + 1
-  guard let options = Fuzz.expectTypedError({ try TokenizerOptions(json: input.rest, maxPositions: maxPositions) }) else { return 0 }
-  Fuzz.check(options.maxLength >= 1 && options.maxLength <= maxPositions, "maxLength \(options.maxLength) for \(maxPositions) positions")
-  guard let tokenizer = Fuzz.expectTypedError({ try BertTokenizer(vocabulary: vocabulary, options: options) }) else { return 0 }
+  guard let options = Fuzz.expectTypedError({ try TokenizerOptions(json: input.rest, maxPositions: maxPositions) })
+  else { return 0 }
+  Fuzz.check(
+    options.maxLength >= 1 && options.maxLength <= maxPositions,
+    "maxLength \(options.maxLength) for \(maxPositions) positions")
+  guard let tokenizer = Fuzz.expectTypedError({ try BertTokenizer(vocabulary: vocabulary, options: options) }) else {
+    return 0
+  }
   let text = String(decoding: input.rest, as: UTF8.self)
   if let e = Fuzz.expectTypedError({ try tokenizer.encode(text, pair: "w1 [SEP] w2") }) {
     Fuzz.checkEncoding(e, tokenizer: tokenizer, text: text, pair: "w1 [SEP] w2", limit: options.maxLength)

@@ -74,11 +74,15 @@ public func fuzzTokenizer(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt 
       Fuzz.check(Array(e.ids[1..<firstEnd]) == firstPieces.map(\.id), "encode and wordPieces disagree on the text")
       Fuzz.check(e.offsets[1..<firstEnd].map { $0! } == firstPieces.map(\.offsets), "offsets disagree with wordPieces")
       if hasPair {
-        Fuzz.check(Array(e.ids[(firstEnd + 1)..<(e.count - 1)]) == secondPieces.map(\.id), "encode and wordPieces disagree on the pair")
+        Fuzz.check(
+          Array(e.ids[(firstEnd + 1)..<(e.count - 1)]) == secondPieces.map(\.id),
+          "encode and wordPieces disagree on the pair")
       }
     }
   } catch BertScopeError.sequenceTooLong(let length, let maximum) {
-    Fuzz.check(!truncate && length == needed && maximum == limit && needed > limit, "sequenceTooLong(\(length), \(maximum)) for \(needed) tokens, limit \(limit)")
+    Fuzz.check(
+      !truncate && length == needed && maximum == limit && needed > limit,
+      "sequenceTooLong(\(length), \(maximum)) for \(needed) tokens, limit \(limit)")
   } catch BertScopeError.invalidInput {
     Fuzz.check(limit < specials, "invalidInput with a limit of \(limit)")
   } catch {

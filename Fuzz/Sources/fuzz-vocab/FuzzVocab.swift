@@ -32,7 +32,9 @@ public func fuzzVocab(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
   Fuzz.check(vocabulary.count == lines.count, "\(vocabulary.count) tokens for \(lines.count) lines")
   for (i, token) in vocabulary.tokens.enumerated() {
     Fuzz.check(Array(token.utf8) == lines[i], "token \(i) differs from line \(i + 1)")
-    Fuzz.check(vocabulary.id(token) == Int32(i), "id(\(token.debugDescription)) is \(String(describing: vocabulary.id(token))), not \(i)")
+    Fuzz.check(
+      vocabulary.id(token) == Int32(i),
+      "id(\(token.debugDescription)) is \(String(describing: vocabulary.id(token))), not \(i)")
   }
   guard let tokenizer = try? BertTokenizer(vocabulary: vocabulary) else { return 0 }
   let text = String(decoding: data, as: UTF8.self)

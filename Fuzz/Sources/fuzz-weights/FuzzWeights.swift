@@ -10,7 +10,9 @@ let config = BertConfig(vocabSize: 8, hiddenSize: 4, numLayers: 1, numHeads: 2, 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWeights(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
   let bytes = UnsafeRawBufferPointer(start: start, count: start == nil ? 0 : count)
-  guard let file = Fuzz.expectTypedError({ try SafeTensorsFile(bytes: bytes, path: "fuzz.safetensors") }) else { return 0 }
+  guard let file = Fuzz.expectTypedError({ try SafeTensorsFile(bytes: bytes, path: "fuzz.safetensors") }) else {
+    return 0
+  }
   guard let w = Fuzz.expectTypedError({ try BertWeights(file: file, config: config) }) else { return 0 }
   let h = config.hiddenSize
   Fuzz.check(w.wordEmbeddings.count == config.vocabSize * h, "word embeddings")
@@ -20,13 +22,17 @@ public func fuzzWeights(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
   Fuzz.check(w.layers.count == config.numLayers, "\(w.layers.count) layers")
   for l in w.layers {
     Fuzz.check(l.qkvWeight.count == 3 * h * h && l.qkvBias.count == 3 * h, "qkv")
-    Fuzz.check(l.intermediateWeight.count == config.intermediateSize * h && l.outputWeight.count == h * config.intermediateSize, "ffn")
+    Fuzz.check(
+      l.intermediateWeight.count == config.intermediateSize * h && l.outputWeight.count == h * config.intermediateSize,
+      "ffn")
   }
   if let pooler = w.pooler { Fuzz.check(pooler.weight.count == h * h && pooler.bias.count == h, "pooler") }
   if let classifier = w.classifier {
     Fuzz.check(classifier.weight.count == classifier.bias.count * h && !classifier.bias.isEmpty, "classifier")
   }
-  let all = [w.wordEmbeddings, w.positionEmbeddings, w.tokenTypeEmbeddings] + w.layers.flatMap { [$0.qkvWeight, $0.outputWeight] }
+  let all =
+    [w.wordEmbeddings, w.positionEmbeddings, w.tokenTypeEmbeddings]
+    + w.layers.flatMap { [$0.qkvWeight, $0.outputWeight] }
   Fuzz.check(all.allSatisfy { $0.allSatisfy(\.isFinite) }, "non-finite weights were accepted")
   return 0
 }

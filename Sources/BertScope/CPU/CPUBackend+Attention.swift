@@ -8,7 +8,8 @@ extension CPUBackend {
     scale: Float, modes: [HeadMode]
   ) throws {
     let modes = try Self.headModes(modes, heads: heads, op: "attentionProbs")
-    attentionHeads(qkv.pointer, batch, heads: heads, d: d, scale: scale, modes: modes, probs: probs.pointer, context: nil)
+    attentionHeads(
+      qkv.pointer, batch, heads: heads, d: d, scale: scale, modes: modes, probs: probs.pointer, context: nil)
   }
 
   func attentionContext(

@@ -52,7 +52,9 @@ enum HostKernels: String, Sendable, CaseIterable {
   /// `requested`, else `BERTSCOPE_CPU_KERNELS` (`portable` or `avx2`) if set, else the
   /// fastest this CPU runs.
   static func resolve(_ requested: HostKernels? = nil) throws -> HostKernels {
-    guard let choice = try requested ?? environmentChoice("BERTSCOPE_CPU_KERNELS") else { return bs_kernels_best_level() == Int32(BS_KERNELS_AVX2_FMA) ? .avx2 : .portable }
+    guard let choice = try requested ?? environmentChoice("BERTSCOPE_CPU_KERNELS") else {
+      return bs_kernels_best_level() == Int32(BS_KERNELS_AVX2_FMA) ? .avx2 : .portable
+    }
     guard choice.available else {
       throw BertScopeError.backendUnavailable(
         "the \(choice.label) host kernels need an x86-64 CPU with AVX2 and FMA; use BERTSCOPE_CPU_KERNELS=portable")

@@ -224,7 +224,9 @@ extension ComputeBackend {
     let storage = FloatStorage(count: parts.reduce(0) { $0 + $1.count })
     var at = 0
     for part in parts {
-      if !part.isEmpty { part.withUnsafeBufferPointer { (storage.pointer + at).update(from: $0.baseAddress!, count: part.count) } }
+      if !part.isEmpty {
+        part.withUnsafeBufferPointer { (storage.pointer + at).update(from: $0.baseAddress!, count: part.count) }
+      }
       at += part.count
     }
     return storage

@@ -32,7 +32,9 @@ public final class Encoder: Sendable {
   /// - Parameters:
   ///   - device: OpenCL device index (as `bertscope devices` lists them); nil picks the first GPU, else the first device.
   ///   - note: receives one-line notes for the user (e.g. which backend `auto` took).
-  public init(model: BertModel, backend: BackendKind = .cpu, device: Int? = nil, note: (String) -> Void = { _ in }) throws {
+  public init(model: BertModel, backend: BackendKind = .cpu, device: Int? = nil, note: (String) -> Void = { _ in })
+    throws
+  {
     let start = DispatchTime.now().uptimeNanoseconds
     config = model.config
     tokenizer = model.tokenizer

@@ -19,7 +19,8 @@ public enum MapRequest: Sendable, Equatable {
       let l = Array(Set(layers ?? Array(0..<config.numLayers))).sorted()
       let h = Array(Set(heads ?? Array(0..<config.numHeads))).sorted()
       if let bad = l.first(where: { $0 < 0 || $0 >= config.numLayers }) {
-        throw BertScopeError.invalidInput("layer \(bad + 1) does not exist (the model has layers 1–\(config.numLayers))")
+        throw BertScopeError.invalidInput(
+          "layer \(bad + 1) does not exist (the model has layers 1–\(config.numLayers))")
       }
       if let bad = h.first(where: { $0 < 0 || $0 >= config.numHeads }) {
         throw BertScopeError.invalidInput("head \(bad + 1) does not exist (the model has heads 1–\(config.numHeads))")

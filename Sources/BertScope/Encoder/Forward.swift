@@ -80,7 +80,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
         throw BertScopeError.invalidInput(
           "input \(s + 1): token id \(id) at position \(p) is outside the vocabulary (0..<\(config.vocabSize))")
       }
-      if let (p, t) = e.segments.enumerated().first(where: { $0.element < 0 || Int($0.element) >= config.typeVocabSize }) {
+      if let (p, t) = e.segments.enumerated().first(where: { $0.element < 0 || Int($0.element) >= config.typeVocabSize }
+      ) {
         throw BertScopeError.invalidInput(
           "input \(s + 1): segment id \(t) at position \(p) is outside 0..<\(config.typeVocabSize)")
       }
@@ -94,7 +95,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     let batch = PackedBatch(encodings, heads: config.numHeads, kinds: options.featureKinds)
     guard batch.tokenCount > 0 else {
       return EncoderOutput(
-        lengths: [], tokenOffsets: [], hiddenSize: config.hiddenSize, hidden: FloatStorage(count: 0), pooled: [], maps: [],
+        lengths: [], tokenOffsets: [], hiddenSize: config.hiddenSize, hidden: FloatStorage(count: 0), pooled: [],
+        maps: [],
         seconds: 0, features: [])
     }
     let pass = try Pass(self, batch: batch, request: request)
@@ -105,7 +107,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     let features = try readFeatures(pass)
     let pooled = Self.pool(hidden, batch: batch, hiddenSize: config.hiddenSize, pooling: options.pooling)
     return EncoderOutput(
-      lengths: batch.lengths, tokenOffsets: batch.tokenOffsets, hiddenSize: config.hiddenSize, hidden: hidden, pooled: pooled,
+      lengths: batch.lengths, tokenOffsets: batch.tokenOffsets, hiddenSize: config.hiddenSize, hidden: hidden,
+      pooled: pooled,
       maps: maps, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, features: features)
   }
 
@@ -196,7 +199,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     let w = layers[l], c = config, t = pass.batch.tokenCount, h = c.hiddenSize, nh = c.numHeads, d = c.headDim
     let probs = try pass.probs(layer: l)
     let modes = pass.request.headModes?[l] ?? Array(repeating: .normal, count: nh)
-    try backend.linear(out: pass.qkv, input: pass.x, rows: t, weight: w.qkv, bias: w.qkvBias, epilogue: .bias, activation: activation)
+    try backend.linear(
+      out: pass.qkv, input: pass.x, rows: t, weight: w.qkv, bias: w.qkvBias, epilogue: .bias, activation: activation)
     try backend.attention(
       probs: probs, context: pass.context, qkv: pass.qkv, layout: pass.layout, batch: pass.batch, heads: nh, headDim: d,
       scale: 1 / Float(d).squareRoot(), modes: modes)
@@ -210,7 +214,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     try backend.layerNorm(
       out: pass.x, input: pass.y, rows: t, cols: h, gamma: w.attentionGamma, beta: w.attentionBeta, eps: c.layerNormEps)
     try backend.linear(
-      out: pass.ffn, input: pass.x, rows: t, weight: w.intermediate, bias: w.intermediateBias, epilogue: .biasActivation,
+      out: pass.ffn, input: pass.x, rows: t, weight: w.intermediate, bias: w.intermediateBias,
+      epilogue: .biasActivation,
       activation: activation)
     try backend.linear(
       out: pass.y, input: pass.ffn, rows: t, weight: w.output, bias: w.outputBias, epilogue: .biasResidual(pass.x),
@@ -254,7 +259,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     }
     return (0..<batch.count).map { s in
       AttentionMaps(
-        layers: request.mapLayers, heads: request.mapHeads, length: batch.lengths[s], storages: storages, blocks: blocks[s])
+        layers: request.mapLayers, heads: request.mapHeads, length: batch.lengths[s], storages: storages,
+        blocks: blocks[s])
     }
   }
 

@@ -31,7 +31,9 @@ public enum MemoryBudget {
   /// activations `x, y, context` `[T, H]`, `qkv` `[T, 3H]`, `ffn` `[T, FFN]`, one scratch
   /// probability buffer `[Σ heads·L²]` plus one per layer whose maps are returned. Elsewhere
   /// only what comes back: the hidden state and the maps.
-  static func estimate(lengths: [Int], config c: BertConfig, mapLayers: Int, mapHeads: Int, hostActivations: Bool) -> Int {
+  static func estimate(lengths: [Int], config c: BertConfig, mapLayers: Int, mapHeads: Int, hostActivations: Bool)
+    -> Int
+  {
     let tokens = lengths.reduce(0, +)
     let squares = lengths.reduce(0) { $0 + $1 * $1 }
     var floats = tokens * c.hiddenSize
@@ -52,13 +54,15 @@ public enum MemoryBudget {
     let (layers, heads) = try options.maps.resolve(config)
     let lengths = encodings.map(\.count)
     let need = estimate(
-      lengths: lengths, config: config, mapLayers: layers.count, mapHeads: heads.count, hostActivations: hostActivations)
+      lengths: lengths, config: config, mapLayers: layers.count, mapHeads: heads.count, hostActivations: hostActivations
+    )
     let limit = budget ?? bytes
     guard need > limit else { return }
     let tokens = lengths.reduce(0, +)
     let fit = Int(Double(limit) / Double(need) * Double(encodings.count))
     let maps = layers.isEmpty ? "" : ", with the attention maps of \(layers.count) layer\(layers.count == 1 ? "" : "s")"
-    var detail = "a forward pass over \(encodings.count) sequences (\(tokens) tokens\(maps)) needs about "
+    var detail =
+      "a forward pass over \(encodings.count) sequences (\(tokens) tokens\(maps)) needs about "
       + "\(RunProgress.formatBytes(need)) of host memory, over the budget of \(RunProgress.formatBytes(limit)) "
       + "(half the machine's memory unless BERTSCOPE_MEMORY_LIMIT sets it); "
     if fit >= 1 {

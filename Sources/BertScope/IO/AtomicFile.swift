@@ -81,7 +81,8 @@ public enum AtomicFile {
         throw BertScopeError.io(path: folder.path, problem: "cannot create folder: \(error.localizedDescription)")
       }
       AtomicFile.removeStaleTemporaries(of: url)
-      temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial")
+      temporary = folder.appendingPathComponent(
+        ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial")
       let (path, destination) = (temporary.path, url.path)
       let (fd, code) = AtomicFile.inFlight.withLock { files -> (Int32, Int32) in
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

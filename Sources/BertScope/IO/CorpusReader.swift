@@ -53,7 +53,9 @@ public final class CorpusReader: Sequence, IteratorProtocol {
       guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw BertScopeError.io(path: path, problem: "no such file")
       }
-      guard !isDirectory.boolValue else { throw BertScopeError.io(path: path, problem: "is a folder, expected a text file") }
+      guard !isDirectory.boolValue else {
+        throw BertScopeError.io(path: path, problem: "is a folder, expected a text file")
+      }
       guard let h = FileHandle(forReadingAtPath: path) else {
         throw BertScopeError.io(path: path, problem: "cannot open for reading")
       }
@@ -65,7 +67,8 @@ public final class CorpusReader: Sequence, IteratorProtocol {
 
   /// Reads from an open `handle` (a pipe, a socket, a memory file); `name` is used in errors.
   /// `chunkSize` and `maxLineBytes` exist for tests and fuzzers.
-  public init(handle: FileHandle, name: String, chunkSize: Int = 1 << 20, maxLineBytes: Int = CorpusReader.maxLineBytes) {
+  public init(handle: FileHandle, name: String, chunkSize: Int = 1 << 20, maxLineBytes: Int = CorpusReader.maxLineBytes)
+  {
     path = name
     self.handle = handle
     self.chunkSize = Swift.max(1, chunkSize)
@@ -118,7 +121,8 @@ public final class CorpusReader: Sequence, IteratorProtocol {
 
   private func checkLength(_ bytes: Int) throws {
     guard bytes <= maxLineBytes else {
-      throw BertScopeError.invalidInput("\(path):\(lineNumber + 1): line longer than \(maxLineBytes) bytes (is this a text file?)")
+      throw BertScopeError.invalidInput(
+        "\(path):\(lineNumber + 1): line longer than \(maxLineBytes) bytes (is this a text file?)")
     }
   }
 

@@ -25,7 +25,9 @@ public enum FileBytes {
     case S_IFDIR: throw failure("is a folder, expected a file")
     default: throw failure("is not a regular file (a device, pipe or socket)")
     }
-    guard Int(info.st_size) <= limit else { throw failure("is \(info.st_size) bytes, more than the \(limit)-byte limit") }
+    guard Int(info.st_size) <= limit else {
+      throw failure("is \(info.st_size) bytes, more than the \(limit)-byte limit")
+    }
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw failure("cannot open: \(String(cString: strerror(errno)))") }
     defer { close(fd) }

@@ -50,7 +50,11 @@ public enum NPY {
   public static func encode(_ values: [Float], shape: [Int]) -> Data {
     precondition(shape.reduce(1, *) == values.count, "NPY shape \(shape) does not match \(values.count) values")
     var data = header(shape: shape)
-    values.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: $0.count * 4)) }
+    values.withUnsafeBufferPointer {
+      data.append(
+        UnsafeBufferPointer(
+          start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: $0.count * 4))
+    }
     return data
   }
 
@@ -58,7 +62,11 @@ public enum NPY {
   public static func encode(_ values: [Int32], shape: [Int]) -> Data {
     precondition(shape.reduce(1, *) == values.count, "NPY shape \(shape) does not match \(values.count) values")
     var data = header(shape: shape, dtype: .int32)
-    values.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: $0.count * 4)) }
+    values.withUnsafeBufferPointer {
+      data.append(
+        UnsafeBufferPointer(
+          start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: $0.count * 4))
+    }
     return data
   }
 
@@ -125,9 +133,13 @@ public enum NPY {
       let base = raw.baseAddress! + dataStart
       for i in 0..<count {
         switch dtype {
-        case .float32: values[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+        case .float32:
+          values[i] = Float(
+            bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
         case .int32: values[i] = Float(Int32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
-        case .float64: values[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+        case .float64:
+          values[i] = Float(
+            Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
         case .int64: values[i] = Float(Int64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
         }
       }

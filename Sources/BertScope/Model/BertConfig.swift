@@ -66,7 +66,8 @@ public struct BertConfig: Sendable, Equatable, Codable {
 
   /// Reads and validates `config.json`.
   public init(contentsOf url: URL) throws {
-    let data = try ModelFile.read(url, limit: ModelFile.maxJSONBytes, hint: "a Hugging Face model folder holds config.json")!
+    let data = try ModelFile.read(
+      url, limit: ModelFile.maxJSONBytes, hint: "a Hugging Face model folder holds config.json")!
     try self.init(json: data, path: url.path)
   }
 
@@ -76,7 +77,8 @@ public struct BertConfig: Sendable, Equatable, Codable {
     do {
       object = try JSONSerialization.jsonObject(with: data)
     } catch {
-      throw BertScopeError.badModelFile(path: path, problem: "not valid JSON (\(printable(error.localizedDescription)))")
+      throw BertScopeError.badModelFile(
+        path: path, problem: "not valid JSON (\(printable(error.localizedDescription)))")
     }
     guard let dict = object as? [String: Any] else {
       throw BertScopeError.badModelFile(path: path, problem: "expected a JSON object")
@@ -87,7 +89,8 @@ public struct BertConfig: Sendable, Equatable, Codable {
         throw BertScopeError.badModelFile(path: path, problem: "missing \"\(key)\"")
       }
       guard let exact = JSONValue.integer(raw) else {
-        throw BertScopeError.badModelFile(path: path, problem: "\"\(key)\" must be an integer, found \(printable("\(raw)"))")
+        throw BertScopeError.badModelFile(
+          path: path, problem: "\"\(key)\" must be an integer, found \(printable("\(raw)"))")
       }
       return exact
     }
@@ -130,7 +133,8 @@ public struct BertConfig: Sendable, Equatable, Codable {
     try validate(path: path)
     if let raw = dict["embedding_size"], let embedding = JSONValue.integer(raw), embedding != hiddenSize {
       throw BertScopeError.badModelFile(
-        path: path, problem: "embedding_size \(embedding) differs from hidden_size (ALBERT-style factorisation is not supported)")
+        path: path,
+        problem: "embedding_size \(embedding) differs from hidden_size (ALBERT-style factorisation is not supported)")
     }
     if let kind = dict["position_embedding_type"] as? String, kind != "absolute" {
       throw BertScopeError.badModelFile(
@@ -162,7 +166,9 @@ public struct BertConfig: Sendable, Equatable, Codable {
     if !Self.supportedActivations.contains(hiddenAct) {
       throw BertScopeError.badModelFile(
         path: path,
-        problem: "hidden_act \"\(printable(hiddenAct))\" is not supported (one of \(Self.supportedActivations.sorted().joined(separator: ", ")))")
+        problem:
+          "hidden_act \"\(printable(hiddenAct))\" is not supported (one of \(Self.supportedActivations.sorted().joined(separator: ", ")))"
+      )
     }
     if let numLabels, numLabels <= 0 {
       throw BertScopeError.badModelFile(path: path, problem: "num_labels must be positive, found \(numLabels)")

@@ -21,7 +21,9 @@ public struct BertModel: Sendable {
   ///
   /// - Parameter directory: the folder reported as the model's origin; its last path
   ///   component becomes ``name``.
-  public init(config: BertConfig, vocabulary: Vocabulary, tokenizer: BertTokenizer, weights: BertWeights, directory: URL) {
+  public init(
+    config: BertConfig, vocabulary: Vocabulary, tokenizer: BertTokenizer, weights: BertWeights, directory: URL
+  ) {
     self.config = config
     self.vocabulary = vocabulary
     self.tokenizer = tokenizer
@@ -32,14 +34,17 @@ public struct BertModel: Sendable {
   /// Loads and validates the model in `directory`.
   public static func load(from directory: URL) throws -> BertModel {
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+    guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
+    else {
       throw BertScopeError.modelNotFound(path: directory.path, hint: ModelLocator.installHint)
     }
     for file in ["config.json", "vocab.txt", "model.safetensors"] {
       let url = directory.appendingPathComponent(file)
       // lstat, not fileExists: a broken link or a link loop is reported by the reader as such.
       guard ModelFile.exists(url) else {
-        let extra = file == "model.safetensors" && FileManager.default.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
+        let extra =
+          file == "model.safetensors"
+            && FileManager.default.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
           ? "; only pytorch_model.bin is present: convert it with safetensors' convert script" : ""
         throw BertScopeError.modelNotFound(
           path: url.path, hint: "the model folder has no \(file)\(extra); \(ModelLocator.installHint)")
@@ -56,10 +61,13 @@ public struct BertModel: Sendable {
     if vocabulary.count != config.vocabSize {
       throw BertScopeError.badModelFile(
         path: vocabURL.path,
-        problem: "has \(vocabulary.count) tokens but the embedding matrix has \(config.vocabSize) rows (vocab_size in config.json); vocabulary and weights do not belong together")
+        problem:
+          "has \(vocabulary.count) tokens but the embedding matrix has \(config.vocabSize) rows (vocab_size in config.json); vocabulary and weights do not belong together"
+      )
     }
     let weights = try BertWeights(file: file, config: config)
-    return BertModel(config: config, vocabulary: vocabulary, tokenizer: tokenizer, weights: weights, directory: directory)
+    return BertModel(
+      config: config, vocabulary: vocabulary, tokenizer: tokenizer, weights: weights, directory: directory)
   }
 }
 
@@ -82,7 +90,8 @@ public enum ModelLocator {
   }
 
   /// The advice appended to "model not found" errors.
-  public static let installHint = "run scripts/setup to install the default model, or pass --model DIR / set BERTSCOPE_MODEL"
+  public static let installHint =
+    "run scripts/setup to install the default model, or pass --model DIR / set BERTSCOPE_MODEL"
 
   /// The folder to load: `explicit` if given, else `$BERTSCOPE_MODEL`, else the default.
   public static func resolve(_ explicit: String?) -> URL {

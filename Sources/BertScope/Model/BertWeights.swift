@@ -111,7 +111,9 @@ public struct BertWeights: Sendable {
         let count = values.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
         throw BertScopeError.badModelFile(
           path: file.path,
-          problem: "tensor \(entry.name) holds \(count) non-finite value\(count == 1 ? "" : "s") (NaN or ±Inf), the first at element \(first) (\(values[first])); the checkpoint is corrupt")
+          problem:
+            "tensor \(entry.name) holds \(count) non-finite value\(count == 1 ? "" : "s") (NaN or ±Inf), the first at element \(first) (\(values[first])); the checkpoint is corrupt"
+        )
       }
       return values
     }

@@ -44,7 +44,8 @@ enum ModelFile {
     }
     guard Int(info.st_size) <= limit else {
       throw BertScopeError.badModelFile(
-        path: path, problem: "is \(info.st_size) bytes, more than the \(limit)-byte limit for this file (is it the right file?)")
+        path: path,
+        problem: "is \(info.st_size) bytes, more than the \(limit)-byte limit for this file (is it the right file?)")
     }
     return try FileBytes.read(url, limit: limit)
   }

@@ -119,12 +119,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
     self.path = path
     let length = bytes.count
     guard length >= 8, let start = bytes.baseAddress else {
-      throw BertScopeError.badModelFile(path: path, problem: "file is \(length) bytes, too short for a safetensors header")
+      throw BertScopeError.badModelFile(
+        path: path, problem: "file is \(length) bytes, too short for a safetensors header")
     }
     let headerLength = UInt64(littleEndian: start.loadUnaligned(as: UInt64.self))
     guard headerLength <= UInt64(Self.maxHeaderBytes) else {
       throw BertScopeError.badModelFile(
-        path: path, problem: "header length \(headerLength) exceeds the \(Self.maxHeaderBytes)-byte limit (not a safetensors file?)")
+        path: path,
+        problem: "header length \(headerLength) exceeds the \(Self.maxHeaderBytes)-byte limit (not a safetensors file?)"
+      )
     }
     guard headerLength <= UInt64(length - 8) else {
       throw BertScopeError.badModelFile(
@@ -160,7 +163,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): missing dtype")
       }
       guard let dtype = DType(rawValue: dtypeName) else {
-        throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): unknown dtype \"\(printable(dtypeName))\"")
+        throw BertScopeError.badModelFile(
+          path: path, problem: "tensor \(shown): unknown dtype \"\(printable(dtypeName))\"")
       }
       guard let shapeList = info["shape"] as? [Any] else {
         throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): missing shape")
@@ -169,11 +173,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
       var elements = 1
       for dim in shapeList {
         guard let value = JSONValue.integer(dim), value >= 0 else {
-          throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): shape \(printable("\(shapeList)")) is not a list of sizes")
+          throw BertScopeError.badModelFile(
+            path: path, problem: "tensor \(shown): shape \(printable("\(shapeList)")) is not a list of sizes")
         }
         let (product, overflow) = elements.multipliedReportingOverflow(by: value)
         guard !overflow, product <= Int(Int32.max) * 16 else {
-          throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): shape \(printable("\(shapeList)")) is too large")
+          throw BertScopeError.badModelFile(
+            path: path, problem: "tensor \(shown): shape \(printable("\(shapeList)")) is too large")
         }
         elements = product
         shape.append(value)
@@ -184,12 +190,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
         throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): data_offsets must be two integers")
       }
       guard begin >= 0, begin <= end else {
-        throw BertScopeError.badModelFile(path: path, problem: "tensor \(shown): data_offsets [\(begin), \(end)] are not a range")
+        throw BertScopeError.badModelFile(
+          path: path, problem: "tensor \(shown): data_offsets [\(begin), \(end)] are not a range")
       }
       guard end <= dataLength else {
         throw BertScopeError.badModelFile(
           path: path,
-          problem: "tensor \(shown): data_offsets [\(begin), \(end)] run past the end of the data (\(dataLength) bytes; truncated file?)")
+          problem:
+            "tensor \(shown): data_offsets [\(begin), \(end)] run past the end of the data (\(dataLength) bytes; truncated file?)"
+        )
       }
       let expected = elements * dtype.size
       guard end - begin == expected else {
@@ -199,9 +208,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
       }
       entries[name] = Entry(name: name, dtype: dtype, shape: shape, byteRange: (dataStart + begin)..<(dataStart + end))
     }
-    let sorted = entries.values.filter { !$0.byteRange.isEmpty }.sorted { $0.byteRange.lowerBound < $1.byteRange.lowerBound }
+    let sorted = entries.values.filter { !$0.byteRange.isEmpty }.sorted {
+      $0.byteRange.lowerBound < $1.byteRange.lowerBound
+    }
     for (a, b) in zip(sorted, sorted.dropFirst()) where b.byteRange.lowerBound < a.byteRange.upperBound {
-      throw BertScopeError.badModelFile(path: path, problem: "tensors \(printable(a.name)) and \(printable(b.name)) overlap")
+      throw BertScopeError.badModelFile(
+        path: path, problem: "tensors \(printable(a.name)) and \(printable(b.name)) overlap")
     }
     self.entries = entries
     self.metadata = metadata
@@ -246,11 +258,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
     return [Float](unsafeUninitializedCapacity: count) { out, initialized in
       switch entry.dtype {
       case .f32:
-        for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+        for i in 0..<count {
+          out[i] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+        }
       case .f64:
-        for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+        for i in 0..<count {
+          out[i] = Float(
+            Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+        }
       case .f16:
-        for i in 0..<count { out[i] = halfToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        for i in 0..<count {
+          out[i] = halfToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+        }
       case .bf16:
         for i in 0..<count {
           let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))

@@ -34,7 +34,8 @@ public struct Vocabulary: Sendable, Equatable {
 
   /// Reads `vocab.txt` (UTF-8, `\n` or `\r\n` line ends; a final empty line is ignored).
   public init(contentsOf url: URL) throws {
-    let data = try ModelFile.read(url, limit: ModelFile.maxVocabularyBytes, hint: "a BERT model folder holds vocab.txt")!
+    let data = try ModelFile.read(
+      url, limit: ModelFile.maxVocabularyBytes, hint: "a BERT model folder holds vocab.txt")!
     try self.init(data: data, path: url.path)
   }
 

@@ -50,7 +50,8 @@ extension OpenCLBackend {
   ) throws {
     guard config.variant == .cpu else {
       try attentionProbs(
-        probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim, scale: scale, modes: modes)
+        probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim, scale: scale, modes: modes
+      )
       try attentionContext(
         context: context, probs: probs, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim)
       return

@@ -48,7 +48,8 @@ public struct BertTokenizer: Sendable {
   ) throws {
     func need(_ token: String) throws -> Int32 {
       guard let id = vocabulary.id(token) else {
-        throw BertScopeError.badModelFile(path: path, problem: "special token \(printable(token)) is not in the vocabulary")
+        throw BertScopeError.badModelFile(
+          path: path, problem: "special token \(printable(token)) is not in the vocabulary")
       }
       return id
     }

@@ -24,15 +24,20 @@ public struct Truncation: Sendable {
 
   /// Tokenizes `text` (and `pair`) by this policy; `location` names the input in notes and
   /// errors (`corpus.txt:17`, `--text`).
-  public func encode(_ tokenizer: BertTokenizer, _ text: String, pair: String? = nil, where location: String) throws -> Encoding {
+  public func encode(_ tokenizer: BertTokenizer, _ text: String, pair: String? = nil, where location: String) throws
+    -> Encoding
+  {
     do {
       let e = try tokenizer.encode(text, pair: pair, truncate: truncate)
       if e.truncatedTokens > 0, let note {
-        note("\(location): truncated to \(e.count) tokens (\(e.truncatedTokens) word pieces dropped; --no-truncate makes this an error)")
+        note(
+          "\(location): truncated to \(e.count) tokens (\(e.truncatedTokens) word pieces dropped; --no-truncate makes this an error)"
+        )
       }
       return e
     } catch BertScopeError.sequenceTooLong(let length, let maximum) {
-      throw BertScopeError.invalidInput("\(location): \(length) tokens, the model takes at most \(maximum) (--no-truncate is set)")
+      throw BertScopeError.invalidInput(
+        "\(location): \(length) tokens, the model takes at most \(maximum) (--no-truncate is set)")
     }
   }
 

@@ -30,7 +30,8 @@ public final class AnalysisSession: Sendable {
 
   /// A session on an encoder made elsewhere; `requestedBackend` defaults to the encoder's.
   public init(
-    model: BertModel, encoder: Encoder, truncation: Truncation = Truncation(), notes: NoteSink? = nil, showProgress: Bool = false,
+    model: BertModel, encoder: Encoder, truncation: Truncation = Truncation(), notes: NoteSink? = nil,
+    showProgress: Bool = false,
     requestedBackend: BackendKind? = nil, requestedDevice: Int? = nil
   ) {
     self.model = model
@@ -60,7 +61,8 @@ public final class AnalysisSession: Sendable {
   /// checkpoint of a comparison).
   public func loading(_ directory: URL) throws -> AnalysisSession {
     let other = try BertModel.load(from: directory)
-    let encoder = try Encoder(model: other, backend: requestedBackend, device: requestedDevice, note: { [notes] in notes?($0) })
+    let encoder = try Encoder(
+      model: other, backend: requestedBackend, device: requestedDevice, note: { [notes] in notes?($0) })
     return AnalysisSession(
       model: other, encoder: encoder, truncation: truncation, notes: notes, showProgress: showProgress,
       requestedBackend: requestedBackend, requestedDevice: requestedDevice)
@@ -95,7 +97,9 @@ public final class AnalysisSession: Sendable {
 
   /// The record of a run on this session's model and backend.
   public func runInfo(_ count: RunCount, options: RunOptions) -> RunInfo {
-    RunInfo(model: modelInfo, backend: encoder.backendDescription, examples: count.examples, options: options, seconds: count.seconds)
+    RunInfo(
+      model: modelInfo, backend: encoder.backendDescription, examples: count.examples, options: options,
+      seconds: count.seconds)
   }
 
   /// Runs `analysis` over `source` and returns its state and what was processed.

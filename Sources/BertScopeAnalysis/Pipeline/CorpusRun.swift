@@ -62,7 +62,9 @@ public enum CorpusRun {
       progress.update(examples, tokens: tokens)
     }
     progress.finish(examples, tokens: tokens)
-    guard examples > 0 || allowEmpty else { throw BertScopeError.invalidInput("\(reader.path): no texts (the input is empty or blank)") }
+    guard examples > 0 || allowEmpty else {
+      throw BertScopeError.invalidInput("\(reader.path): no texts (the input is empty or blank)")
+    }
     return RunCount(examples: examples, tokens: tokens, seconds: secondsSince(start))
   }
 }

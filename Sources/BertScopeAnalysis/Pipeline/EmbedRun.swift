@@ -9,7 +9,8 @@ extension AnalysisSession {
   public func embed(_ source: CorpusSource, pooling: Pooling, to url: URL) throws -> RunCount {
     let writer = try NPY.RowWriter(url: url, columns: config.hiddenSize)
     do {
-      let count = try CorpusRun.forEachBatch(source, progress: progress("embed"), skipBlank: false, allowEmpty: true) { lines, path in
+      let count = try CorpusRun.forEachBatch(source, progress: progress("embed"), skipBlank: false, allowEmpty: true) {
+        lines, path in
         let encodings = try lines.map { try encode($0, path: path) }
         let result = try encoder.encode(encodings, options: EncodeOptions(pooling: pooling))
         try writer.append(result.pooled[...])

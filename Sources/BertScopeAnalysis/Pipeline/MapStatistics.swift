@@ -40,7 +40,8 @@ public struct MapStatistics: AnalysisState {
     patterns = try c.decode(PatternCounts.self, forKey: .patterns)
     features = try c.decode(HeadAccumulator.self, forKey: .features)
     classifier = try c.decode(PatternClassifier.self, forKey: .classifier)
-    guard features.width == MapFeatures.count, features.layers == patterns.layers, features.heads == patterns.heads else {
+    guard features.width == MapFeatures.count, features.layers == patterns.layers, features.heads == patterns.heads
+    else {
       throw InvalidValue("pattern counts and feature sums disagree")
     }
   }
@@ -69,7 +70,9 @@ public struct MapStatisticsAnalysis: CorpusAnalysis {
 
   /// Encodes `lines` with every map's features computed on the backend and adds them;
   /// returns the tokens encoded.
-  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout MapStatistics) throws -> Int {
+  public func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout MapStatistics) throws
+    -> Int
+  {
     let encodings = try lines.map { try session.encode($0, path: path) }
     for block in try FeatureBlock.compute(encodings, encoder: session.encoder) { state.add(block) }
     return tokenCount(encodings)

@@ -121,12 +121,18 @@ public struct AblationResult: AnalysisResult, Equatable {
     for line in csv.rows {
       let l = try csv.index(line, 0)
       let head = line.cells[1] == wholeLayer ? nil : try csv.index(line, 1)
-      let row = Row(target: AblationTarget(layer: l - 1, head: head.map { $0 - 1 }), metric: try csv.number(line, 2), delta: try csv.number(line, 3))
+      let row = Row(
+        target: AblationTarget(layer: l - 1, head: head.map { $0 - 1 }), metric: try csv.number(line, 2),
+        delta: try csv.number(line, 3))
       if let h = head {
-        guard heads[l]?[h] == nil else { throw BertScopeError.invalidInput("\(csv.path):\(line.line): layer \(l) head \(h) appears twice") }
+        guard heads[l]?[h] == nil else {
+          throw BertScopeError.invalidInput("\(csv.path):\(line.line): layer \(l) head \(h) appears twice")
+        }
         heads[l, default: [:]][h] = row
       } else {
-        guard layers[l] == nil else { throw BertScopeError.invalidInput("\(csv.path):\(line.line): layer \(l) appears twice") }
+        guard layers[l] == nil else {
+          throw BertScopeError.invalidInput("\(csv.path):\(line.line): layer \(l) appears twice")
+        }
         layers[l] = row
       }
       rows.append(row)
@@ -139,7 +145,8 @@ public struct AblationResult: AnalysisResult, Equatable {
     let info = try Self.info(in: folder, layers: grid.count, heads: grid[0].count)
     let extras = try json(Extras.self, in: folder)
     var result = AblationResult(
-      info: info, task: extras?.task ?? .embeddingChange, mode: extras?.mode ?? .uniform, baseline: extras?.baseline.orNaN ?? .nan,
+      info: info, task: extras?.task ?? .embeddingChange, mode: extras?.mode ?? .uniform,
+      baseline: extras?.baseline.orNaN ?? .nan,
       rows: rows, forwardPasses: extras?.forwardPasses)
     if let metric = extras?.metric { result.metric = metric }
     return result

@@ -29,7 +29,8 @@ struct CSVFile {
     for (i, line) in lines.enumerated().dropFirst() {
       let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
       guard cells.count == expected.count else {
-        throw BertScopeError.invalidInput("\(url.path):\(i + 1): \(cells.count) cells, the header has \(expected.count)")
+        throw BertScopeError.invalidInput(
+          "\(url.path):\(i + 1): \(cells.count) cells, the header has \(expected.count)")
       }
       rows.append((i + 1, cells))
     }
@@ -51,7 +52,8 @@ struct CSVFile {
     let cell = row.cells[column].trimmingCharacters(in: .whitespaces)
     if cell == "nan" { return .nan }
     guard let v = Double(cell), v.isFinite else {
-      throw BertScopeError.invalidInput("\(path):\(row.line): \(header[column]) \"\(printable(row.cells[column]))\" is not a number")
+      throw BertScopeError.invalidInput(
+        "\(path):\(row.line): \(header[column]) \"\(printable(row.cells[column]))\" is not a number")
     }
     return v
   }
@@ -62,7 +64,9 @@ struct CSVFile {
     var cells: [Int: [Int: [Double]]] = [:]
     for row in rows {
       let (l, h) = (try index(row, 0), try index(row, 1))
-      guard cells[l]?[h] == nil else { throw BertScopeError.invalidInput("\(path):\(row.line): layer \(l) head \(h) appears twice") }
+      guard cells[l]?[h] == nil else {
+        throw BertScopeError.invalidInput("\(path):\(row.line): layer \(l) head \(h) appears twice")
+      }
       cells[l, default: [:]][h] = try columns.map { try number(row, $0) }
     }
     return try CSVFile.grid(cells, path: path)
@@ -75,7 +79,8 @@ struct CSVFile {
     return try (1...max(layers, 1)).map { l in
       try (1...max(heads, 1)).map { h in
         guard let v = cells[l]?[h] else {
-          throw BertScopeError.invalidInput("\(path): no row for layer \(l) head \(h) (expected \(layers) layers × \(heads) heads)")
+          throw BertScopeError.invalidInput(
+            "\(path): no row for layer \(l) head \(h) (expected \(layers) layers × \(heads) heads)")
         }
         return v
       }
@@ -124,7 +129,8 @@ extension AnalysisResult {
     let info = try AnalysisJSON.read(RunInfo.self, from: url)
     guard info.model.layers == layers, info.model.heads == heads else {
       throw BertScopeError.invalidInput(
-        "\(url.path): the model has \(info.model.layers) layers × \(info.model.heads) heads but \(tableFiles[0]) covers \(layers) × \(heads)")
+        "\(url.path): the model has \(info.model.layers) layers × \(info.model.heads) heads but \(tableFiles[0]) covers \(layers) × \(heads)"
+      )
     }
     return info
   }

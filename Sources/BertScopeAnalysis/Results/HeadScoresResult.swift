@@ -12,7 +12,8 @@ public struct HeadScores: Sendable, Equatable {
 
   /// The means of a width-1 accumulator.
   public init(_ accumulator: HeadAccumulator) {
-    values = (0..<accumulator.layers).map { l in (0..<accumulator.heads).map { accumulator.mean(layer: l, head: $0, 0) } }
+    values = (0..<accumulator.layers).map { l in (0..<accumulator.heads).map { accumulator.mean(layer: l, head: $0, 0) }
+    }
   }
 
   /// Layers covered.
@@ -68,7 +69,8 @@ extension HeadScoresResult {
   }
 
   /// The run's keys and `heads`, then whatever `extra` adds.
-  func encodeScores(to encoder: any Swift.Encoder, extra: (inout KeyedEncodingContainer<AnyKey>) throws -> Void) throws {
+  func encodeScores(to encoder: any Swift.Encoder, extra: (inout KeyedEncodingContainer<AnyKey>) throws -> Void) throws
+  {
     var c = encoder.container(keyedBy: AnyKey.self)
     try info.encode(into: &c)
     try scores.encodeHeads(column: Self.column, into: &c)
@@ -115,7 +117,9 @@ public struct CompareResult: HeadScoresResult, Equatable {
   /// compare.json: the run, `heads`, and `layers` (the mean over each layer's heads).
   public func encode(to encoder: any Swift.Encoder) throws {
     try encodeScores(to: encoder) { c in
-      let layers = (0..<scores.layers).map { ["layer": JSONNumber(Double($0 + 1)), Self.column: JSONNumber(scores.layerMean($0))] }
+      let layers = (0..<scores.layers).map {
+        ["layer": JSONNumber(Double($0 + 1)), Self.column: JSONNumber(scores.layerMean($0))]
+      }
       try c.encode(layers, forKey: AnyKey("layers"))
     }
   }
@@ -160,7 +164,8 @@ public struct RelationsResult: HeadScoresResult, Equatable {
   public static func read(from folder: URL) throws -> RelationsResult {
     let (scores, info) = try readScores(from: folder)
     let extras = try json(Extras.self, in: folder)
-    return RelationsResult(info: info, scores: scores, pairs: extras?.pairs ?? 0, skippedPairs: extras?.skippedPairs ?? 0)
+    return RelationsResult(
+      info: info, scores: scores, pairs: extras?.pairs ?? 0, skippedPairs: extras?.skippedPairs ?? 0)
   }
 
   /// relations.json: the run, `heads`, `pairs` and `skippedPairs`.

@@ -71,7 +71,9 @@ public struct PatternsResult: AnalysisResult, Equatable {
   public init(counts: PatternCounts, classifier: PatternClassifier, info: RunInfo) {
     self.init(
       info: info,
-      perHead: (0..<counts.layers).map { l in (0..<counts.heads).map { PatternShares(counts.fractions(layer: l, head: $0)) } },
+      perHead: (0..<counts.layers).map { l in
+        (0..<counts.heads).map { PatternShares(counts.fractions(layer: l, head: $0)) }
+      },
       perLayer: (0..<counts.layers).map { PatternShares(counts.layerFractions($0)) },
       overall: PatternShares(counts.overallFractions), thresholds: classifier)
   }
@@ -80,10 +82,14 @@ public struct PatternsResult: AnalysisResult, Equatable {
   public var tables: [CSVTable] {
     var heads = CSVTable(Self.headHeader)
     for (l, row) in perHead.enumerated() {
-      for (h, shares) in row.enumerated() { heads.append([CSVTable.cell(l + 1), CSVTable.cell(h + 1)] + shares.values.map(CSVTable.cell)) }
+      for (h, shares) in row.enumerated() {
+        heads.append([CSVTable.cell(l + 1), CSVTable.cell(h + 1)] + shares.values.map(CSVTable.cell))
+      }
     }
     var layers = CSVTable(Self.layerHeader)
-    for (l, shares) in perLayer.enumerated() { layers.append([CSVTable.cell(l + 1)] + shares.values.map(CSVTable.cell)) }
+    for (l, shares) in perLayer.enumerated() {
+      layers.append([CSVTable.cell(l + 1)] + shares.values.map(CSVTable.cell))
+    }
     return [heads, layers]
   }
 
@@ -103,18 +109,21 @@ public struct PatternsResult: AnalysisResult, Equatable {
       for row in layerCSV.rows {
         let l = try layerCSV.index(row, 0)
         guard l <= perHead.count, rows[l] == nil else {
-          throw BertScopeError.invalidInput("\(layerCSV.path):\(row.line): layer \(l) is repeated or not in \(tableFiles[0])")
+          throw BertScopeError.invalidInput(
+            "\(layerCSV.path):\(row.line): layer \(l) is repeated or not in \(tableFiles[0])")
         }
         rows[l] = PatternShares(try (1...count).map { try layerCSV.number(row, $0) })
       }
       guard rows.count == perHead.count else {
-        throw BertScopeError.invalidInput("\(layerCSV.path): \(rows.count) layers, \(tableFiles[0]) has \(perHead.count)")
+        throw BertScopeError.invalidInput(
+          "\(layerCSV.path): \(rows.count) layers, \(tableFiles[0]) has \(perHead.count)")
       }
       perLayer = (1...perHead.count).map { rows[$0]! }
     }
     let info = try Self.info(in: folder, layers: perHead.count, heads: perHead[0].count)
     let extras = try json(Extras.self, in: folder)
-    let overall = PatternShares((0..<count).map { k in perLayer.reduce(0) { $0 + $1.values[k] } / Double(perLayer.count) })
+    let overall = PatternShares(
+      (0..<count).map { k in perLayer.reduce(0) { $0 + $1.values[k] } / Double(perLayer.count) })
     return PatternsResult(
       info: info, perHead: perHead, perLayer: perLayer, overall: extras?.overall ?? overall,
       thresholds: extras?.thresholds ?? PatternClassifier())
@@ -138,7 +147,9 @@ public struct PatternsResult: AnalysisResult, Equatable {
   struct SharesObject: Codable {
     var shares: PatternShares
     init(_ shares: PatternShares) { self.shares = shares }
-    init(from decoder: any Swift.Decoder) throws { shares = try PatternShares(from: decoder.container(keyedBy: AnyKey.self)) }
+    init(from decoder: any Swift.Decoder) throws {
+      shares = try PatternShares(from: decoder.container(keyedBy: AnyKey.self))
+    }
     func encode(to encoder: any Swift.Encoder) throws {
       var c = encoder.container(keyedBy: AnyKey.self)
       try shares.encode(into: &c)
@@ -166,7 +177,8 @@ public struct PatternsResult: AnalysisResult, Equatable {
       for (h, shares) in row.enumerated() { heads.append(Entry(layer: l + 1, head: h + 1, shares: shares)) }
     }
     try c.encode(heads, forKey: AnyKey("heads"))
-    try c.encode(perLayer.enumerated().map { Entry(layer: $0.offset + 1, shares: $0.element) }, forKey: AnyKey("layers"))
+    try c.encode(
+      perLayer.enumerated().map { Entry(layer: $0.offset + 1, shares: $0.element) }, forKey: AnyKey("layers"))
     try c.encode(SharesObject(overall), forKey: AnyKey("overall"))
     try c.encode(thresholds, forKey: AnyKey("thresholds"))
   }

@@ -22,7 +22,8 @@ public struct ModelInfo: Codable, Sendable, Equatable {
 
   /// The record of a loaded model.
   public init(_ model: BertModel) {
-    self.init(path: model.directory.path, name: model.name, layers: model.config.numLayers, heads: model.config.numHeads)
+    self.init(
+      path: model.directory.path, name: model.name, layers: model.config.numLayers, heads: model.config.numHeads)
   }
 }
 
@@ -46,7 +47,8 @@ public struct RunOptions: Codable, Sendable, Equatable {
 
   /// Options of a run; nil ones are left out of the file.
   public init(
-    input: String? = nil, batchSize: Int? = nil, limit: Int? = nil, mode: AblationMode? = nil, task: AblationTask? = nil,
+    input: String? = nil, batchSize: Int? = nil, limit: Int? = nil, mode: AblationMode? = nil,
+    task: AblationTask? = nil,
     pooling: Pooling? = nil, modelB: String? = nil
   ) {
     self.input = input
@@ -143,7 +145,8 @@ public enum AnalysisJSON {
   /// one line without a newline when `pretty` is false.
   public static func text(_ value: some Encodable, pretty: Bool = true) throws -> String {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
+    encoder.outputFormatting =
+      pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
     return String(decoding: try encoder.encode(value), as: UTF8.self) + (pretty ? "\n" : "")
   }
 

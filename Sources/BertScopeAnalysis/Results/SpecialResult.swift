@@ -137,7 +137,9 @@ public struct SpecialResult: AnalysisResult, Equatable {
   public var tables: [CSVTable] {
     var heads = CSVTable(Self.headHeader)
     for (l, row) in perHead.enumerated() {
-      for (h, head) in row.enumerated() { heads.append([CSVTable.cell(l + 1), CSVTable.cell(h + 1)] + head.values.map(CSVTable.cell)) }
+      for (h, head) in row.enumerated() {
+        heads.append([CSVTable.cell(l + 1), CSVTable.cell(h + 1)] + head.values.map(CSVTable.cell))
+      }
     }
     var cls = CSVTable(Self.clsRowHeader)
     for (h, head) in perHead[clsRowLayer].enumerated() {
@@ -160,7 +162,8 @@ public struct SpecialResult: AnalysisResult, Equatable {
       for entry in extras.heads {
         guard (1...layers).contains(entry.layer), (1...heads).contains(entry.head) else {
           throw BertScopeError.invalidInput(
-            "\(folder.appendingPathComponent("\(name).json").path): layer \(entry.layer) head \(entry.head) is not in \(tableFiles[0])")
+            "\(folder.appendingPathComponent("\(name).json").path): layer \(entry.layer) head \(entry.head) is not in \(tableFiles[0])"
+          )
         }
         perHead[entry.layer - 1][entry.head - 1].clsRow = entry.clsRow
       }
@@ -199,7 +202,8 @@ public struct SpecialResult: AnalysisResult, Equatable {
         layer = try c.decode(Int.self, forKey: .layer)
         head = try c.decode(Int.self, forKey: .head)
         if c.contains(.clsRow) {
-          clsRow = try AnalysisJSON.numbers(ClsRowKind.names, from: c.nestedContainer(keyedBy: AnyKey.self, forKey: .clsRow))
+          clsRow = try AnalysisJSON.numbers(
+            ClsRowKind.names, from: c.nestedContainer(keyedBy: AnyKey.self, forKey: .clsRow))
         }
       }
     }
@@ -214,12 +218,15 @@ public struct SpecialResult: AnalysisResult, Equatable {
     }
     var heads: [Row] = []
     for (l, line) in perHead.enumerated() {
-      for (h, head) in line.enumerated() { heads.append(row(head.values, clsRow: head.clsRow, layer: l + 1, head: h + 1)) }
+      for (h, head) in line.enumerated() {
+        heads.append(row(head.values, clsRow: head.clsRow, layer: l + 1, head: h + 1))
+      }
     }
     try c.encode(heads, forKey: AnyKey("heads"))
     let layers = perHead.indices.map { l in
       row(
-        SpecialColumn.allCases.map { layerMean($0, layer: l) }, clsRow: clsRow(layer: l).map { _ in
+        SpecialColumn.allCases.map { layerMean($0, layer: l) },
+        clsRow: clsRow(layer: l).map { _ in
           ClsRowKind.allCases.map { clsRowLayerMean($0, layer: l)! }
         }, layer: l + 1, head: nil)
     }

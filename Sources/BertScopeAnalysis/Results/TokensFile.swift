@@ -72,7 +72,9 @@ public enum AttentionExport {
   public static func write(
     _ output: EncoderOutput, encoding: Encoding, tokens: TokensFile, hidden: Bool, to folder: URL
   ) throws -> [URL] {
-    guard let maps = output.maps.first else { throw BertScopeError.invalidInput("attention export: the output holds no maps") }
+    guard let maps = output.maps.first else {
+      throw BertScopeError.invalidInput("attention export: the output holds no maps")
+    }
     let l = encoding.count
     var written: [URL] = []
     let attention = folder.appendingPathComponent("attention.npy")

@@ -52,5 +52,6 @@ enum CLI {
 /// in release mode.
 enum Build {
   static let optimized = !_isDebugAssertConfiguration()
-  static let skipReason: Comment = "needs an optimised build (scripts/test: swift test -c release -Xswiftc -enable-testing)"
+  static let skipReason: Comment =
+    "needs an optimised build (scripts/test: swift test -c release -Xswiftc -enable-testing)"
 }

@@ -25,7 +25,8 @@ enum Fixtures {
 
   /// A scratch folder removed at process exit is not guaranteed; tests use unique names.
   static func temporaryDirectory(_ tag: String = "bertscope-test") -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(tag)-\(UUID().uuidString)", isDirectory: true)
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "\(tag)-\(UUID().uuidString)", isDirectory: true)
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
   }
@@ -61,7 +62,9 @@ struct GoldenCase {
     self.lengths = lengths
     self.ids = lengths.enumerated().map { b, l in (0..<l).map { Int32(ids.values[b * width + $0]) } }
     self.segments = lengths.enumerated().map { b, l in (0..<l).map { Int32(segments.values[b * width + $0]) } }
-    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("case.json"))) as? [String: Any]
+    let json =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("case.json")))
+      as? [String: Any]
     texts = (json?["texts"] as? [[String]]) ?? []
     tokens = (json?["tokens"] as? [[String]]) ?? []
   }
@@ -106,7 +109,9 @@ func expectClose<A: Collection, B: Collection>(
   }
   if worstIndex >= 0 {
     let x = Array(a)[worstIndex], y = Array(b)[worstIndex]
-    Issue.record("\(what): index \(worstIndex): \(x) vs \(y) (|diff| \(abs(x - y)) > atol \(atol) + rtol \(rtol))", sourceLocation: sourceLocation)
+    Issue.record(
+      "\(what): index \(worstIndex): \(x) vs \(y) (|diff| \(abs(x - y)) > atol \(atol) + rtol \(rtol))",
+      sourceLocation: sourceLocation)
   }
 }
 

@@ -27,7 +27,9 @@ struct SafeTensorsBuilder {
     var offset = 0
     var body = Data()
     for t in tensors {
-      entries.append("\"\(t.name)\": {\"dtype\": \"\(t.dtype)\", \"shape\": \(t.shape), \"data_offsets\": [\(offset), \(offset + t.data.count)]}")
+      entries.append(
+        "\"\(t.name)\": {\"dtype\": \"\(t.dtype)\", \"shape\": \(t.shape), \"data_offsets\": [\(offset), \(offset + t.data.count)]}"
+      )
       offset += t.data.count
       body.append(t.data)
     }

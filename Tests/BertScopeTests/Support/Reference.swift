@@ -40,7 +40,8 @@ struct Mismatches {
   private var compared = 0
 
   /// `actual` against `expected` within `atol + rtol·|expected|`.
-  mutating func check(_ actual: [Float], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5, _ what: String) {
+  mutating func check(_ actual: [Float], _ expected: [Double], rtol: Double = 1e-4, atol: Double = 1e-5, _ what: String)
+  {
     compared += 1
     if let problem = mismatch(actual, expected, rtol: rtol, atol: atol) { found.append("\(what): \(problem)") }
   }
@@ -124,7 +125,8 @@ enum Reference {
   }
 
   /// `epilogue(product + bias)` per row: product [rows, n], bias [n], residual [rows, n].
-  static func linear(product: [Double], n: Int, bias: [Float], _ epilogue: Epilogue, residual: [Float] = []) -> [Double] {
+  static func linear(product: [Double], n: Int, bias: [Float], _ epilogue: Epilogue, residual: [Float] = []) -> [Double]
+  {
     product.indices.map { i in
       let s = product[i] + Double(bias[i % n])
       switch epilogue {

@@ -74,7 +74,8 @@ enum SampleData {
     let tokens = SampleData.tokens
     let assignments = patternAssignments(layers: layers, heads: heads)
     let maps = (0..<layers).map { l in
-      (0..<heads).map { h in attentionMap(tokens: tokens, kind: assignments[l][h] ?? 4, seed: UInt64(1000 + 37 * l + h)) }
+      (0..<heads).map { h in attentionMap(tokens: tokens, kind: assignments[l][h] ?? 4, seed: UInt64(1000 + 37 * l + h))
+      }
     }
     let types = HeadGrid.patternTypes
 
@@ -116,7 +117,8 @@ enum SampleData {
       values: cosine, title: "Cosine similarity of attention before and after fine-tuning",
       colourMap: .viridis, range: 0...1, colourBarTitle: "cosine similarity", showValues: true, decimals: 2)
 
-    let grid = try HeadGrid(maps: maps, categories: types, assignments: assignments, title: "Heads of the example by pattern type")
+    let grid = try HeadGrid(
+      maps: maps, categories: types, assignments: assignments, title: "Heads of the example by pattern type")
     let heatmap = try Heatmap(
       values: maps[0][assignments[0].firstIndex(of: 0) ?? 0], rowLabels: tokens,
       title: "Layer 1, one vertical head")
@@ -126,40 +128,74 @@ enum SampleData {
     let summary = ReportTable(
       caption: "Synthetic sample data: no model was run.",
       columns: ["pattern type", "heads", "share"],
-      rows: types.indices.map { [types[$0].name, "\(counts[$0])", formatNumber(100 * Double(counts[$0]) / Double(total), decimals: 1) + " %"] },
+      rows: types.indices.map {
+        [types[$0].name, "\(counts[$0])", formatNumber(100 * Double(counts[$0]) / Double(total), decimals: 1) + " %"]
+      },
       numericColumns: [1, 2])
 
     return ReportContent(
       title: "BertScope sample report",
-      subtitle: "Synthetic attention maps shaped like MiniLM-L6 (\(layers) layers × \(heads) heads); a demonstration of the figures.",
+      subtitle:
+        "Synthetic attention maps shaped like MiniLM-L6 (\(layers) layers × \(heads) heads); a demonstration of the figures.",
       summary: summary,
       sections: [
         ReportSection(
           title: "Pattern types",
-          description: "Each head's map is put in one of the five types of Kovaleva et al. (2019): vertical, diagonal, vertical+diagonal, block and heterogeneous.",
+          description:
+            "Each head's map is put in one of the five types of Kovaleva et al. (2019): vertical, diagonal, vertical+diagonal, block and heterogeneous.",
           items: [
-            .figure(ReportFigure(id: "pattern-types", caption: "Share of heads of each pattern type per layer.", figure: bars)),
-            .figure(ReportFigure(id: "head-grid", caption: "Every head's map for the example, framed by its type.", figure: grid)),
+            .figure(
+              ReportFigure(id: "pattern-types", caption: "Share of heads of each pattern type per layer.", figure: bars)
+            ),
+            .figure(
+              ReportFigure(
+                id: "head-grid", caption: "Every head's map for the example, framed by its type.", figure: grid)),
           ]),
         ReportSection(
           title: "Example",
-          description: "All maps of one sentence pair. Rows are the attending (query) tokens, columns the attended (key) tokens.",
+          description:
+            "All maps of one sentence pair. Rows are the attending (query) tokens, columns the attended (key) tokens.",
           items: [
-            .modelView(ModelView(id: "example-1", caption: "Attention maps of the example sentence pair.", tokens: tokens, maps: maps, assignments: assignments)),
-            .figure(ReportFigure(id: "heatmap", caption: "One vertical head: most attention goes to [SEP] and punctuation.", figure: heatmap)),
+            .modelView(
+              ModelView(
+                id: "example-1", caption: "Attention maps of the example sentence pair.", tokens: tokens, maps: maps,
+                assignments: assignments)),
+            .figure(
+              ReportFigure(
+                id: "heatmap", caption: "One vertical head: most attention goes to [SEP] and punctuation.",
+                figure: heatmap)),
           ]),
         ReportSection(
           title: "Attention to special tokens",
-          description: "For each head, the attention to a token averaged over all query positions (the larger of the two [SEP]s), averaged over the heads of a layer.",
-          items: [.figure(ReportFigure(id: "special-tokens", caption: "Mean attention to [CLS], [SEP] and punctuation by layer.", figure: lines))]),
+          description:
+            "For each head, the attention to a token averaged over all query positions (the larger of the two [SEP]s), averaged over the heads of a layer.",
+          items: [
+            .figure(
+              ReportFigure(
+                id: "special-tokens", caption: "Mean attention to [CLS], [SEP] and punctuation by layer.", figure: lines
+              ))
+          ]),
         ReportSection(
           title: "Disabling heads",
-          description: "Each head in turn is replaced by uniform attention over the real tokens; the figure shows the change of the task metric.",
-          items: [.figure(ReportFigure(id: "ablation", caption: "Change in accuracy when a single head is disabled (blue: worse, red: better).", figure: ablation))]),
+          description:
+            "Each head in turn is replaced by uniform attention over the real tokens; the figure shows the change of the task metric.",
+          items: [
+            .figure(
+              ReportFigure(
+                id: "ablation",
+                caption: "Change in accuracy when a single head is disabled (blue: worse, red: better).",
+                figure: ablation))
+          ]),
         ReportSection(
           title: "Fine-tuning",
-          description: "Per head, the cosine similarity of the flattened maps of the pre-trained and the fine-tuned model on the same input.",
-          items: [.figure(ReportFigure(id: "fine-tuning", caption: "Cosine similarity of attention maps before and after fine-tuning.", figure: similarity))]),
+          description:
+            "Per head, the cosine similarity of the flattened maps of the pre-trained and the fine-tuned model on the same input.",
+          items: [
+            .figure(
+              ReportFigure(
+                id: "fine-tuning", caption: "Cosine similarity of attention maps before and after fine-tuning.",
+                figure: similarity))
+          ]),
       ])
   }
 }
