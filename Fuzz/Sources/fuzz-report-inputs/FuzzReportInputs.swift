@@ -49,7 +49,7 @@ public func fuzzReportInputs(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CI
   if let p = results.patterns { shapes.append(rectangular(p.perHead, "patterns")) }
   if let s = results.special { shapes.append(rectangular(s.perHead, "special")) }
   if let a = results.ablation { shapes.append(rectangular(a.headDelta, "ablation")) }
-  if let c = results.comparison { shapes.append(rectangular(c.cosine, "compare")) }
+  if let c = results.comparison { shapes.append(rectangular(c.cosine.values, "compare")) }
   Fuzz.check(shapes.allSatisfy { $0 == shapes[0] }, "shapes disagree but loaded: \(shapes)")
 
   guard let content = Fuzz.expectTypedError({ try AnalysisReport.content(results) }) else { return 0 }
