@@ -10,7 +10,9 @@ let package = Package(
     .library(name: "BertScopeReport", targets: ["BertScopeReport"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // SHA-256 of corpora and checkpoints: what identifies a shard's input and model.
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
     // C libraries from the system (see README: apt packages).
@@ -48,7 +50,7 @@ let package = Package(
     // Kovaleva et al. 2019 analyses over corpora.
     .target(
       name: "BertScopeAnalysis",
-      dependencies: ["BertScope"]
+      dependencies: ["BertScope", .product(name: "Crypto", package: "swift-crypto")]
     ),
     // PNG/SVG figures and the offline HTML report.
     .target(

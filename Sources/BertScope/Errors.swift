@@ -23,6 +23,9 @@ public enum BertScopeError: Error, CustomStringConvertible, Sendable, Equatable 
   case outOfDeviceMemory(bytes: Int, detail: String)
   /// Reading or writing a file failed.
   case io(path: String, problem: String)
+  /// A run stopped on a signal (`signal`: its name) after saving what it had done; the
+  /// message says where and how to go on.
+  case interrupted(signal: Int32, message: String)
 
   /// The one-line message (several lines for a kernel build log) the CLI prints after `error: `.
   public var description: String {
@@ -49,6 +52,8 @@ public enum BertScopeError: Error, CustomStringConvertible, Sendable, Equatable 
       return String(format: "device out of memory allocating %.1f MiB: ", mib) + detail
     case .io(let path, let problem):
       return "\(path): \(problem)"
+    case .interrupted(_, let message):
+      return message
     }
   }
 }

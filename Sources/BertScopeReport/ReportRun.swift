@@ -50,6 +50,9 @@ public struct ReportPlan: Sendable {
   public var from: URL?
   /// The command line, recorded in report.json.
   public var command: String?
+  /// The shard of the corpus runs, checkpoints and resumption (a sharded report's folder is
+  /// merged by `bertscope merge`, which draws the whole corpus's page).
+  public var control: RunControl = .plain
 
   /// A plan from its parts; with `input` alone it runs the patterns and special-token pass
   /// and writes the example.
@@ -81,6 +84,7 @@ public struct ReportRun {
   private var session: AnalysisSession?
   private var record = ReportRecord()
   private var stages: [ReportRecord.Stage] = []
+  private var recorder: RunRecorder?
 
   /// A run of `plan` into `folder`; `session` makes the analysis session when the model is
   /// first needed; `notes` receives what is copied, run and written.
@@ -109,10 +113,13 @@ public struct ReportRun {
     if let from = plan.from { try copyAnalysisFiles(from: from.standardizedFileURL) }
     if plan.from == nil, let input = plan.input {
       let s = try loadedSession()
-      let corpus = CorpusSource(path: input, batchSize: plan.batchSize)
+      recorder = try plan.control.recorder(
+        url: RunState.url(for: folder, isFolder: true), command: "report", session: s)
+      let corpus = CorpusSource(path: input, batchSize: plan.batchSize, shard: plan.control.shard)
       let examples = try runPatternsAndSpecial(corpus, session: s)
       if let ablation = plan.ablation { try runAblation(ablation, session: s) }
       if let modelB = plan.modelB { try runComparison(corpus, modelB: modelB, session: s) }
+      try recorder?.finish()
       record.input = URL(fileURLWithPath: input).path
       record.examples = examples
       record.ablationInput = plan.ablation.map { URL(fileURLWithPath: $0.input).path }
@@ -184,7 +191,8 @@ public struct ReportRun {
 
   /// One pass: every map's features feed both the pattern counts and the special-token means.
   private mutating func runPatternsAndSpecial(_ corpus: CorpusSource, session: AnalysisSession) throws -> Int {
-    let (statistics, count) = try session.run(MapStatisticsAnalysis(), on: corpus)
+    let (statistics, count) = try session.run(
+      MapStatisticsAnalysis(), on: corpus, part: MergedRun.statisticsPart, options: corpus.options, recorder: recorder)
     stages.append(.init(name: "patterns + special (\(count.examples) texts, one pass)", seconds: count.seconds))
     let info = session.runInfo(count, options: corpus.options)
     for result in [PatternsResult(statistics, info: info), SpecialResult(statistics, info: info)]
@@ -199,23 +207,27 @@ public struct ReportRun {
   private mutating func runAblation(_ plan: ReportPlan.Ablation, session: AnalysisSession) throws {
     let analysis = AblationAnalysis(task: plan.task, mode: plan.mode)
     let targets = session.config.numLayers * (session.config.numHeads + 1)
-    let corpus = CorpusSource(path: plan.input, batchSize: self.plan.batchSize, limit: plan.limit)
+    let corpus = CorpusSource(
+      path: plan.input, batchSize: self.plan.batchSize, limit: plan.limit, shard: self.plan.control.shard)
     notes?(
       "ablation: \(targets) targets + the intact model on each batch of the first \(plan.limit) texts of \(plan.input)")
-    let (state, count) = try session.run(analysis, on: corpus)
-    stages.append(.init(name: "ablation (\(count.examples) texts × \(targets + 1) passes)", seconds: count.seconds))
     var options = corpus.options
     (options.mode, options.task, options.pooling) = (plan.mode, plan.task, .mean)
+    let (state, count) = try session.run(
+      analysis, on: corpus, part: MergedRun.ablationPart, options: options, recorder: recorder)
+    stages.append(.init(name: "ablation (\(count.examples) texts × \(targets + 1) passes)", seconds: count.seconds))
     note(written: try AblationResult(state, info: session.runInfo(count, options: options)).write(to: folder))
   }
 
   /// Per head, the cosine of the two checkpoints' maps (as `bertscope compare`).
   private mutating func runComparison(_ corpus: CorpusSource, modelB: URL, session: AnalysisSession) throws {
     let other = try session.loading(modelB)
-    let (comparison, count) = try session.run(ComparisonAnalysis(other: other), on: corpus)
-    stages.append(.init(name: "compare (\(count.examples) texts, two models)", seconds: count.seconds))
     var options = corpus.options
     options.modelB = other.model.directory.path
+    let (comparison, count) = try session.run(
+      ComparisonAnalysis(other: other), on: corpus, part: MergedRun.comparisonPart, options: options,
+      modelB: try recorder.map { _ in try ModelIdentity(other.model) }, recorder: recorder)
+    stages.append(.init(name: "compare (\(count.examples) texts, two models)", seconds: count.seconds))
     note(written: try CompareResult(comparison, info: session.runInfo(count, options: options)).write(to: folder))
   }
 

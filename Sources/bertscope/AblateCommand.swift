@@ -32,11 +32,11 @@ struct AblateCommand: ParsableCommand {
     let analysis = AblationAnalysis(task: task ?? .embeddingChange, mode: mode, pooling: pooling)
     let c = session.config
     options.note("\(c.numLayers * (c.numHeads + 1)) targets (every head and every layer) + the intact model per batch")
-    let (state, count) = try session.run(analysis, on: corpus.source)
-    var runOptions = corpus.source.options
-    (runOptions.mode, runOptions.task, runOptions.pooling) = (mode, analysis.task, pooling)
-    let result = AblationResult(state, info: session.runInfo(count, options: runOptions))
-    try write(result, to: corpus.folder, options: options)
+    let run = try corpus.run(analysis, command: "ablate", part: MergedRun.ablationPart, session: session) {
+      ($0.mode, $0.task, $0.pooling) = (mode, analysis.task, pooling)
+    }
+    let result = AblationResult(run.state, info: session.runInfo(run.count, options: run.options))
+    try write(result, to: corpus.folder, options: options, recorder: run.recorder)
     if let worst = result.rows.filter({ $0.target.head != nil }).min(by: { abs($0.delta) > abs($1.delta) }) {
       options.note(
         String(

@@ -16,7 +16,7 @@ struct BertScopeCommand: ParsableCommand {
       TokenizeCommand.self, AttentionCommand.self, EmbedCommand.self, BenchCommand.self, DevicesCommand.self,
       SelftestCommand.self, PatternsCommand.self,
       SpecialCommand.self, AblateCommand.self, CompareCommand.self, RelationsCommand.self, RolloutCommand.self,
-      ReportCommand.self, PlotCommand.self,
+      ReportCommand.self, PlotCommand.self, MergeCommand.self,
     ])
 
   /// Parses, runs, and turns every failure into one line on stderr and a non-zero exit.
@@ -25,6 +25,9 @@ struct BertScopeCommand: ParsableCommand {
     do {
       var command = try parseAsRoot()
       try command.run()
+    } catch BertScopeError.interrupted(let signal, let message) {
+      printError((isatty(2) == 1 ? "\r\u{1B}[K" : "") + message)
+      Foundation.exit(128 + signal)
     } catch let error as BertScopeError {
       printError("error: \(error.description)")
       Foundation.exit(1)

@@ -21,10 +21,13 @@ struct CompareCommand: ParsableCommand {
   func run() throws {
     let session = try options.session()
     let other = try options.session(modelB, like: session)
-    let (comparison, count) = try session.run(ComparisonAnalysis(other: other), on: corpus.source)
-    var runOptions = corpus.source.options
-    runOptions.modelB = other.model.directory.path
+    let control = try corpus.control()
+    let run = try corpus.run(
+      ComparisonAnalysis(other: other), command: "compare", part: MergedRun.comparisonPart, session: session,
+      modelB: control.keepsState ? try ModelIdentity(other.model) : nil
+    ) { $0.modelB = other.model.directory.path }
     try write(
-      CompareResult(comparison, info: session.runInfo(count, options: runOptions)), to: corpus.folder, options: options)
+      CompareResult(run.state, info: session.runInfo(run.count, options: run.options)), to: corpus.folder,
+      options: options, recorder: run.recorder)
   }
 }

@@ -21,10 +21,10 @@ struct RelationsCommand: ParsableCommand {
 
   func run() throws {
     let session = try options.session()
-    let (scores, count) = try session.run(RelationsAnalysis(), on: corpus.source)
-    if scores.skippedPairs > 0 { options.note("\(scores.skippedPairs) pairs skipped: a span covered no token") }
+    let run = try corpus.run(RelationsAnalysis(), command: "relations", part: MergedRun.relationsPart, session: session)
+    if run.state.skippedPairs > 0 { options.note("\(run.state.skippedPairs) pairs skipped: a span covered no token") }
     try write(
-      RelationsResult(scores, info: session.runInfo(count, options: corpus.source.options)), to: corpus.folder,
-      options: options)
+      RelationsResult(run.state, info: session.runInfo(run.count, options: run.options)), to: corpus.folder,
+      options: options, recorder: run.recorder)
   }
 }

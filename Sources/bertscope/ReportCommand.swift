@@ -44,6 +44,7 @@ struct ReportCommand: ParsableCommand {
   var ablationTask: AblationTask?
   @Option(help: "Sequences per forward pass.") var batchSize = 32
   @Option(help: "Title of the page (default: names the model).") var title: String?
+  @OptionGroup var sharding: ShardOptions
 
   func validate() throws {
     guard input != nil || from != nil else {
@@ -91,6 +92,10 @@ struct ReportCommand: ParsableCommand {
     }
     plan.from = from.map { URL(fileURLWithPath: $0, isDirectory: true) }
     plan.command = (["bertscope"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+    plan.control = try sharding.control(input: input ?? "")
+    if plan.control.keepsState && from != nil {
+      throw BertScopeError.invalidInput("--from only redraws: --shard, --checkpoint-every and --resume go with --input")
+    }
     var report = ReportRun(plan: plan, folder: URL(fileURLWithPath: out, isDirectory: true), notes: options.notes) {
       try options.session()
     }

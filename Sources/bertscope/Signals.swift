@@ -23,9 +23,15 @@ enum Signals {
     }
   }
 
-  private static func interrupted(by signal: Int32) -> Never {
+  private static func interrupted(by signal: Int32) {
+    // A run that can checkpoint stops after its batch, saves its state and says how to resume.
+    if StopRequest.request(signal) { return }
+    exitNow(signal)
+  }
+
+  private static func exitNow(_ signal: Int32) -> Never {
     let removed = AtomicFile.removeTemporaries()
-    let name = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signal] ?? "signal \(signal)"
+    let name = StopRequest.name(signal)
     var message = "interrupted (\(name))"
     if let summary = RunProgress.summary() { message += ": " + summary }
     if !removed.isEmpty {

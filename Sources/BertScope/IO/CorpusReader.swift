@@ -41,6 +41,13 @@ public final class CorpusReader: Sequence, IteratorProtocol {
   /// Lines returned so far (including one that failed to decode).
   public var linesRead: Int { lineNumber }
 
+  /// Bytes of the input read so far (ahead of the lines returned, by up to one chunk).
+  public var bytesConsumed: Int { bytesRead }
+
+  /// Sees every chunk of the input as it is read, in order, exactly once: e.g. a hash of the
+  /// whole input computed while it streams.
+  public var observeBytes: ((UnsafeRawBufferPointer) -> Void)?
+
   /// Opens `path`; `-` reads standard input.
   public init(path: String) throws {
     self.path = path == "-" ? "<stdin>" : path
@@ -115,6 +122,7 @@ public final class CorpusReader: Sequence, IteratorProtocol {
         throw BertScopeError.io(path: path, problem: "read failed: \(error.localizedDescription)")
       }
       if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+      if let observeBytes, !chunk.isEmpty { chunk.withUnsafeBytes { observeBytes($0) } }
       bytesRead += chunk.count
     }
   }
@@ -137,6 +145,25 @@ public final class CorpusReader: Sequence, IteratorProtocol {
     }
     let fields = text.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
     return CorpusLine(number: lineNumber, fields: fields)
+  }
+
+  /// Reads the rest of the input without decoding it, so that `observeBytes` sees all of it
+  /// (a run that stops early still hashes the whole input).
+  public func readToEnd() throws {
+    while !atEnd {
+      let chunk: Data
+      do {
+        chunk = try handle.read(upToCount: chunkSize) ?? Data()
+      } catch {
+        throw BertScopeError.io(path: path, problem: "read failed: \(error.localizedDescription)")
+      }
+      if chunk.isEmpty { atEnd = true }
+      if let observeBytes, !chunk.isEmpty { chunk.withUnsafeBytes { observeBytes($0) } }
+      bytesRead += chunk.count
+    }
+    buffer.removeAll()
+    position = 0
+    scanned = 0
   }
 
   /// Iterator form; stops at the first error and keeps it in `error`.

@@ -9,8 +9,15 @@ import Foundation
 public enum NPY {
   /// The element types BertScope reads and writes, by their little-endian NumPy `descr`.
   public enum DType: String, Sendable {
-    case float32 = "<f4", int32 = "<i4", float64 = "<f8", int64 = "<i8"
-    var size: Int { self == .float32 || self == .int32 ? 4 : 8 }
+    case float32 = "<f4", int32 = "<i4", float64 = "<f8", int64 = "<i8", float16 = "<f2"
+    /// Bytes per element.
+    public var size: Int {
+      switch self {
+      case .float16: return 2
+      case .float32, .int32: return 4
+      case .float64, .int64: return 8
+      }
+    }
   }
 
   /// A decoded array, converted to Float (the dtype it was stored as is kept).
@@ -78,10 +85,19 @@ public enum NPY {
     try AtomicFile.write(encode(values, shape: shape), to: url)
   }
 
-  /// Parses an NPY image. Accepts `<f4`, `<f8`, `<i4`, `<i8` in C order.
-  public static func decode(_ data: Data, path: String = "array.npy") throws -> Array {
+  /// The header of an NPY file: what its data is and where it starts.
+  public struct Header: Sendable, Equatable {
+    public var shape: [Int]
+    public var dtype: DType
+    /// Byte offset of the first element.
+    public var dataStart: Int
+    /// Elements: the product of `shape`.
+    public var count: Int
+  }
+
+  /// Parses the header at the start of `bytes` (the file, or at least its first bytes).
+  public static func parseHeader(_ bytes: [UInt8], path: String) throws -> Header {
     func bad(_ problem: String) -> BertScopeError { .invalidInput("\(path): not a readable .npy file: \(problem)") }
-    let bytes = [UInt8](data)
     guard bytes.count >= 10, Swift.Array(bytes[0..<6]) == magic else { throw bad("missing magic") }
     let major = bytes[6]
     var headerStart = 10
@@ -124,7 +140,25 @@ public enum NPY {
       count = product
       shape.append(dim)
     }
-    let dataStart = headerStart + headerLength
+    return Header(shape: shape, dtype: dtype, dataStart: headerStart + headerLength, count: count)
+  }
+
+  /// The header of the NPY file at `url`, reading only its start.
+  public static func header(of url: URL) throws -> Header {
+    guard let handle = FileHandle(forReadingAtPath: url.path) else {
+      throw BertScopeError.io(path: url.path, problem: "cannot open for reading")
+    }
+    defer { try? handle.close() }
+    let start = (try? handle.read(upToCount: 1 << 16)) ?? Data()
+    return try parseHeader([UInt8](start), path: url.path)
+  }
+
+  /// Parses an NPY image. Accepts `<f2`, `<f4`, `<f8`, `<i4`, `<i8` in C order.
+  public static func decode(_ data: Data, path: String = "array.npy") throws -> Array {
+    func bad(_ problem: String) -> BertScopeError { .invalidInput("\(path): not a readable .npy file: \(problem)") }
+    let bytes = [UInt8](data)
+    let h = try parseHeader(bytes, path: path)
+    let (shape, dtype, count, dataStart) = (h.shape, h.dtype, h.count, h.dataStart)
     guard bytes.count - dataStart == count * dtype.size else {
       throw bad("expected \(count * dtype.size) data bytes for shape \(shape), found \(bytes.count - dataStart)")
     }
@@ -141,6 +175,9 @@ public enum NPY {
           values[i] = Float(
             Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
         case .int64: values[i] = Float(Int64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+        case .float16:
+          values[i] = Float(
+            Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
         }
       }
     }

@@ -70,3 +70,33 @@ public enum RunProgress {
     return unit == 0 ? "\(bytes) bytes" : String(format: "%.1f %@", value, units[unit])
   }
 }
+
+/// A request, from a signal, that the run in progress stop after its current batch once it has
+/// saved a checkpoint (Slurm sends SIGTERM before it pre-empts or times out a job). Only runs
+/// that can checkpoint arm it; otherwise a signal interrupts at once.
+public enum StopRequest {
+  private static let armed = Atomic<Int>(0)
+  private static let signal = Atomic<Int32>(0)
+
+  /// Marks a checkpointing run as in progress (balanced by `disarm()`).
+  public static func arm() { armed.add(1, ordering: .relaxed) }
+  public static func disarm() { armed.subtract(1, ordering: .relaxed) }
+
+  /// Records `signal` for the run to act on; false when no run is armed, or a signal is
+  /// already pending (a second Ctrl-C stops at once).
+  public static func request(_ signal: Int32) -> Bool {
+    guard armed.load(ordering: .relaxed) > 0 else { return false }
+    return self.signal.compareExchange(expected: 0, desired: signal, ordering: .relaxed).exchanged
+  }
+
+  /// The signal a stop was requested with, if any.
+  public static var pending: Int32? {
+    let s = signal.load(ordering: .relaxed)
+    return s == 0 ? nil : s
+  }
+
+  /// The usual name of `signal` ("SIGTERM").
+  public static func name(_ signal: Int32) -> String {
+    [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signal] ?? "signal \(signal)"
+  }
+}

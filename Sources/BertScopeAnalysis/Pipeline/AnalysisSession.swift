@@ -106,8 +106,24 @@ public final class AnalysisSession: Sendable {
   public func run<A: CorpusAnalysis>(_ analysis: A, on source: CorpusSource, label: String? = nil) throws -> (
     state: A.State, count: RunCount
   ) {
-    var state = try analysis.makeState(for: self)
-    let count = try CorpusRun.forEachBatch(source, progress: progress(label ?? analysis.label)) { lines, path in
+    try run(analysis, on: source, label: label, resuming: nil, checkpoint: nil)
+  }
+
+  /// `run`, resumed from `resuming` (a checkpoint's state and position), with `checkpoint`
+  /// called with the state as of each checkpoint; `observeBytes` sees the whole input.
+  public func run<A: CorpusAnalysis>(
+    _ analysis: A, on source: CorpusSource, label: String? = nil, resuming: (state: A.State, position: CorpusPosition)?,
+    checkpoint: ((A.State, CorpusPosition) throws -> Void)?, everyBatches: Int? = nil,
+    observeBytes: ((UnsafeRawBufferPointer) -> Void)? = nil
+  ) throws -> (state: A.State, count: RunCount) {
+    var state = try resuming?.state ?? analysis.makeState(for: self)
+    let checkpointing = checkpoint.map { save in
+      Checkpointing(everyBatches: everyBatches) { position in try save(state, position) }
+    }
+    let count = try CorpusRun.forEachBatch(
+      source, progress: progress(label ?? analysis.label), from: resuming?.position ?? CorpusPosition(),
+      checkpoint: checkpointing, observeBytes: observeBytes
+    ) { lines, path in
       try analysis.add(lines, path: path, session: self, to: &state)
     }
     return (state, count)

@@ -44,6 +44,11 @@ public struct RunOptions: Codable, Sendable, Equatable {
   public var pooling: Pooling?
   /// The second checkpoint of a comparison.
   public var modelB: String?
+  /// The layers and heads kept, numbered from 1 (`attention --input`; nil: all).
+  public var layers: [Int]?
+  public var heads: [Int]?
+  /// The element type of a map dump: `float32` or `float16` (`attention --input`).
+  public var dtype: String?
 
   /// Options of a run; nil ones are left out of the file.
   public init(

@@ -1,0 +1,418 @@
+import BertScopeAnalysis
+import Foundation
+import Testing
+
+@testable import BertScope
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A corpus for the sharded runs: 37 lines (prime: no shard count divides it), with blank
+/// lines among them (they count as lines, not texts) and pairs.
+enum ShardCorpus {
+  static let count = 37
+
+  static var lines: [String] {
+    (0..<count).map { i in
+      if i % 9 == 4 { return "" }
+      let (a, b) = AnalysisCorpus.lines[i % AnalysisCorpus.lines.count]
+      return b.map { "\(a) \(i)\t\($0)" } ?? "\(a) \(i)"
+    }
+  }
+
+  /// JSON Lines for `relations`: two span pairs per text.
+  static var relations: [String] {
+    (0..<23).map { i in #"{"text": "the cat sat on mat \#(i) .", "pairs": [[[0, 3], [4, 7]], [[8, 11], [15, 18]]]}"# }
+  }
+
+  static func write(_ lines: [String], in dir: URL, name: String = "corpus.txt") throws -> URL {
+    let url = dir.appendingPathComponent(name)
+    try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+    return url
+  }
+}
+
+/// The first difference between two analysis folders' `files` (CSV cell by cell, JSON key by
+/// key, numbers within `tolerance`), nil when none. What measures the work rather than the
+/// corpus is ignored: JSON `seconds` and the ablation's `forwardPasses` (batches × passes,
+/// which depend on how the lines fell into batches).
+func folderDifference(_ a: URL, _ b: URL, files: [String], tolerance: Double) throws -> String? {
+  func stripSeconds(_ value: Any) -> Any {
+    if let d = value as? [String: Any] {
+      return d.filter { $0.key != "seconds" && $0.key != "forwardPasses" }.mapValues(stripSeconds)
+    }
+    if let l = value as? [Any] { return l.map(stripSeconds) }
+    return value
+  }
+  for name in files {
+    let x = a.appendingPathComponent(name), y = b.appendingPathComponent(name)
+    guard FileManager.default.fileExists(atPath: x.path) else { return "\(name): missing in \(a.path)" }
+    guard FileManager.default.fileExists(atPath: y.path) else { return "\(name): missing in \(b.path)" }
+    if name.hasSuffix(".npy") {
+      let (u, v) = (try NPY.read(x), try NPY.read(y))
+      guard u.shape == v.shape else { return "\(name): shape \(u.shape) vs \(v.shape)" }
+      let d = maxAbsDiff(u.values, v.values)
+      if Double(d) > tolerance { return "\(name): values differ by \(d)" }
+      continue
+    }
+    if name.hasSuffix(".json") {
+      if let d = jsonDifference(
+        stripSeconds(try jsonObject(x)), stripSeconds(try jsonObject(y)), tolerance: tolerance, path: name)
+      {
+        return d
+      }
+      continue
+    }
+    let rowsA = try String(contentsOf: x, encoding: .utf8).split(separator: "\n")
+    let rowsB = try String(contentsOf: y, encoding: .utf8).split(separator: "\n")
+    guard rowsA.count == rowsB.count else { return "\(name): \(rowsA.count) vs \(rowsB.count) lines" }
+    for (i, (u, v)) in zip(rowsA, rowsB).enumerated() {
+      let cu = u.split(separator: ",", omittingEmptySubsequences: false)
+      let cv = v.split(separator: ",", omittingEmptySubsequences: false)
+      guard cu.count == cv.count else { return "\(name):\(i + 1): \(u) vs \(v)" }
+      for (p, q) in zip(cu, cv) where p != q {
+        guard let m = Double(p), let n = Double(q), abs(m - n) <= tolerance else {
+          return "\(name):\(i + 1): \(u) vs \(v)"
+        }
+      }
+    }
+  }
+  return nil
+}
+
+/// The printed numbers have 6 decimals: a difference below 1e-6 may still show as one unit.
+let mergeTolerance = 1e-6 * (1 + 1e-6)
+
+@Suite("Shards: --shard I/N and auto, parsed and taken")
+struct ShardParsingTests {
+  @Test("I/N takes the lines whose index from 0 is I mod N: every line exactly once over the shards")
+  func takes() throws {
+    for n in [1, 2, 4, 7] {
+      var owner = [Int](repeating: -1, count: 50)
+      for i in 0..<n {
+        let shard = try Shard(parsing: "\(i)/\(n)", environment: [:])
+        for line in 1...50 where shard.takes(line: line) {
+          #expect(owner[line - 1] == -1, "line \(line) taken twice")
+          owner[line - 1] = i
+        }
+      }
+      #expect(owner.enumerated().allSatisfy { $0.element == $0.offset % n }, "\(n): \(owner)")
+    }
+  }
+
+  @Test(
+    "malformed shards are refused in one line",
+    arguments: [
+      ("4/4", "--shard 4/4: the index counts from 0 and must be below the count (0–3)"),
+      ("0/0", "--shard 0/0: the count must be at least 1"),
+      ("-1/3", "--shard -1/3: the index counts from 0 and must be below the count (0–2)"),
+      ("a/b", "--shard a/b: expected I/N (e.g. 0/4, shards counted from 0) or auto"),
+      ("3", "--shard 3: expected I/N (e.g. 0/4, shards counted from 0) or auto"),
+      ("1/2/3", "--shard 1/2/3: expected I/N (e.g. 0/4, shards counted from 0) or auto"),
+    ])
+  func malformed(_ text: String, _ message: String) {
+    #expect { _ = try Shard(parsing: text, environment: [:]) } throws: { "\($0)" == message }
+  }
+
+  @Test("auto is this task of a Slurm array starting at 0; outside one, or in another array, a clear error")
+  func auto() throws {
+    let env = [
+      "SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "5", "SLURM_ARRAY_TASK_MIN": "0",
+      "SLURM_ARRAY_TASK_MAX": "4",
+    ]
+    #expect(try Shard(parsing: "auto", environment: env) == Shard(index: 2, count: 5))
+    #expect { _ = try Shard(parsing: "auto", environment: [:]) } throws: {
+      "\($0)".hasPrefix("--shard auto: not in a Slurm job array (SLURM_ARRAY_TASK_ID is not set)")
+    }
+    var from1 = env
+    from1["SLURM_ARRAY_TASK_MIN"] = "1"
+    #expect { _ = try Shard(parsing: "auto", environment: from1) } throws: {
+      "\($0)".contains("the job array starts at 1; shards count from 0")
+    }
+    var gaps = env
+    gaps["SLURM_ARRAY_TASK_MAX"] = "8"
+    #expect { _ = try Shard(parsing: "auto", environment: gaps) } throws: { "\($0)".contains("no step, no gaps") }
+    var junk = env
+    junk["SLURM_ARRAY_TASK_COUNT"] = "many"
+    #expect { _ = try Shard(parsing: "auto", environment: junk) } throws: { "\($0)".contains("expected numbers") }
+  }
+}
+
+/// The sharded commands, run through the CLI: each shard writes what the unsharded run writes
+/// for its lines plus its state, and `merge` gives back the unsharded files.
+@Suite(
+  "Shards: merge of N shards = the unsharded run",
+  .enabled(if: CLI.available, "the bertscope binary is not built next to the tests"))
+struct ShardMergeTests {
+  let tiny = Fixtures.tiny.path
+
+  /// One command: its arguments (without --input/--out), the corpus and the files compared.
+  struct Case: Sendable, CustomTestStringConvertible {
+    var command: String
+    var arguments: [String]
+    var relations = false
+    var files: [String]
+    var testDescription: String { command }
+  }
+
+  static let cases: [Case] = [
+    Case(command: "patterns", arguments: [], files: PatternsResult.fileNames),
+    Case(command: "special", arguments: [], files: SpecialResult.fileNames),
+    Case(command: "ablate", arguments: ["--mode", "zero"], files: AblationResult.fileNames),
+    Case(
+      command: "compare", arguments: ["--model-b", Fixtures.model("tiny-bert-f16").path],
+      files: CompareResult.fileNames),
+    Case(command: "relations", arguments: [], relations: true, files: RelationsResult.fileNames),
+    Case(
+      command: "report", arguments: ["--ablation-limit", "11", "--model-b", Fixtures.model("tiny-bert-f16").path],
+      files: PatternsResult.fileNames + SpecialResult.fileNames + AblationResult.fileNames + CompareResult.fileNames
+        + ["example/attention.npy", "example/tokens.json"]),
+  ]
+
+  @Test(
+    "analysis folders: merge of 1, 2, 4 and 7 shards, given in any order, = the unsharded run within 1e-6",
+    arguments: cases)
+  func analyses(_ c: Case) throws {
+    let dir = Fixtures.temporaryDirectory("bertscope-shards")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = try ShardCorpus.write(c.relations ? ShardCorpus.relations : ShardCorpus.lines, in: dir)
+    let base = [c.command, "--model", tiny, "--input", input.path, "-q"] + c.arguments
+    let whole = dir.appendingPathComponent("whole")
+    let plain = try CLI.run(base + ["--out", whole.path, "--batch-size", "5"])
+    try #require(plain.status == 0, "\(plain.stderr)")
+    #expect(
+      !FileManager.default.fileExists(atPath: whole.appendingPathComponent("state.json").path),
+      "a plain run keeps no state")
+    for n in [1, 2, 4, 7] {
+      var outputs: [String] = []
+      for i in 0..<n {
+        let out = dir.appendingPathComponent("\(n)-shard-\(i)")
+        let r = try CLI.run(base + ["--out", out.path, "--shard", "\(i)/\(n)", "--batch-size", "5"])
+        try #require(r.status == 0, "\(c.command) shard \(i)/\(n): \(r.stderr)")
+        outputs.append(out.path)
+      }
+      let merged = dir.appendingPathComponent("\(n)-merged")
+      // Reversed and rotated: the order given does not matter.
+      let reversed: [String] = outputs.reversed()
+      let order: [String] = Array(reversed[(n / 2)...]) + Array(reversed[..<(n / 2)])
+      let m = try CLI.run(["merge", "-q", "--out", merged.path] + order)
+      try #require(m.status == 0, "merge of \(n): \(m.stderr)")
+      let difference = try folderDifference(whole, merged, files: c.files, tolerance: mergeTolerance)
+      #expect(difference == nil, "\(c.command), \(n) shards: \(difference ?? "")")
+      if c.command == "report" {
+        #expect(
+          m.stdout.hasPrefix("file://")
+            && FileManager.default.fileExists(atPath: merged.appendingPathComponent("index.html").path))
+      }
+    }
+  }
+
+  @Test("embed: the rows of 1, 2, 4 and 7 shards come back in input order, within 1e-6 of the unsharded run")
+  func embed() throws {
+    let dir = Fixtures.temporaryDirectory("bertscope-shards")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = try ShardCorpus.write(ShardCorpus.lines, in: dir)
+    let base = ["embed", "--model", tiny, "--input", input.path, "-q"]
+    let whole = dir.appendingPathComponent("whole.npy")
+    try #require(try CLI.run(base + ["--out", whole.path]).status == 0)
+    let reference = try NPY.read(whole)
+    #expect(reference.shape == [ShardCorpus.count, 32])
+    for n in [1, 2, 4, 7] {
+      var outputs: [String] = []
+      for i in 0..<n {
+        let out = dir.appendingPathComponent("e\(n).shard-\(i).npy")
+        let r = try CLI.run(base + ["--out", out.path, "--shard", "\(i)/\(n)", "--batch-size", "\(2 + i)"])
+        try #require(r.status == 0, "\(r.stderr)")
+        // The shard's file holds its own lines' rows, its state sits beside it.
+        #expect(try npyShape(out) == [(ShardCorpus.count - i + n - 1) / n, 32])
+        #expect(FileManager.default.fileExists(atPath: out.path + ".state.json"))
+        outputs.append(out.path)
+      }
+      let merged = dir.appendingPathComponent("merged-\(n).npy")
+      let m = try CLI.run(["merge", "-q", "--out", merged.path] + outputs.shuffled())
+      try #require(m.status == 0, "\(m.stderr)")
+      let e = try NPY.read(merged)
+      #expect(e.shape == reference.shape)
+      #expect(maxAbsDiff(e.values, reference.values) <= 1e-6, "\(n) shards")
+    }
+  }
+
+  @Test("a run takes its shard from the Slurm array's environment with --shard auto")
+  func auto() throws {
+    let dir = Fixtures.temporaryDirectory("bertscope-shards")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = try ShardCorpus.write(ShardCorpus.lines, in: dir)
+    var outputs: [String] = []
+    for i in 0..<3 {
+      let out = dir.appendingPathComponent("s\(i)")
+      let env = [
+        "SLURM_ARRAY_TASK_ID": "\(i)", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "0",
+        "SLURM_ARRAY_TASK_MAX": "2",
+      ]
+      let r = try CLI.run(
+        ["special", "--model", tiny, "--input", input.path, "--out", out.path, "--shard", "auto", "-q"], env: env)
+      try #require(r.status == 0, "\(r.stderr)")
+      let state = try RunState.read(from: out.appendingPathComponent("state.json"))
+      #expect(state.shard == (try Shard(index: i, count: 3)) && state.complete && state.command == "special")
+      outputs.append(out.path)
+    }
+    let outside = try CLI.run(
+      [
+        "special", "--model", tiny, "--input", input.path, "--out", dir.appendingPathComponent("x").path, "--shard",
+        "auto",
+      ],
+      unset: ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX"])
+    #expect(outside.status == 1)
+    #expect(
+      outside.stderr.hasPrefix("error: --shard auto: not in a Slurm job array")
+        && outside.stderr.split(separator: "\n").count == 1)
+    let whole = dir.appendingPathComponent("whole")
+    try #require(
+      try CLI.run(["special", "--model", tiny, "--input", input.path, "--out", whole.path, "-q"]).status == 0)
+    let merged = dir.appendingPathComponent("merged")
+    try #require(try CLI.run(["merge", "-q", "--out", merged.path] + outputs).status == 0)
+    #expect(try folderDifference(whole, merged, files: SpecialResult.fileNames, tolerance: mergeTolerance) == nil)
+  }
+
+  @Test("bad shards and merges: one line naming the culprit, a non-zero exit, nothing written")
+  func refused() throws {
+    let dir = Fixtures.temporaryDirectory("bertscope-shards")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = try ShardCorpus.write(ShardCorpus.lines, in: dir)
+    let other = try ShardCorpus.write(ShardCorpus.lines.reversed(), in: dir, name: "other.txt")
+    func error(_ args: [String]) throws -> String {
+      let r = try CLI.run(args)
+      #expect(r.status == 1, "\(args): \(r.stderr)")
+      #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+      return r.stderr
+    }
+    let special = ["special", "--model", tiny, "-q"]
+    for bad in ["4/4", "0/0", "-1/3", "a/b"] {
+      let out = dir.appendingPathComponent("bad")
+      #expect(
+        try error(special + ["--input", input.path, "--out", out.path, "--shard=\(bad)"]).hasPrefix(
+          "error: --shard \(bad): "))
+      #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+    #expect(
+      try error(special + ["--input", "-", "--out", dir.appendingPathComponent("x").path, "--resume"]).contains(
+        "give a file, not - (stdin)"))
+
+    func shard(_ name: String, _ i: Int, _ n: Int, input: URL, extra: [String] = [], command: [String]? = nil) throws
+      -> String
+    {
+      let out = dir.appendingPathComponent(name)
+      let r = try CLI.run(
+        (command ?? special) + ["--input", input.path, "--out", out.path, "--shard", "\(i)/\(n)"] + extra)
+      try #require(r.status == 0, "\(r.stderr)")
+      return out.path
+    }
+    let a0 = try shard("a0", 0, 2, input: input), a1 = try shard("a1", 1, 2, input: input)
+    let b1 = try shard("b1", 1, 2, input: other)
+    let merged = dir.appendingPathComponent("merged").path
+    let merge = ["merge", "--out", merged]
+    #expect(try error(merge + [a0]) == "error: merge: shard 1/2 is missing: give all 2 shards of the run\n")
+    #expect(try error(merge + [a0, a1, a0]) == "error: merge: shard 0/2 is given twice: \(a0) and \(a0)\n")
+    let otherInput = try error(merge + [a0, b1])
+    #expect(otherInput.hasPrefix("error: merge: \(b1) is a shard of another input (\(other.path), "), "\(otherInput)")
+    let c1 = try shard("c1", 1, 3, input: input)
+    #expect(try error(merge + [a0, c1]) == "error: merge: \(c1) is shard 1/3 but \(a0) is shard 0/2\n")
+    let p1 = try shard("p1", 1, 2, input: input, command: ["patterns", "--model", tiny, "-q"])
+    #expect(try error(merge + [a0, p1]) == "error: merge: \(p1) is a patterns run, \(a0) a special run\n")
+    let ablate = ["ablate", "--model", tiny, "-q"]
+    let z0 = try shard("z0", 0, 2, input: input, command: ablate + ["--mode", "zero"])
+    let u1 = try shard("u1", 1, 2, input: input, command: ablate)
+    #expect(try error(merge + [z0, u1]).hasPrefix("error: merge: \(u1) ran ablation with other options than \(z0)"))
+    let f1 = try shard(
+      "f1", 1, 2, input: input, command: ["special", "--model", Fixtures.model("tiny-bert-f16").path, "-q"])
+    #expect(try error(merge + [a0, f1]).hasPrefix("error: merge: \(f1) was made with another model"))
+    #expect(try error(merge + [a0, dir.appendingPathComponent("nowhere").path]).contains("no such shard"))
+    // A state file cut short is refused, naming it.
+    let state = URL(fileURLWithPath: a1).appendingPathComponent("state.json")
+    let text = try Data(contentsOf: state)
+    try text.prefix(text.count / 2).write(to: state)
+    #expect(try error(merge + [a0, a1]).hasPrefix("error: \(state.path): "))
+    #expect(try error(merge + [a0, a0]).contains("given twice"))
+    #expect(!FileManager.default.fileExists(atPath: merged))
+    // An unsharded output has no state; --out must not overwrite a shard.
+    let plain = dir.appendingPathComponent("plain")
+    try #require(try CLI.run(special + ["--input", input.path, "--out", plain.path]).status == 0)
+    #expect(try error(merge + [plain.path]).contains("has no state file"))
+    #expect(try error(["merge", "--out", a0, a0]).contains("is one of the shards"))
+    // --resume of another shard's state.
+    #expect(
+      try error(special + ["--input", input.path, "--out", a0, "--shard", "1/2", "--resume"]).contains(
+        "is shard 0/2, this run is shard 1/2"))
+  }
+}
+
+/// Long runs stopped half way (SIGKILL: nothing saved then; SIGTERM: a checkpoint saved on the
+/// way out) and continued with --resume give the numbers of an uninterrupted run.
+@Suite(
+  "Resumable runs: --checkpoint-every and --resume",
+  .enabled(if: CLI.available, "the bertscope binary is not built next to the tests"))
+struct ResumeTests {
+  let tiny = Fixtures.tiny.path
+
+  static let lines = 12_000
+
+  /// The position of the state's first part, or nil while there is none.
+  static func linesDone(_ state: URL) -> Int? {
+    (try? RunState.read(from: state))?.parts.first.map(\.position.lines)
+  }
+
+  @Test(
+    "stopped half way, resumed: equal to the uninterrupted run",
+    arguments: [("special", SIGKILL), ("special", SIGTERM), ("embed", SIGKILL), ("embed", SIGTERM)])
+  func resumed(_ command: String, _ signal: Int32) throws {
+    let dir = Fixtures.temporaryDirectory("bertscope-resume")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("corpus.txt")
+    try writeLines(Self.lines, to: input)
+    let embed = command == "embed"
+    let out = dir.appendingPathComponent(embed ? "e.npy" : "out")
+    let state = RunState.url(for: out, isFolder: !embed)
+    let args = [command, "--model", tiny, "--input", input.path, "--out", out.path, "--batch-size", "16", "-q"]
+    let checkpointing = args + ["--checkpoint-every", "4"]
+
+    let child = try Child.spawn(checkpointing)
+    let deadline = Date().addingTimeInterval(120)
+    while Date() < deadline, (Self.linesDone(state) ?? 0) < Self.lines / 2 { usleep(5_000) }
+    kill(child.pid, signal)
+    let stopped = child.wait()
+    let saved = try RunState.read(from: state)
+    try #require(!saved.complete, "the run ended before it was stopped: make the corpus longer")
+    let at = try #require(saved.parts.first).position.lines
+    #expect(at > 0 && at < Self.lines)
+    if signal == SIGKILL {
+      #expect(stopped.signal == SIGKILL)
+    } else {
+      #expect(stopped.status == 128 + SIGTERM, "\(stopped)")
+      #expect(
+        stopped.stderr.contains("interrupted (SIGTERM): checkpoint saved after line \(at) of \(input.path)")
+          && stopped.stderr.hasSuffix("rerun the same command with --resume\n"), "\(stopped.stderr)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: (embed ? out : out.appendingPathComponent("special.csv")).path))
+
+    let resumed = try CLI.run(checkpointing.filter { $0 != "-q" } + ["--resume"])
+    try #require(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stderr.contains("resuming \(state.path)"), "\(resumed.stderr)")
+    #expect(try RunState.read(from: state).complete)
+
+    let whole = dir.appendingPathComponent(embed ? "whole.npy" : "whole")
+    let plain = try CLI.run(args.map { $0 == out.path ? whole.path : $0 })
+    try #require(plain.status == 0, "\(plain.stderr)")
+    if embed {
+      let (a, b) = (try NPY.read(out), try NPY.read(whole))
+      #expect(a.shape == [Self.lines, 32] && a.shape == b.shape)
+      #expect(maxAbsDiff(a.values, b.values) <= 1e-6)
+      #expect(
+        try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == [
+          "corpus.txt", "e.npy", "e.npy.state.json", "whole.npy",
+        ])
+    } else {
+      #expect(try folderDifference(whole, out, files: SpecialResult.fileNames, tolerance: mergeTolerance) == nil)
+    }
+  }
+}
