@@ -49,6 +49,12 @@ struct MergeCommand: ParsableCommand {
       note("merged \(n) shards of embed: wrote \(target.path) [\(rows), \(columns)]")
       return
     }
+    if merged.command == "attention" {
+      let texts = try merged.writeAttentionDump(to: target)
+      note(
+        "merged \(n) shards of attention: wrote \(target.path)/attention.npy (\(texts) texts), index.csv, tokens.jsonl")
+      return
+    }
     var written: [URL] = []
     for result in try merged.results() { written += try result.write(to: target) }
     note(

@@ -238,6 +238,36 @@ struct ShardMergeTests {
     }
   }
 
+  @Test("attention dumps: the texts of 1, 2, 4 and 7 shards come back in input order, offsets recomputed")
+  func attentionDump() throws {
+    let dir = Fixtures.temporaryDirectory("bertscope-shards")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = try ShardCorpus.write(ShardCorpus.lines, in: dir)
+    let base = ["attention", "--model", tiny, "--input", input.path, "--layers", "2", "-q"]
+    let whole = dir.appendingPathComponent("whole")
+    try #require(try CLI.run(base + ["--out", whole.path]).status == 0)
+    for n in [1, 2, 4, 7] {
+      var outputs: [String] = []
+      for i in 0..<n {
+        let out = dir.appendingPathComponent("d\(n).shard-\(i)")
+        let r = try CLI.run(base + ["--out", out.path, "--shard", "\(i)/\(n)", "--batch-size", "\(2 + i)"])
+        try #require(r.status == 0, "\(r.stderr)")
+        outputs.append(out.path)
+      }
+      let merged = dir.appendingPathComponent("merged-\(n)")
+      let m = try CLI.run(["merge", "-q", "--out", merged.path] + outputs.shuffled())
+      try #require(m.status == 0, "\(m.stderr)")
+      for name in [AttentionDump.index, AttentionDump.tokens] {
+        #expect(
+          try Data(contentsOf: merged.appendingPathComponent(name))
+            == Data(contentsOf: whole.appendingPathComponent(name)),
+          "\(name), \(n) shards")
+      }
+      #expect(
+        try folderDifference(whole, merged, files: [AttentionDump.attention], tolerance: 1e-6) == nil, "\(n) shards")
+    }
+  }
+
   @Test("a run takes its shard from the Slurm array's environment with --shard auto")
   func auto() throws {
     let dir = Fixtures.temporaryDirectory("bertscope-shards")
@@ -364,7 +394,10 @@ struct ResumeTests {
 
   @Test(
     "stopped half way, resumed: equal to the uninterrupted run",
-    arguments: [("special", SIGKILL), ("special", SIGTERM), ("embed", SIGKILL), ("embed", SIGTERM)])
+    arguments: [
+      ("special", SIGKILL), ("special", SIGTERM), ("embed", SIGKILL), ("embed", SIGTERM), ("attention", SIGKILL),
+      ("attention", SIGTERM),
+    ])
   func resumed(_ command: String, _ signal: Int32) throws {
     let dir = Fixtures.temporaryDirectory("bertscope-resume")
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -393,7 +426,8 @@ struct ResumeTests {
         stopped.stderr.contains("interrupted (SIGTERM): checkpoint saved after line \(at) of \(input.path)")
           && stopped.stderr.hasSuffix("rerun the same command with --resume\n"), "\(stopped.stderr)")
     }
-    #expect(!FileManager.default.fileExists(atPath: (embed ? out : out.appendingPathComponent("special.csv")).path))
+    let first = command == "attention" ? AttentionDump.attention : "special.csv"
+    #expect(!FileManager.default.fileExists(atPath: (embed ? out : out.appendingPathComponent(first)).path))
 
     let resumed = try CLI.run(checkpointing.filter { $0 != "-q" } + ["--resume"])
     try #require(resumed.status == 0, "\(resumed.stderr)")
@@ -412,7 +446,78 @@ struct ResumeTests {
           "corpus.txt", "e.npy", "e.npy.state.json", "whole.npy",
         ])
     } else {
-      #expect(try folderDifference(whole, out, files: SpecialResult.fileNames, tolerance: mergeTolerance) == nil)
+      let files = command == "attention" ? AttentionDump.fileNames : SpecialResult.fileNames
+      #expect(try folderDifference(whole, out, files: files, tolerance: mergeTolerance) == nil)
     }
+  }
+}
+
+/// `attention --input`: every text's maps in one 1-D array, found through index.csv.
+@Suite(
+  "Attention dumps of a corpus", .enabled(if: CLI.available, "the bertscope binary is not built next to the tests"))
+struct AttentionDumpTests {
+  let tiny = Fixtures.tiny.path
+
+  @Test("every block equals `attention --text` of its line; float16 within 5e-4; blank lines skipped")
+  func blocks() throws {
+    let dir = Fixtures.temporaryDirectory("bertscope-dump")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let lines = ["the cat sat on the mat .", "", "how are you\ti am fine , thank you .", "one", "time and time again"]
+    let input = try ShardCorpus.write(lines, in: dir)
+    let dump = dir.appendingPathComponent("dump")
+    let r = try CLI.run([
+      "attention", "--model", tiny, "--input", input.path, "--out", dump.path, "--heads", "1,3", "--batch-size", "3",
+    ])
+    try #require(r.status == 0, "\(r.stderr)")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dump.path).sorted() == AttentionDump.fileNames.sorted())
+    let index = try AttentionDump.readIndex(dump.appendingPathComponent(AttentionDump.index))
+    #expect(index.map(\.line) == [1, 3, 4, 5])
+    #expect(
+      try String(contentsOf: dump.appendingPathComponent(AttentionDump.index), encoding: .utf8).hasPrefix(
+        "line,tokens,offset\n"))
+    let all = try NPY.read(dump.appendingPathComponent(AttentionDump.attention))
+    let tokenLines = try String(contentsOf: dump.appendingPathComponent(AttentionDump.tokens), encoding: .utf8)
+      .split(separator: "\n")
+    #expect(tokenLines.count == index.count)
+    var end = 0
+    for (k, entry) in index.enumerated() {
+      let fields = lines[entry.line - 1].split(separator: "\t").map(String.init)
+      let single = dir.appendingPathComponent("single-\(entry.line)")
+      let one = try CLI.run(
+        ["attention", "--model", tiny, "--text", fields[0], "--out", single.path, "--heads", "1,3"]
+          + (fields.count > 1 ? ["--pair", fields[1]] : []))
+      try #require(one.status == 0, "\(one.stderr)")
+      let maps = try NPY.read(single.appendingPathComponent("attention.npy"))
+      #expect(maps.shape == [2, 2, entry.tokens, entry.tokens])
+      #expect(entry.offset == end)
+      end = entry.offset + maps.values.count
+      let block = all.values[entry.offset..<end]
+      #expect(maxAbsDiff(block, maps.values) <= 1e-6, "line \(entry.line)")
+      let tokens = try JSONSerialization.jsonObject(with: Data(tokenLines[k].utf8)) as? [String: Any]
+      let expected = try AnalysisJSON.read(TokensFile.self, from: single.appendingPathComponent("tokens.json"))
+      let object = try #require(tokens)
+      #expect(object["tokens"] as? [String] == expected.tokens && Set(object.keys) == ["tokens", "ids", "segments"])
+    }
+    #expect(all.shape == [end])
+
+    let half = dir.appendingPathComponent("half")
+    let h = try CLI.run([
+      "attention", "--model", tiny, "--input", input.path, "--out", half.path, "--heads", "1,3", "--dtype", "float16",
+    ])
+    try #require(h.status == 0, "\(h.stderr)")
+    let halves = try NPY.read(half.appendingPathComponent(AttentionDump.attention))
+    #expect(halves.dtype == .float16 && halves.shape == all.shape)
+    let error = maxAbsDiff(halves.values, all.values)
+    #expect(error > 0 && error <= 5e-4, "float16 error \(error)")
+    #expect(
+      try Data(contentsOf: half.appendingPathComponent(AttentionDump.index))
+        == Data(contentsOf: dump.appendingPathComponent(AttentionDump.index)))
+
+    let bad = try CLI.run([
+      "attention", "--model", tiny, "--input", input.path, "--out", half.path, "--dtype", "float64",
+    ])
+    #expect(bad.status != 0 && bad.stderr.contains("float64"))
+    let both = try CLI.run(["attention", "--model", tiny, "--input", input.path, "--text", "x", "--out", half.path])
+    #expect(both.status != 0 && both.stderr.contains("not both"))
   }
 }

@@ -27,6 +27,15 @@ public enum AtomicFile {
     }
   }
 
+  /// Counts `temporary` (a file being written for `destination`) among those
+  /// `removeTemporaries()` deletes: a `ResumableFile` of a run that cannot resume.
+  static func track(_ temporary: String, for destination: String) {
+    inFlight.withLock { $0[temporary] = destination }
+  }
+
+  /// The file is committed or gone: no longer one to remove.
+  static func untrack(_ temporary: String) { _ = inFlight.withLock { $0.removeValue(forKey: temporary) } }
+
   /// Deletes the temporaries that earlier writers of `url` left behind when they were killed
   /// outright (SIGKILL, power loss): `.<name>.<pid>.<n>.partial` files whose process no longer
   /// exists. A temporary of a live process (another run writing the same file) is left alone.

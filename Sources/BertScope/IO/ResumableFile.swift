@@ -18,6 +18,9 @@ public final class ResumableFile {
   public private(set) var length: Int
   private var fd: Int32
   private var closed = false
+  /// Whether the partial file outlives an interruption (false: a signal removes it, like an
+  /// `AtomicFile` temporary).
+  public let resumable: Bool
 
   /// The partial file of `url`: `.NAME.resume` in the same folder.
   public static func partialURL(of url: URL) -> URL {
@@ -25,9 +28,11 @@ public final class ResumableFile {
   }
 
   /// Opens the partial file of `url`: empty, or — `resumingAt` a checkpoint's length — with
-  /// what the checkpoint had and nothing after it.
-  public init(url: URL, resumingAt resume: Int? = nil) throws {
+  /// what the checkpoint had and nothing after it. Unless `resumable`, SIGINT/SIGTERM remove
+  /// it (`AtomicFile.removeTemporaries()`).
+  public init(url: URL, resumingAt resume: Int? = nil, resumable: Bool = true) throws {
     self.url = url
+    self.resumable = resumable
     partial = Self.partialURL(of: url)
     let folder = url.deletingLastPathComponent()
     do {
@@ -56,6 +61,7 @@ public final class ResumableFile {
       }
       length = resume
     }
+    if !resumable { AtomicFile.track(partial.path, for: url.path) }
   }
 
   /// Appends raw bytes.
@@ -96,6 +102,7 @@ public final class ResumableFile {
   public func commit() throws {
     try sync()
     close()
+    if !resumable { AtomicFile.untrack(partial.path) }
     guard rename(partial.path, url.path) == 0 else {
       throw BertScopeError.io(path: url.path, problem: "rename failed: \(String(cString: strerror(errno)))")
     }
@@ -111,6 +118,7 @@ public final class ResumableFile {
   /// Closes and removes the partial file (the run failed for good).
   public func abandon() {
     close()
+    if !resumable { AtomicFile.untrack(partial.path) }
     unlink(partial.path)
   }
 
@@ -130,7 +138,9 @@ extension NPY {
     private let headerLength: Int
 
     /// Starts `url`'s partial file, or continues it after `resumingElements` elements.
-    public init(url: URL, dtype: DType = .float32, columns: Int?, resumingElements: Int? = nil) throws {
+    public init(
+      url: URL, dtype: DType = .float32, columns: Int?, resumingElements: Int? = nil, resumable: Bool = true
+    ) throws {
       precondition(dtype == .float32 || dtype == .float16)
       self.dtype = dtype
       self.columns = columns
@@ -138,10 +148,11 @@ extension NPY {
         shape: columns.map { [Int(Int32.max), $0] } ?? [1 << 40], dtype: dtype, minimumLength: 128)
       headerLength = placeholder.count
       if let resumingElements {
-        file = try ResumableFile(url: url, resumingAt: headerLength + resumingElements * dtype.size)
+        file = try ResumableFile(
+          url: url, resumingAt: headerLength + resumingElements * dtype.size, resumable: resumable)
         elements = resumingElements
       } else {
-        file = try ResumableFile(url: url)
+        file = try ResumableFile(url: url, resumable: resumable)
         try file.append(placeholder)
         elements = 0
       }
@@ -161,6 +172,14 @@ extension NPY {
         try file.append(UnsafeRawBufferPointer(values))
       }
       elements += values.count
+    }
+
+    /// Appends `count` elements already in the file's type and byte order (a merge copying
+    /// blocks between files of one dtype).
+    public func appendRaw(_ raw: UnsafeRawBufferPointer, count: Int) throws {
+      precondition(raw.count == count * dtype.size)
+      try file.append(raw)
+      elements += count
     }
 
     /// Makes what was appended durable: a checkpoint may record `elements` after this.

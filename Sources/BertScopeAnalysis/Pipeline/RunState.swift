@@ -82,12 +82,16 @@ public struct RowsState: AnalysisState {
   public var rows = 0
   /// Elements written (the 1-D attention dump's length).
   public var elements = 0
+  /// Bytes written to the run's other files, by name (the dump's index.csv and tokens.jsonl),
+  /// for a resumed run to go back to; nil in a merged state.
+  public var files: [String: Int]?
 
   public init() {}
 
   public mutating func merge(_ other: RowsState) throws {
     rows += other.rows
     elements += other.elements
+    files = nil
   }
 }
 
