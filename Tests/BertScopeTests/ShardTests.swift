@@ -392,6 +392,38 @@ struct ResumeTests {
     (try? RunState.read(from: state))?.parts.first.map(\.position.lines)
   }
 
+  @Test("--resume refuses an input changed since the checkpoint; a finished run resumes to the same files")
+  func changedInput() throws {
+    let dir = Fixtures.temporaryDirectory("bertscope-resume")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("corpus.txt")
+    try writeLines(Self.lines, to: input)
+    let out = dir.appendingPathComponent("out")
+    let state = RunState.url(for: out, isFolder: true)
+    let args = ["patterns", "--model", tiny, "--input", input.path, "--out", out.path, "--batch-size", "16", "-q"]
+    let child = try Child.spawn(args + ["--checkpoint-every", "2"])
+    let deadline = Date().addingTimeInterval(120)
+    while Date() < deadline, (Self.linesDone(state) ?? 0) < 1000 { usleep(5_000) }
+    kill(child.pid, SIGTERM)
+    #expect(child.wait().status == 128 + SIGTERM)
+    try #require(!(try RunState.read(from: state).complete))
+    var text = try String(contentsOf: input, encoding: .utf8)
+    text.replaceSubrange(text.startIndex..<text.index(text.startIndex, offsetBy: 2), with: "zz")
+    try text.write(to: input, atomically: true, encoding: .utf8)
+    let refused = try CLI.run(args + ["--resume"])
+    #expect(refused.status == 1)
+    #expect(
+      refused.stderr.hasPrefix("error: --resume: \(input.path) is not the input the checkpoint was made from")
+        && refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+
+    // Without --resume it starts afresh; then --resume on the finished run changes nothing.
+    try #require(try CLI.run(args + ["--checkpoint-every", "50"]).status == 0)
+    let before = try Data(contentsOf: out.appendingPathComponent("patterns.csv"))
+    let again = try CLI.run(args + ["--resume"])
+    #expect(again.status == 0, "\(again.stderr)")
+    #expect(try Data(contentsOf: out.appendingPathComponent("patterns.csv")) == before)
+  }
+
   @Test(
     "stopped half way, resumed: equal to the uninterrupted run",
     arguments: [

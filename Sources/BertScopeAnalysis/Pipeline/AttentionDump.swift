@@ -90,6 +90,7 @@ extension AnalysisSession {
         throw BertScopeError.invalidInput(
           "--resume: \(recorder.url.path): the checkpoint does not record the dump's files")
       }
+      try saved.input?.checkPrefix(of: source.path)
       resuming = (rows, saved.position)
     }
     let resumable = recorder != nil
@@ -100,23 +101,27 @@ extension AnalysisSession {
     let tokens = try ResumableFile(
       url: urls[2], resumingAt: resuming?.rows.files?[AttentionDump.tokens], resumable: resumable)
     var rows = resuming?.rows.rows ?? 0
-    func part(_ position: CorpusPosition, input: InputIdentity?) -> RunState.Part {
+    let hasher = StreamHasher()
+    func part(_ position: CorpusPosition, complete: Bool) -> RunState.Part {
+      let input =
+        complete
+        ? InputIdentity(path: source.path, bytes: hasher.bytes, sha256: hasher.finish())
+        : hasher.snapshot(path: source.path)
       var state = RowsState()
       (state.rows, state.elements) = (rows, npy.elements)
       state.files = [AttentionDump.index: index.length, AttentionDump.tokens: tokens.length]
       return RunState.Part(
         name: AttentionDump.part, options: options, input: input, modelB: nil, position: position,
-        complete: input != nil, state: state.part)
+        complete: complete, state: state.part)
     }
     let checkpoint = recorder.map { recorder in
       Checkpointing(everyBatches: recorder.checkpointEvery) { position in
         try npy.sync()
         try index.sync()
         try tokens.sync()
-        try recorder.record(part(position, input: nil))
+        try recorder.record(part(position, complete: false))
       }
     }
-    let hasher = StreamHasher()
     do {
       if resuming == nil { try index.append(Data((AttentionDump.indexHeader + "\n").utf8)) }
       let select = EncodeOptions(maps: .select(layers: layers, heads: heads))
@@ -141,8 +146,7 @@ extension AnalysisSession {
       try index.commit()
       try tokens.commit()
       if let recorder {
-        try recorder.record(
-          part(count.position, input: InputIdentity(path: source.path, bytes: hasher.bytes, sha256: hasher.finish())))
+        try recorder.record(part(count.position, complete: true))
         try recorder.finish()
       }
       return count

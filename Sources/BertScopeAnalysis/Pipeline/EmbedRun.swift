@@ -26,24 +26,29 @@ extension AnalysisSession {
         try recorder.finish()
         return RunCount(saved.position)
       }
+      try saved.input?.checkPrefix(of: source.path)
       resuming = (rows, saved.position)
     }
     let columns = config.hiddenSize
     let writer = try NPY.ResumableWriter(url: url, columns: columns, resumingElements: resuming?.rows.elements)
     var keep = false
     defer { if !keep { writer.file.close() } }
-    func part(_ position: CorpusPosition, input: InputIdentity?) -> RunState.Part {
+    let hasher = StreamHasher()
+    func part(_ position: CorpusPosition, complete: Bool) -> RunState.Part {
       var rows = RowsState()
       (rows.rows, rows.elements) = (writer.rows, writer.elements)
+      let input =
+        complete
+        ? InputIdentity(path: source.path, bytes: hasher.bytes, sha256: hasher.finish())
+        : hasher.snapshot(path: source.path)
       return RunState.Part(
-        name: Self.rowsPart, options: options, input: input, modelB: nil, position: position, complete: input != nil,
+        name: Self.rowsPart, options: options, input: input, modelB: nil, position: position, complete: complete,
         state: rows.part)
     }
     let checkpoint = Checkpointing(everyBatches: recorder.checkpointEvery) { position in
       try writer.sync()
-      try recorder.record(part(position, input: nil))
+      try recorder.record(part(position, complete: false))
     }
-    let hasher = StreamHasher()
     let count = try CorpusRun.forEachBatch(
       source, progress: progress("embed"), skipBlank: false, allowEmpty: true,
       from: resuming?.position ?? CorpusPosition(), checkpoint: checkpoint, observeBytes: { hasher.update($0) }
@@ -55,8 +60,7 @@ extension AnalysisSession {
     }
     try writer.finish()
     keep = true
-    try recorder.record(
-      part(count.position, input: InputIdentity(path: source.path, bytes: hasher.bytes, sha256: hasher.finish())))
+    try recorder.record(part(count.position, complete: true))
     try recorder.finish()
     return count
   }

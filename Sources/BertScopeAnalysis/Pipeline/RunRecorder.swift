@@ -85,20 +85,24 @@ public final class RunRecorder {
         throw BertScopeError.invalidInput("--resume: \(url.path): the \(name) part holds a \(saved.state) state")
       }
       if saved.complete { return (partState, RunCount(saved.position)) }
+      try saved.input?.checkPrefix(of: source.path)
       resuming = (partState, saved.position)
     }
     let hasher = StreamHasher()
-    func part(_ s: A.State, _ position: CorpusPosition, input: InputIdentity?) -> RunState.Part {
-      RunState.Part(
-        name: name, options: options, input: input, modelB: modelB, position: position, complete: input != nil,
+    func part(_ s: A.State, _ position: CorpusPosition, complete: Bool) -> RunState.Part {
+      let input =
+        complete
+        ? InputIdentity(path: source.path, bytes: hasher.bytes, sha256: hasher.finish())
+        : hasher.snapshot(path: source.path)
+      return RunState.Part(
+        name: name, options: options, input: input, modelB: modelB, position: position, complete: complete,
         state: s.part)
     }
     let result = try session.run(
       analysis, on: source, label: label, resuming: resuming,
-      checkpoint: { s, position in try self.store(part(s, position, input: nil)) }, everyBatches: checkpointEvery,
+      checkpoint: { s, position in try self.store(part(s, position, complete: false)) }, everyBatches: checkpointEvery,
       observeBytes: { hasher.update($0) })
-    let input = InputIdentity(path: source.path, bytes: hasher.bytes, sha256: hasher.finish())
-    try store(part(result.state, result.count.position, input: input))
+    try store(part(result.state, result.count.position, complete: true))
     return result
   }
 

@@ -19,6 +19,29 @@ public struct InputIdentity: Codable, Sendable, Equatable {
 
   /// Whether `other` is the same content.
   public func sameContent(as other: InputIdentity) -> Bool { bytes == other.bytes && sha256 == other.sha256 }
+
+  /// Checks that the first `bytes` bytes of `path` still hash to `sha256`: a checkpoint
+  /// records the input read so far, and a resumption must continue the same input.
+  public func checkPrefix(of path: String) throws {
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw BertScopeError.io(path: path, problem: "cannot open for reading")
+    }
+    defer { try? handle.close() }
+    let hasher = StreamHasher()
+    while hasher.bytes < bytes {
+      let chunk: Data
+      do { chunk = try handle.read(upToCount: Swift.min(1 << 22, bytes - hasher.bytes)) ?? Data() } catch {
+        throw BertScopeError.io(path: path, problem: "read failed: \(error.localizedDescription)")
+      }
+      if chunk.isEmpty { break }
+      chunk.withUnsafeBytes { hasher.update($0) }
+    }
+    guard hasher.bytes == bytes, hasher.finish() == sha256 else {
+      throw BertScopeError.invalidInput(
+        "--resume: \(path) is not the input the checkpoint was made from (its first \(bytes) bytes changed); rerun without --resume"
+      )
+    }
+  }
 }
 
 /// SHA-256 of a stream, fed chunk by chunk (`CorpusReader.observeBytes`).
@@ -35,6 +58,12 @@ public final class StreamHasher: @unchecked Sendable {
 
   /// The digest in lower-case hex (the hasher cannot be used afterwards).
   public func finish() -> String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
+
+  /// The bytes seen so far and their digest; the hasher goes on.
+  public func snapshot(path: String) -> InputIdentity {
+    let copy = hasher
+    return InputIdentity(path: path, bytes: bytes, sha256: copy.finalize().map { String(format: "%02x", $0) }.joined())
+  }
 }
 
 /// A model as a merge checks it: what analysis files record (`ModelInfo`) and the SHA-256 of its
@@ -210,7 +239,8 @@ public struct RunState: Codable, Sendable, Equatable {
     public var name: String
     /// The options that define the numbers (batch size excepted) and the corpus as given.
     public var options: RunOptions
-    /// The input's content; nil until the part is complete.
+    /// The input's content: all of it once the part is complete, before that what the last
+    /// checkpoint had read (a resumption checks that it did not change).
     public var input: InputIdentity?
     /// The second model (`compare`).
     public var modelB: ModelIdentity?
