@@ -15,6 +15,7 @@ import PackageDescription
 let targets = [
   "fuzz-safetensors", "fuzz-weights", "fuzz-config", "fuzz-tokenizer-config", "fuzz-vocab",
   "fuzz-tokenizer", "fuzz-corpus", "fuzz-npy", "fuzz-analysis-lines", "fuzz-report-inputs",
+  "fuzz-run-state",
 ]
 
 let package = Package(
@@ -28,7 +29,8 @@ let package = Package(
       .executableTarget(
         name: name,
         dependencies: ["CLibFuzzer", "FuzzSupport", .product(name: "BertScope", package: "bertscope-root")]
-          + (name == "fuzz-analysis-lines" ? [.product(name: "BertScopeAnalysis", package: "bertscope-root")] : [])
+          + (["fuzz-analysis-lines", "fuzz-run-state"].contains(name)
+            ? [.product(name: "BertScopeAnalysis", package: "bertscope-root")] : [])
           + (name == "fuzz-report-inputs" ? [.product(name: "BertScopeReport", package: "bertscope-root")] : [])
       )
     }

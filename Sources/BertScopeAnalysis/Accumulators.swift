@@ -50,8 +50,9 @@ public struct HeadAccumulator: AnalysisState {
         "cannot merge per-head sums of \(layers) × \(heads) × \(width) with \(other.layers) × \(other.heads) × \(other.width)"
       )
     }
+    let merged = try counts.indices.map { try addCount(counts[$0], other.counts[$0]) }
     for i in sums.indices { sums[i] += other.sums[i] }
-    for i in counts.indices { counts[i] += other.counts[i] }
+    counts = merged
   }
 
   enum CodingKeys: String, CodingKey { case layers, heads, width, sums, counts }
@@ -130,8 +131,9 @@ public struct PatternCounts: AnalysisState {
       throw BertScopeError.invalidInput(
         "cannot merge pattern counts of \(layers) × \(heads) heads with \(other.layers) × \(other.heads)")
     }
-    for i in counts.indices { counts[i] += other.counts[i] }
-    examples += other.examples
+    let merged = try counts.indices.map { try addCount(counts[$0], other.counts[$0]) }
+    examples = try addCount(examples, other.examples)
+    counts = merged
   }
 
   enum CodingKeys: String, CodingKey { case layers, heads, counts, examples }
@@ -182,4 +184,13 @@ public struct PatternCounts: AnalysisState {
     let total = row.reduce(0, +)
     return row.map { total > 0 ? $0 / total : 0 }
   }
+}
+
+/// `a + b` for counts merged from saved states, which may be crafted: an error, not a trap.
+func addCount<T: FixedWidthInteger>(_ a: T, _ b: T) throws -> T {
+  let (sum, overflow) = a.addingReportingOverflow(b)
+  guard !overflow else {
+    throw BertScopeError.invalidInput("cannot merge counts this large (\(a) + \(b)): the state is not from a real run")
+  }
+  return sum
 }

@@ -120,10 +120,12 @@ public struct RelationScores: AnalysisState {
 
   /// Adds `other`'s sums and counts; throws when the shapes differ.
   public mutating func merge(_ other: RelationScores) throws {
+    let (e, p, s) = (
+      try addCount(examples, other.examples), try addCount(pairs, other.pairs),
+      try addCount(skippedPairs, other.skippedPairs)
+    )
     try scores.merge(other.scores)
-    examples += other.examples
-    pairs += other.pairs
-    skippedPairs += other.skippedPairs
+    (examples, pairs, skippedPairs) = (e, p, s)
   }
 
   /// The mean score of (layer, head), 0-based, over the pairs scored (0 when none).

@@ -13,7 +13,7 @@ struct FuzzRegressionTests {
 
   /// Inputs committed per target (`ls Tests/Fixtures/fuzz-regressions/<target> | wc -l`): a
   /// replay that runs fewer has lost some. Raise a count when committing a new input.
-  static let committed: [String: Int] = ["analysis-lines": 1, "npy": 1]
+  static let committed: [String: Int] = ["analysis-lines": 1, "npy": 1, "run-state": 2]
 
   /// The committed inputs of `target`, sorted. A folder that is missing or unreadable throws
   /// (the test fails); one with fewer files than `committed` says is a failure too.
@@ -278,6 +278,34 @@ struct FuzzRegressionTests {
       #expect(lines[1].pair == "pair" && lines[3].fields == ["third", "b", "score"])
       #expect(lines.map(\.number) == Array(1...6))
     }
+  }
+
+  // MARK: - State files of sharded runs (fuzz-run-state)
+
+  @Test("crafted shard states: counts that overflow are an error, a shard count of 2^62 does not hang")
+  func runStates() throws {
+    var messages: [String] = []
+    for input in try Self.inputs("run-state") {
+      let parts = try Data(contentsOf: input).split(separator: Array("\n--\n".utf8))
+      let dir = Fixtures.temporaryDirectory("bertscope-fuzz-state")
+      defer { try? FileManager.default.removeItem(at: dir) }
+      var folders: [URL] = []
+      for (k, part) in parts.enumerated() {
+        let folder = dir.appendingPathComponent("s\(k)", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(part).write(to: folder.appendingPathComponent("state.json"))
+        folders.append(folder)
+      }
+      do {
+        _ = try MergedRun(outputs: folders)
+        Issue.record("\(input.lastPathComponent): merged")
+      } catch BertScopeError.invalidInput(let message) {
+        expectPrintable(message)
+        messages.append(message)
+      }
+    }
+    #expect(messages.contains { $0.contains("shard 1/4611686018427387904 is missing (and 4611686018427387902 more)") })
+    #expect(messages.contains { $0.contains("too large") }, "\(messages)")
   }
 
   /// A pipe holding `data`, closed for writing (up to the pipe's 64 KiB buffer).

@@ -117,10 +117,23 @@ public struct RowsState: AnalysisState {
 
   public init() {}
 
+  enum CodingKeys: String, CodingKey { case rows, elements, files }
+
+  public init(from decoder: any Swift.Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    rows = try c.decode(Int.self, forKey: .rows)
+    elements = try c.decode(Int.self, forKey: .elements)
+    files = try c.decodeIfPresent([String: Int].self, forKey: .files)
+    guard rows >= 0, elements >= 0, files?.values.allSatisfy({ $0 >= 0 }) ?? true else {
+      throw InvalidValue("negative row counts")
+    }
+  }
+
   public mutating func merge(_ other: RowsState) throws {
-    rows += other.rows
-    elements += other.elements
-    files = nil
+    let (r, o1) = rows.addingReportingOverflow(other.rows)
+    let (e, o2) = elements.addingReportingOverflow(other.elements)
+    guard !o1, !o2 else { throw BertScopeError.invalidInput("cannot merge row counts this large") }
+    (rows, elements, files) = (r, e, nil)
   }
 }
 

@@ -89,6 +89,21 @@ public struct CorpusPosition: Codable, Sendable, Equatable {
 
   /// The start of a corpus.
   public init() {}
+
+  enum CodingKeys: String, CodingKey { case lines, texts, examples, tokens, seconds }
+
+  /// Decodes a position and refuses one no run can have reached (negative counts).
+  public init(from decoder: any Swift.Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    lines = try c.decode(Int.self, forKey: .lines)
+    texts = try c.decode(Int.self, forKey: .texts)
+    examples = try c.decode(Int.self, forKey: .examples)
+    tokens = try c.decode(Int.self, forKey: .tokens)
+    seconds = try c.decode(Double.self, forKey: .seconds)
+    guard lines >= 0, texts >= 0, examples >= 0, tokens >= 0, seconds.isFinite, seconds >= 0 else {
+      throw InvalidValue("a position with negative counts")
+    }
+  }
 }
 
 /// Checkpoints of a corpus run: `save` is called with the position after every

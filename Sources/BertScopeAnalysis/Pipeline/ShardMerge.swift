@@ -54,7 +54,7 @@ public struct MergedRun: Sendable {
       byIndex[st.shard.index] = s
     }
     if let missing = (0..<n).first(where: { byIndex[$0] == nil }) {
-      let more = (0..<n).filter { byIndex[$0] == nil }.count
+      let more = n - byIndex.count
       throw BertScopeError.invalidInput(
         "merge: shard \(missing)/\(n) is missing\(more > 1 ? " (and \(more - 1) more)" : ""): give all \(n) shards of the run"
       )
@@ -88,10 +88,10 @@ public struct MergedRun: Sendable {
           throw BertScopeError.invalidInput(
             "merge: \(s.name) compared with another second model than \(reference.name)")
         }
-        combined = try combined.map { try $0.merged(with: p.state) } ?? p.state
-        merged.position.examples += p.position.examples
-        merged.position.tokens += p.position.tokens
+        merged.position.examples = try Self.checkedSum(merged.position.examples, p.position.examples, s.name)
+        merged.position.tokens = try Self.checkedSum(merged.position.tokens, p.position.tokens, s.name)
         merged.position.seconds += p.position.seconds
+        combined = try combined.map { try $0.merged(with: p.state) } ?? p.state
       }
       merged.state = combined!
       parts.append(merged)
@@ -107,6 +107,13 @@ public struct MergedRun: Sendable {
     backends = seen
     self.parts = parts
     self.shards = ordered
+  }
+
+  /// `a + b`, or an error naming the shard whose counts cannot be right.
+  static func checkedSum(_ a: Int, _ b: Int, _ name: String) throws -> Int {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    guard !overflow else { throw BertScopeError.invalidInput("merge: \(name): its counts are too large to be real") }
+    return sum
   }
 
   /// Options that give the same numbers: equal but for the batch size and the paths of the
