@@ -133,6 +133,7 @@ public enum AblationInput {
 
 /// Disabling each target in turn (Kovaleva et al. 2019 §4.6): per batch one intact pass plus
 /// one pass per target, on the same uploaded weights; the state accumulates the task metric.
+/// A target's pass runs only from its layer on, from the intact pass's hidden state there.
 public struct AblationAnalysis: CorpusAnalysis {
   /// What the effect is measured with (and so what the corpus lines hold).
   public var task: AblationTask
@@ -144,18 +145,30 @@ public struct AblationAnalysis: CorpusAnalysis {
   public var targets: [AblationTarget]?
   /// The progress line's label.
   public var label: String
+  /// Whether a target of layer l runs layers l… only, from the intact pass's input to layer
+  /// l (true), or the whole model again (false: the older path, kept to check the two against
+  /// each other and to time them side by side). Both give the same numbers.
+  public var reusesIntactLayers: Bool
+
+  /// The default of ``reusesIntactLayers``: true unless `BERTSCOPE_ABLATION_RECOMPUTE` is set
+  /// to `1` in the environment (how the CLI's `ablate` is timed against the full recompute).
+  public static var reusesIntactLayersByDefault: Bool {
+    ProcessInfo.processInfo.environment["BERTSCOPE_ABLATION_RECOMPUTE"] != "1"
+  }
 
   /// An ablation of `targets` (nil: all of them) measured by `task`; `label` names the
-  /// progress line.
+  /// progress line; `reusesIntactLayers` (see there) only changes how long it takes.
   public init(
     task: AblationTask = .embeddingChange, mode: AblationMode = .uniform, pooling: Pooling = .mean,
-    targets: [AblationTarget]? = nil, label: String = "ablate"
+    targets: [AblationTarget]? = nil, label: String = "ablate",
+    reusesIntactLayers: Bool = AblationAnalysis.reusesIntactLayersByDefault
   ) {
     self.task = task
     self.mode = mode
     self.pooling = pooling
     self.targets = targets
     self.label = label
+    self.reusesIntactLayers = reusesIntactLayers
   }
 
   /// The empty state for `session`'s encoder (see `makeState(encoder:)`).
@@ -213,7 +226,8 @@ public struct AblationAnalysis: CorpusAnalysis {
   }
 
   /// Runs the intact model and every target of `state` on `items` (1 + targets forward
-  /// passes) and adds their metrics; throws for items the task cannot use.
+  /// passes, a target of layer l running layers l… only) and adds their metrics; throws for
+  /// items the task cannot use.
   public func add(_ items: [AblationItem], encoder: Encoder, to state: inout AblationState) throws {
     guard !items.isEmpty else { return }
     var encodings: [Encoding] = []
@@ -232,11 +246,21 @@ public struct AblationAnalysis: CorpusAnalysis {
       }
     }
     let c = encoder.config
-    let intact = try encoder.encode(encodings, options: EncodeOptions(pooling: state.pooling))
+    // Disabling a head of layer l leaves layers 0..<l as they are, so each target's pass
+    // starts at its layer from the intact pass's input to it: the intact pass keeps the
+    // hidden state at every layer boundary ([layers + 1, T, H] floats).
+    let intact = try encoder.encode(
+      encodings, options: EncodeOptions(pooling: state.pooling, hiddenStates: reusesIntactLayers))
     try state.accumulate(0, intact, intact: intact, items: items, encoder: encoder)
     for (k, target) in state.targets.enumerated() {
       let modes = target.headModes(layers: c.numLayers, heads: c.numHeads, mode: state.mode)
-      let out = try encoder.encode(encodings, options: EncodeOptions(pooling: state.pooling, headModes: modes))
+      let options = EncodeOptions(pooling: state.pooling, headModes: modes)
+      let out: EncoderOutput
+      if let states = intact.hiddenStates {
+        out = try encoder.encode(encodings, options: options, fromLayer: target.layer, states: states)
+      } else {
+        out = try encoder.encode(encodings, options: options)
+      }
       try state.accumulate(k + 1, out, intact: intact, items: items, encoder: encoder)
     }
     state.finish(items)

@@ -7,8 +7,11 @@ import Testing
 /// A plain double-precision BERT forward pass written from the Hugging Face definition,
 /// independent of the encoder's backends, with per-head attention modes.
 enum ReferenceBert {
-  /// Last hidden state `[L, H]` of one sequence.
-  static func forward(_ w: BertWeights, ids: [Int32], segments: [Int32], modes: [[HeadMode]]) -> [[Double]] {
+  /// Last hidden state `[L, H]` of one sequence; with `layers`, the output of the first
+  /// `layers` layers only (0: the embeddings), the input of layer `layers`.
+  static func forward(
+    _ w: BertWeights, ids: [Int32], segments: [Int32], modes: [[HeadMode]], layers: Int? = nil
+  ) -> [[Double]] {
     let c = w.config
     let n = ids.count, h = c.hiddenSize, nh = c.numHeads, d = h / nh
     let eps = Double(c.layerNormEps)
@@ -31,7 +34,7 @@ enum ReferenceBert {
       }
       return layerNorm(e, w.embeddingNormGamma, w.embeddingNormBeta)
     }
-    for (l, layer) in w.layers.enumerated() {
+    for (l, layer) in w.layers.prefix(layers ?? w.layers.count).enumerated() {
       let qkv = x.map { linear($0, layer.qkvWeight, layer.qkvBias, rows: 3 * h) }
       var context = [[Double]](repeating: [Double](repeating: 0, count: h), count: n)
       for head in 0..<nh {
@@ -95,6 +98,7 @@ struct AnalysisAblationTests {
     try analysis.add(encodings.map { AblationItem(first: $0) }, encoder: encoder, to: &state)
     let report = AblationResult(state, info: .unknown(layers: c.numLayers, heads: c.numHeads))
     #expect(report.baseline == 0)
+    #expect(state.forwardPasses == 1 + Self.targets.count)
     for (k, target) in Self.targets.enumerated() {
       let modes = target.headModes(layers: c.numLayers, heads: c.numHeads, mode: mode)
       var change = 0.0
@@ -103,11 +107,189 @@ struct AnalysisAblationTests {
         let intact = ReferenceBert.forward(model.weights, ids: e.ids, segments: e.segments, modes: intactModes)
         let out = try encoder.encode([e], options: EncodeOptions(headModes: modes))
         expectClose(out.hiddenState(0), ablated.flatMap { $0.map(Float.init) }, atol: 1e-4, "hidden, \(mode) \(target)")
+        // What `add` runs: the target's layer on from the intact pass's input to it.
+        let states = try #require(try encoder.encode([e], options: EncodeOptions(hiddenStates: true)).hiddenStates)
+        let partial = try encoder.encode(
+          [e], options: EncodeOptions(headModes: modes), fromLayer: target.layer, states: states)
+        expectClose(
+          partial.hiddenState(0), ablated.flatMap { $0.map(Float.init) }, atol: 1e-4,
+          "hidden from layer \(target.layer + 1), \(mode) \(target)")
         change += 1 - Statistics.cosine(ReferenceBert.pooled(ablated), ReferenceBert.pooled(intact))
       }
       change /= Double(encodings.count)
       #expect(abs(report.rows[k].metric - change) < 1e-5, "\(target): \(report.rows[k].metric) vs \(change)")
       #expect(report.rows[k].metric > 1e-4, "disabling \(target) changed nothing")
+    }
+  }
+
+  /// The models a pass from a layer is checked on: the tiny one, and MiniLM (6 layers) when
+  /// it is installed.
+  static let startModels: [String] = ["tiny-bert"] + (Fixtures.hasMiniLM ? ["all-MiniLM-L6-v2"] : [])
+
+  @Test(
+    "a pass started at layer l from the intact pass's hidden states equals a full pass with the same head modes",
+    arguments: startModels, TestBackends.available)
+  func passFromLayer(_ name: String, backend: BackendKind) async throws {
+    let model = try await ModelCache.shared.model(name == "tiny-bert" ? Fixtures.tiny : try #require(Fixtures.miniLM))
+    let encoder = try Encoder(model: model, backend: backend)
+    let c = model.config, nl = c.numLayers, nh = c.numHeads
+    // Mixed lengths and pairs, so that rows of one sequence cannot be taken for another's.
+    let encodings = try AnalysisCorpus.encodings(model)
+    let intact = try encoder.encode(encodings, options: EncodeOptions(hiddenStates: true))
+    let states = try #require(intact.hiddenStates)
+    #expect(states.boundaries == 0...nl && states.tokenCount == intact.hidden.count / c.hiddenSize)
+    #expect(Array(try #require(states.input(ofLayer: nl))) == intact.hidden.array(), "the last boundary is the output")
+    for l in 0...nl {
+      // Normal below l (what the intact states reflect); from l on, a mix of modes.
+      var modes = [[HeadMode]](repeating: [HeadMode](repeating: .normal, count: nh), count: nl)
+      for layer in l..<nl {
+        modes[layer][(layer + 1) % nh] = .uniform
+        modes[layer][(layer + 2) % nh] = .zero
+      }
+      let options = EncodeOptions(
+        maps: l < nl ? .select(layers: Array(l..<nl), heads: nil) : .none, headModes: modes, hiddenStates: true)
+      let full = try encoder.encode(encodings, options: options)
+      let partial = try encoder.encode(encodings, options: options, fromLayer: l, states: states)
+      let label = "\(name), \(backend), from layer \(l + 1)"
+      #expect(partial.lengths == full.lengths && partial.tokenOffsets == full.tokenOffsets, "\(label)")
+      expectClose(partial.hidden.array(), full.hidden.array(), atol: 1e-5, "\(label): hidden")
+      expectClose(partial.pooled, full.pooled, atol: 1e-5, "\(label): pooled")
+      #expect(partial.maps.count == full.maps.count, "\(label): maps")
+      for (a, b) in zip(partial.maps, full.maps) {
+        #expect(a.layers == Array(l..<nl) && a.layers == b.layers && a.heads == b.heads, "\(label)")
+        expectClose(a.values(), b.values(), atol: 1e-5, "\(label): maps")
+      }
+      let kept = try #require(partial.hiddenStates), all = try #require(full.hiddenStates)
+      #expect(kept.boundaries == l...nl, "\(label)")
+      #expect(Array(try #require(kept.input(ofLayer: l))) == Array(try #require(states.input(ofLayer: l))), "\(label)")
+      for b in l...nl {
+        expectClose(
+          try #require(kept.input(ofLayer: b)), try #require(all.input(ofLayer: b)), atol: 1e-5,
+          "\(label): boundary \(b)")
+      }
+      #expect(kept.input(ofLayer: l - 1) == nil && kept.input(ofLayer: nl + 1) == nil, "\(label)")
+      if l < nl {
+        // The disabled heads matter: the same pass with every head normal is another result.
+        let normal = try encoder.encode(encodings, fromLayer: l, states: states)
+        #expect(maxAbsDiff(normal.hidden.array(), partial.hidden.array()) > 1e-3, "\(label): modes ignored")
+      }
+    }
+  }
+
+  @Test(
+    "the hidden states at the layer boundaries match an independent double-precision pass",
+    arguments: TestBackends.available)
+  func hiddenStatesMatchReference(_ backend: BackendKind) async throws {
+    let model = try await ModelCache.shared.model(Fixtures.tiny)
+    let encoder = try Encoder(model: model, backend: backend)
+    let c = model.config
+    let normal = [[HeadMode]](repeating: [HeadMode](repeating: .normal, count: c.numHeads), count: c.numLayers)
+    let encodings = try AnalysisCorpus.encodings(model, 0..<5)
+    let out = try encoder.encode(encodings, options: EncodeOptions(hiddenStates: true))
+    let states = try #require(out.hiddenStates)
+    for b in 0...c.numLayers {
+      let expected = encodings.flatMap { e in
+        ReferenceBert.forward(model.weights, ids: e.ids, segments: e.segments, modes: normal, layers: b)
+          .flatMap { $0.map(Float.init) }
+      }
+      expectClose(try #require(states.input(ofLayer: b)), expected, atol: 1e-4, "\(backend): boundary \(b)")
+    }
+    #expect(try encoder.encode(encodings).hiddenStates == nil, "kept only when asked for")
+  }
+
+  @Test("a pass from a layer refuses what it cannot give, with an error", arguments: TestBackends.available)
+  func passFromLayerRefusals(_ backend: BackendKind) async throws {
+    let model = try await ModelCache.shared.model(Fixtures.tiny)
+    let encoder = try Encoder(model: model, backend: backend)
+    let c = model.config
+    let encodings = try AnalysisCorpus.encodings(model, 0..<3)
+    let states = try #require(try encoder.encode(encodings, options: EncodeOptions(hiddenStates: true)).hiddenStates)
+    let input = Array(try #require(states.input(ofLayer: 1)))
+    func refuses(_ what: String, _ fragment: String, _ body: () throws -> EncoderOutput) {
+      do {
+        _ = try body()
+        Issue.record("\(backend): \(what) succeeded")
+      } catch {
+        #expect("\(error)".contains(fragment), "\(backend): \(what): \(error)")
+      }
+    }
+    refuses("a hidden state one row short", "floats") {
+      try input.dropLast(c.hiddenSize).withUnsafeBufferPointer {
+        try encoder.encode(encodings, fromLayer: 1, hidden: $0)
+      }
+    }
+    refuses("the states of other encodings", "floats") {
+      try input.withUnsafeBufferPointer { try encoder.encode(Array(encodings.dropLast()), fromLayer: 1, hidden: $0) }
+    }
+    for layer in [-1, c.numLayers + 1] {
+      refuses("layer \(layer)", "cannot start at layer") {
+        try input.withUnsafeBufferPointer { try encoder.encode(encodings, fromLayer: layer, hidden: $0) }
+      }
+    }
+    refuses("maps of a layer not run", "computes no maps of layer 1") {
+      try encoder.encode(encodings, options: EncodeOptions(maps: .all), fromLayer: 1, states: states)
+    }
+    refuses("map features", "map features") {
+      try encoder.encode(
+        encodings, options: EncodeOptions(featureKinds: encodings.map { $0.ids.map { _ in 0 } }), fromLayer: 1,
+        states: states)
+    }
+    #expect(try encoder.encode(encodings, fromLayer: 1, states: states).hiddenStates == nil)
+    let partial = try #require(
+      try encoder.encode(encodings, options: EncodeOptions(hiddenStates: true), fromLayer: 1, states: states)
+        .hiddenStates)
+    refuses("a boundary the states do not hold", "not the input of layer 1") {
+      try encoder.encode(encodings, fromLayer: 0, states: partial)
+    }
+    // Nothing to run: an empty batch, and the last boundary (the output as it is).
+    let empty = try [Float]().withUnsafeBufferPointer { try encoder.encode([], fromLayer: 1, hidden: $0) }
+    #expect(empty.count == 0)
+    let last = try encoder.encode(encodings, fromLayer: c.numLayers, states: states)
+    #expect(last.hidden.array() == Array(try #require(states.input(ofLayer: c.numLayers))))
+  }
+
+  @Test(
+    "reusing the intact pass's layers gives the numbers of the full recompute, for every target",
+    arguments: startModels, TestBackends.available)
+  func reuseMatchesRecompute(_ name: String, backend: BackendKind) async throws {
+    let model = try await ModelCache.shared.model(name == "tiny-bert" ? Fixtures.tiny : try #require(Fixtures.miniLM))
+    let encoder = try Encoder(model: model, backend: backend)
+    let c = model.config
+    // Mixed lengths and pairs in one batch (padded on OpenCL), every head and every layer
+    // as targets: layer 0 and the last layer included.
+    let encodings = try AnalysisCorpus.encodings(model)
+    let pairs = encodings.indices.map {
+      AblationItem(first: encodings[$0], second: encodings[(3 * $0 + 1) % encodings.count], score: Double($0 % 5))
+    }
+    let texts = encodings.map { AblationItem(first: $0) }
+    for mode in AblationMode.allCases {
+      for (task, items) in [(AblationTask.similarity, pairs), (.embeddingChange, texts)] {
+        let label = "\(name), \(backend), \(mode), \(task)"
+        let reuse = AblationAnalysis(task: task, mode: mode, reusesIntactLayers: true)
+        let full = AblationAnalysis(task: task, mode: mode, reusesIntactLayers: false)
+        var a = try reuse.makeState(encoder: encoder), b = try full.makeState(encoder: encoder)
+        // Two batches, so that the states of one batch cannot serve the next.
+        for part in [items[..<5], items[5...]] {
+          try reuse.add(Array(part), encoder: encoder, to: &a)
+          try full.add(Array(part), encoder: encoder, to: &b)
+        }
+        #expect(a.targets.count == c.numLayers * (c.numHeads + 1) && a.targets == b.targets, "\(label)")
+        #expect(a.forwardPasses == b.forwardPasses && a.examples == b.examples && a.scores == b.scores, "\(label)")
+        for k in 0...a.targets.count {
+          let what = k == 0 ? "intact" : "\(a.targets[k - 1])"
+          expectClose(a.cosines[k], b.cosines[k], atol: 1e-6, "\(label), \(what): cosines")
+          #expect(
+            abs(a.sums[k] - b.sums[k]) <= 1e-6 * Double(a.examples), "\(label), \(what): \(a.sums[k]) vs \(b.sums[k])")
+          #expect(abs(a.metric(k) - b.metric(k)) <= 1e-6, "\(label), \(what): \(a.metric(k)) vs \(b.metric(k))")
+        }
+        if task == .embeddingChange {
+          // Every target changes the embeddings: the numbers compared are not all zero.
+          #expect(a.sums[0] == 0, "\(label): the intact model against itself")
+          for k in 1...a.targets.count {
+            #expect(b.sums[k] > 1e-7 * Double(b.examples), "\(label), \(b.targets[k - 1]): no effect")
+          }
+        }
+      }
     }
   }
 

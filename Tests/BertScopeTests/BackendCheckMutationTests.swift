@@ -39,6 +39,10 @@ final class MutantBackend: ComputeBackend, @unchecked Sendable {
     case layerNormInPlaceTwice
     /// read: every range read one float late.
     case readShiftedByOne
+    /// copy: written at offset 0 whatever the offset.
+    case copyOffsetIgnored
+    /// copy: the last float left out.
+    case copyDropsLast
     /// attentionProbs: an empty batch refused.
     case emptyBatchRejected
 
@@ -186,6 +190,14 @@ final class MutantBackend: ComputeBackend, @unchecked Sendable {
     }
   }
 
+  func copy(_ source: FloatStorage, count: Int, to destination: FloatStorage, at offset: Int) throws {
+    switch mutation {
+    case .copyOffsetIgnored: try base.copy(source, count: count, to: destination, at: 0)
+    case .copyDropsLast where count > 0: try base.copy(source, count: count - 1, to: destination, at: offset)
+    default: try base.copy(source, count: count, to: destination, at: offset)
+    }
+  }
+
   /// `read(ranges:)`, `readStorage(count:)` and `readStorage(ranges:)` are the protocol's
   /// defaults, built on this.
   func read(_ buffer: FloatStorage, range: Range<Int>) throws -> [Float] {
@@ -214,6 +226,7 @@ struct BackendCheckMutationTests {
       try checkAttentionFeatures(backend, label: label)
       try checkLayerNorm(backend, label: label)
       try checkReads(backend, label: label)
+      try checkCopy(backend, label: label)
       try checkEmptyWork(backend, label: label)
     case .embedBatchPositions:
       try checkEmbed(backend, label: label)
@@ -233,6 +246,8 @@ struct BackendCheckMutationTests {
       try checkLayerNorm(backend, label: label)
     case .readShiftedByOne:
       try checkReads(backend, label: label)
+    case .copyOffsetIgnored, .copyDropsLast:
+      try checkCopy(backend, label: label)
     case .emptyBatchRejected:
       try checkEmptyWork(backend, label: label)
     }

@@ -143,6 +143,13 @@ struct BackendOpTests {
     try checkReads(try variant.makeBackend(), label: variant.rawValue)
   }
 
+  @Test(
+    "copy writes exactly the floats asked for at the offset asked for, and refuses what is out of range",
+    arguments: variants)
+  func copy(_ variant: Variant) throws {
+    try checkCopy(try variant.makeBackend(), label: variant.rawValue)
+  }
+
   @Test("an empty batch and zero rows are no work and no error", arguments: variants)
   func emptyWork(_ variant: Variant) throws {
     try checkEmptyWork(try variant.makeBackend(), label: variant.rawValue)
@@ -498,6 +505,32 @@ func checkReads<B: ComputeBackend>(_ backend: B, label: String) throws {
   m.require(
     (try? backend.readStorage(buffer, ranges: [0..<2, 999..<1002])) == nil,
     "\(label): readStorage past the end succeeded")
+  m.record()
+}
+
+/// `copy` of a prefix into the middle, the start and the end of a larger buffer (the rest
+/// untouched), of nothing, and refusals: past either end, a negative offset or count, and a
+/// buffer onto itself.
+func checkCopy<B: ComputeBackend>(_ backend: B, label: String) throws {
+  var m = Mismatches()
+  let source = (0..<37).map { Float($0) + 0.25 }, before = (0..<100).map { -Float($0) }
+  for (count, offset) in [(37, 20), (37, 0), (37, 63), (5, 95), (1, 99), (0, 100), (0, 0)] {
+    let from = try backend.makeBuffer(source), to = try backend.makeBuffer(before)
+    try backend.copy(from, count: count, to: to, at: offset)
+    var expected = before
+    expected.replaceSubrange(offset..<(offset + count), with: source[0..<count])
+    m.exact(try backend.read(to, range: 0..<100), expected, "\(label): copy of \(count) to \(offset)")
+    m.exact(try backend.read(from, range: 0..<37), source, "\(label): copy of \(count) to \(offset): source changed")
+  }
+  let from = try backend.makeBuffer(source), to = try backend.makeBuffer(before)
+  for (count, offset) in [(37, 64), (38, 0), (1, 100), (5, -1), (-1, 0)] {
+    m.require(
+      (try? backend.copy(from, count: count, to: to, at: offset)) == nil,
+      "\(label): copy of \(count) floats of 37 to offset \(offset) of 100 succeeded")
+  }
+  m.require(
+    (try? backend.copy(to, count: 10, to: to, at: 50)) == nil, "\(label): copy of a buffer onto itself succeeded")
+  m.exact(try backend.read(to, range: 0..<100), before, "\(label): a refused copy wrote")
   m.record()
 }
 

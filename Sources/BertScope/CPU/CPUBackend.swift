@@ -149,6 +149,16 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
     return count == buffer.count ? buffer : FloatStorage(buffer.array(0..<count))
   }
 
+  func copy(_ source: FloatStorage, count: Int, to destination: FloatStorage, at offset: Int) throws {
+    guard source !== destination, count >= 0, count <= source.count, offset >= 0, offset <= destination.count - count
+    else {
+      throw BertScopeError.invalidInput(
+        "CPU backend: copy of \(count) floats from a buffer of \(source.count) to offset \(offset) of a buffer of \(destination.count): out of range, or the same buffer"
+      )
+    }
+    if count > 0 { (destination.pointer + offset).update(from: source.pointer, count: count) }
+  }
+
   private func checkRange(_ range: Range<Int>, of buffer: FloatStorage) throws {
     guard range.lowerBound >= 0, range.upperBound <= buffer.count else {
       throw BertScopeError.invalidInput("CPU backend: read of \(range) outside a buffer of \(buffer.count) floats")

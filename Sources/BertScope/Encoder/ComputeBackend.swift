@@ -186,6 +186,11 @@ protocol ComputeBackend: AnyObject, Sendable {
   /// `out[r] = (x[r] - mean) / sqrt(var + eps) · gamma + beta` per row. out, input: [rows, cols].
   func layerNorm(out: Buffer, input: Buffer, rows: Int, cols: Int, gamma: Buffer, beta: Buffer, eps: Float) throws
 
+  /// `destination[offset ..< offset + count] = source[0 ..< count]`, queued like any op (the
+  /// forward pass keeps each layer's input this way without waiting for the device). The two
+  /// must be different buffers.
+  func copy(_ source: Buffer, count: Int, to destination: Buffer, at offset: Int) throws
+
   /// Waits for all queued work and copies `range` of `buffer` (in floats) to the host.
   func read(_ buffer: Buffer, range: Range<Int>) throws -> [Float]
 

@@ -91,7 +91,44 @@ public final class Encoder: Sendable {
   /// Runs the encoder on already tokenized inputs.
   public func encode(_ encodings: [Encoding], options: EncodeOptions = EncodeOptions()) throws -> EncoderOutput {
     try MemoryBudget.check(encodings, config: config, options: options, hostActivations: backend == .cpu)
-    return try engine.run(encodings, options: options)
+    return try engine.run(encodings, options: options, fromLayer: 0, hidden: nil)
+  }
+
+  /// Runs only layers `layer..<numLayers` on `hidden`, the input of layer `layer` (0-based)
+  /// for these `encodings`: `[T, hiddenSize]`, `T = Σ` their lengths, rows packed in order as
+  /// in ``EncoderOutput/hidden`` — typically `HiddenStates.input(ofLayer:)` of an earlier pass
+  /// over the same encodings with ``EncodeOptions/hiddenStates`` set. Layer `l` depends only
+  /// on its input, so with the same head modes from `layer` on, the result is what a full
+  /// pass gives; the embeddings and the layers below are not run, which is what makes an
+  /// ablation of layer `layer` cheap.
+  ///
+  /// `options.headModes` rows below `layer` are not used (the given state already reflects
+  /// them); maps can be asked for layers `layer…` only, and map features (which cover every
+  /// layer) not at all unless `layer` is 0. `layer == numLayers` runs nothing and returns
+  /// `hidden` as the last hidden state. Throws when `hidden` has the wrong size or `layer`
+  /// is out of range.
+  public func encode(
+    _ encodings: [Encoding], options: EncodeOptions = EncodeOptions(), fromLayer layer: Int,
+    hidden: UnsafeBufferPointer<Float>
+  ) throws -> EncoderOutput {
+    try MemoryBudget.check(
+      encodings, config: config, options: options, hostActivations: backend == .cpu, fromLayer: layer)
+    return try engine.run(encodings, options: options, fromLayer: layer, hidden: hidden)
+  }
+
+  /// ``encode(_:options:fromLayer:hidden:)`` from boundary `layer` of `states`, the hidden
+  /// states an earlier pass over the same `encodings` kept; throws when it does not hold it.
+  public func encode(
+    _ encodings: [Encoding], options: EncodeOptions = EncodeOptions(), fromLayer layer: Int, states: HiddenStates
+  ) throws -> EncoderOutput {
+    guard let input = states.input(ofLayer: layer) else {
+      throw BertScopeError.invalidInput(
+        "these hidden states hold the inputs of layers \(states.firstLayer + 1)–\(states.layers) and the last hidden state, not the input of layer \(layer + 1)"
+      )
+    }
+    return try withExtendedLifetime(states) {
+      try encode(encodings, options: options, fromLayer: layer, hidden: input)
+    }
   }
 
   /// Tokenizes `texts` (truncating to the model's maximum) and runs the encoder.

@@ -50,6 +50,11 @@ public struct EncodeOptions: Sendable {
   /// When given (per sequence, each token's `AttentionFeatures.Kind` raw value), the backend
   /// computes the `AttentionFeatures` of every map next to it: `EncoderOutput.features`.
   public var featureKinds: [[Int32]]?
+  /// When true, ``EncoderOutput/hiddenStates`` holds the hidden state at every layer boundary
+  /// the pass crosses (Hugging Face's `output_hidden_states`): a later pass can start from
+  /// any of them (``Encoder/encode(_:options:fromLayer:hidden:)``). They cost
+  /// `(layers + 1) · T · hidden` floats of host memory.
+  public var hiddenStates: Bool
 
   /// Options for a pass; the defaults return no maps and mean-pooled embeddings of the intact model.
   /// - Parameters:
@@ -57,13 +62,16 @@ public struct EncodeOptions: Sendable {
   ///   - pooling: how sentence embeddings are made.
   ///   - headModes: `[numLayers][numHeads]` modes, 0-based, or nil for the intact model.
   ///   - featureKinds: per sequence, one ``AttentionFeatures/Kind`` raw value per token, or nil.
+  ///   - hiddenStates: whether to return the hidden state at every layer boundary.
   public init(
-    maps: MapRequest = .none, pooling: Pooling = .mean, headModes: [[HeadMode]]? = nil, featureKinds: [[Int32]]? = nil
+    maps: MapRequest = .none, pooling: Pooling = .mean, headModes: [[HeadMode]]? = nil, featureKinds: [[Int32]]? = nil,
+    hiddenStates: Bool = false
   ) {
     self.maps = maps
     self.pooling = pooling
     self.headModes = headModes
     self.featureKinds = featureKinds
+    self.hiddenStates = hiddenStates
   }
 }
 
@@ -123,6 +131,41 @@ public struct AttentionMaps: Sendable {
   }
 }
 
+/// The hidden states of a batch at the layer boundaries a pass crossed, sequences packed back
+/// to back as in ``EncoderOutput/hidden``: boundary `l` is the input of layer `l` (0: the
+/// embeddings' output) and boundary `layers` the last hidden state. A pass started at layer
+/// `firstLayer` holds boundaries `firstLayer...layers`: `[layers − firstLayer + 1, T, hidden]`.
+public struct HiddenStates: Sendable {
+  /// The first boundary held (the layer the pass started at).
+  public let firstLayer: Int
+  /// The model's number of layers: the last boundary.
+  public let layers: Int
+  /// Rows of each boundary's state: the batch's tokens, `Σ L`.
+  public let tokenCount: Int
+  /// Width of each row.
+  public let hiddenSize: Int
+  let storage: FloatStorage
+
+  init(firstLayer: Int, layers: Int, tokenCount: Int, hiddenSize: Int, storage: FloatStorage) {
+    self.firstLayer = firstLayer
+    self.layers = layers
+    self.tokenCount = tokenCount
+    self.hiddenSize = hiddenSize
+    self.storage = storage
+  }
+
+  /// The boundaries held: `firstLayer...layers`.
+  public var boundaries: ClosedRange<Int> { firstLayer...layers }
+
+  /// The input of layer `layer` (`layers`: the last hidden state), `[T, hidden]`, without
+  /// copying (valid while this value lives); nil for a boundary not held.
+  public func input(ofLayer layer: Int) -> UnsafeBufferPointer<Float>? {
+    guard boundaries.contains(layer) else { return nil }
+    let size = tokenCount * hiddenSize
+    return UnsafeBufferPointer(start: storage.pointer + (layer - firstLayer) * size, count: size)
+  }
+}
+
 /// The result of encoding a batch.
 public struct EncoderOutput: Sendable {
   /// Real length of each sequence.
@@ -142,6 +185,9 @@ public struct EncoderOutput: Sendable {
   /// `AttentionFeatures` of every map when `EncodeOptions.featureKinds` was given:
   /// `[count, layers, heads, AttentionFeatures.count]`; empty otherwise.
   public let features: [Float]
+  /// The hidden state at every layer boundary the pass crossed when
+  /// ``EncodeOptions/hiddenStates`` was set; nil otherwise.
+  public let hiddenStates: HiddenStates?
 
   /// Number of sequences in the batch.
   public var count: Int { lengths.count }

@@ -3,7 +3,11 @@ import Foundation
 /// The engine behind `Encoder`, type-erased over the backend.
 protocol EncoderEngine: Sendable {
   var backendName: String { get }
-  func run(_ encodings: [Encoding], options: EncodeOptions) throws -> EncoderOutput
+  /// A pass over `encodings`: from their embeddings when `hidden` is nil, else from `hidden`,
+  /// the input of layer `fromLayer` (`[T, H]`, packed as `EncoderOutput.hidden`), through
+  /// layers `fromLayer..<layers`.
+  func run(_ encodings: [Encoding], options: EncodeOptions, fromLayer: Int, hidden: UnsafeBufferPointer<Float>?) throws
+    -> EncoderOutput
 }
 
 /// A BERT encoder forward pass written once against `ComputeBackend`.
@@ -17,7 +21,10 @@ protocol EncoderEngine: Sendable {
 /// x   = LN(GELU(x·W1ᵀ + b1)·W2ᵀ + b2 + x)
 /// ```
 /// The weights are uploaded once at init; a pass allocates its activations, queues every
-/// op, and reads back the last hidden state and the requested maps at the end.
+/// op, and reads back the last hidden state and the requested maps at the end. A pass may
+/// start at any layer from a given hidden state (the embeddings are then not run), and may
+/// keep the state at every layer boundary it crosses: layers below `l` do not depend on what
+/// layer `l` does, so a pass that changes only layers `l…` (an ablation) needs only those.
 final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
   // Immutable after init; the backend is Sendable, buffers are only read by ops.
   struct Layer {
@@ -88,41 +95,88 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     }
   }
 
-  func run(_ encodings: [Encoding], options: EncodeOptions) throws -> EncoderOutput {
+  func run(
+    _ encodings: [Encoding], options: EncodeOptions, fromLayer first: Int = 0,
+    hidden input: UnsafeBufferPointer<Float>? = nil
+  ) throws -> EncoderOutput {
     let start = DispatchTime.now().uptimeNanoseconds
     try validate(encodings)
-    let request = try Request(options, config: config, encodings: encodings)
+    let request = try Request(options, config: config, encodings: encodings, firstLayer: first, given: input != nil)
     let batch = PackedBatch(encodings, heads: config.numHeads, kinds: options.featureKinds)
+    let size = batch.tokenCount * config.hiddenSize
+    if let input, input.count != size {
+      throw BertScopeError.invalidInput(
+        "the hidden state to start layer \(first + 1) from holds \(input.count) floats; these \(batch.count) inputs "
+          + "need [\(batch.tokenCount) tokens, \(config.hiddenSize)] = \(size)")
+    }
     guard batch.tokenCount > 0 else {
+      let states = request.wantsHiddenStates ? emptyStates(first) : nil
       return EncoderOutput(
         lengths: [], tokenOffsets: [], hiddenSize: config.hiddenSize, hidden: FloatStorage(count: 0), pooled: [],
-        maps: [],
-        seconds: 0, features: [])
+        maps: [], seconds: 0, features: [], hiddenStates: states)
     }
-    let pass = try Pass(self, batch: batch, request: request)
-    try embed(pass)
-    for l in layers.indices { try layer(l, pass) }
-    let hidden = try backend.readStorage(pass.x, count: batch.tokenCount * config.hiddenSize)
+    let pass = try Pass(self, batch: batch, request: request, input: input)
+    if input == nil { try embed(pass) }
+    try keepState(pass, boundary: first)
+    for l in first..<layers.count {
+      try layer(l, pass)
+      try keepState(pass, boundary: l + 1)
+    }
+    let hidden = try backend.readStorage(pass.x, count: size)
     let maps = try readMaps(pass)
     let features = try readFeatures(pass)
+    let states = try readStates(pass)
     let pooled = Self.pool(hidden, batch: batch, hiddenSize: config.hiddenSize, pooling: options.pooling)
     return EncoderOutput(
       lengths: batch.lengths, tokenOffsets: batch.tokenOffsets, hiddenSize: config.hiddenSize, hidden: hidden,
-      pooled: pooled,
-      maps: maps, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, features: features)
+      pooled: pooled, maps: maps, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
+      features: features, hiddenStates: states)
   }
 
-  /// What a pass is asked for, checked against the model: which maps to keep, each head's
-  /// mode, and whether map features are computed.
+  private func emptyStates(_ first: Int) -> HiddenStates {
+    HiddenStates(
+      firstLayer: first, layers: config.numLayers, tokenCount: 0, hiddenSize: config.hiddenSize,
+      storage: FloatStorage(count: 0))
+  }
+
+  /// What a pass is asked for, checked against the model: the layer it starts at, which maps
+  /// to keep, each head's mode, whether map features are computed and whether the hidden
+  /// states at the layer boundaries are kept.
   struct Request {
+    /// The first layer run; the layers below it are not (their output is given).
+    let firstLayer: Int
     let mapLayers: [Int]
     let mapHeads: [Int]
     /// [layer][head]; nil: every head normal.
     let headModes: [[HeadMode]]?
     let wantsFeatures: Bool
+    let wantsHiddenStates: Bool
 
-    init(_ options: EncodeOptions, config c: BertConfig, encodings: [Encoding]) throws {
+    /// - Parameter given: whether the pass starts from a given hidden state (else from the
+    ///   embeddings, which only layer 0 can).
+    init(
+      _ options: EncodeOptions, config c: BertConfig, encodings: [Encoding], firstLayer: Int = 0, given: Bool = false
+    )
+      throws
+    {
+      guard (0...c.numLayers).contains(firstLayer) else {
+        throw BertScopeError.invalidInput(
+          "a pass cannot start at layer \(firstLayer + 1): the model has layers 1–\(c.numLayers)")
+      }
+      guard given || firstLayer == 0 else {
+        throw BertScopeError.invalidInput("a pass that starts at layer \(firstLayer + 1) needs that layer's input")
+      }
+      self.firstLayer = firstLayer
       (mapLayers, mapHeads) = try options.maps.resolve(c)
+      if let skipped = mapLayers.first(where: { $0 < firstLayer }) {
+        throw BertScopeError.invalidInput(
+          "a pass that starts at layer \(firstLayer + 1) computes no maps of layer \(skipped + 1); "
+            + "ask for layers \(firstLayer + 1)–\(c.numLayers) only")
+      }
+      if options.featureKinds != nil && firstLayer > 0 {
+        throw BertScopeError.invalidInput(
+          "map features are computed for every layer: a pass that starts at layer \(firstLayer + 1) cannot give them")
+      }
       if let modes = options.headModes {
         guard modes.count == c.numLayers, modes.allSatisfy({ $0.count == c.numHeads }) else {
           throw BertScopeError.invalidInput("head modes must be [\(c.numLayers)][\(c.numHeads)]")
@@ -138,12 +192,13 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
         }
       }
       wantsFeatures = options.featureKinds != nil
+      wantsHiddenStates = options.hiddenStates
     }
   }
 
   /// One forward pass's activations on the backend. `x` holds the hidden state between ops;
   /// `probs` the probabilities of each layer (its own buffer for a layer whose maps are kept,
-  /// else one scratch buffer shared by the others).
+  /// else one scratch buffer shared by the others); `states` the kept layer boundaries.
   final class Pass {
     let batch: PackedBatch
     let request: Request
@@ -154,25 +209,32 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     let ffn: B.Buffer  // [T, intermediate]
     /// [layers, sequences, heads, AttentionFeatures.count] when features are asked for.
     let features: B.Buffer?
+    /// [layers − firstLayer + 1, T, H] when the hidden states are asked for: boundary
+    /// `firstLayer + i` at `i · T · H`.
+    let states: B.Buffer?
     let featureStride: Int
     /// The probabilities of each layer whose maps are kept, in `request.mapLayers` order.
     private(set) var heldProbs: [B.Buffer] = []
     private var scratchProbs: B.Buffer?
     private let backend: B
 
-    init(_ forward: Forward, batch: PackedBatch, request: Request) throws {
+    /// - Parameter input: the input of `request.firstLayer` (`[T, H]`), copied into `x`; nil
+    ///   when the pass starts with the embeddings.
+    init(_ forward: Forward, batch: PackedBatch, request: Request, input: UnsafeBufferPointer<Float>?) throws {
       let b = forward.backend, c = forward.config, t = batch.tokenCount, h = c.hiddenSize
       backend = b
       self.batch = batch
       self.request = request
       layout = try b.makeLayout(batch)
-      x = try b.makeBuffer(count: t * h)
+      x = try input.map { try b.makeBuffer(Array($0)) } ?? b.makeBuffer(count: t * h)
       y = try b.makeBuffer(count: t * h)
       qkv = try b.makeBuffer(count: t * 3 * h)
       context = try b.makeBuffer(count: t * h)
       ffn = try b.makeBuffer(count: t * c.intermediateSize)
       featureStride = batch.count * c.numHeads * AttentionFeatures.count
       features = request.wantsFeatures ? try b.makeBuffer(count: c.numLayers * featureStride) : nil
+      let boundaries = c.numLayers - request.firstLayer + 1
+      states = request.wantsHiddenStates ? try b.makeBuffer(count: boundaries * t * h) : nil
     }
 
     /// The buffer layer `l`'s probabilities go to.
@@ -192,6 +254,22 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     try backend.embed(
       out: pass.x, layout: pass.layout, batch: pass.batch, word: word, position: position, type: tokenType,
       gamma: embeddingGamma, beta: embeddingBeta, hidden: config.hiddenSize, eps: config.layerNormEps)
+  }
+
+  /// Copies `pass.x`, the input of layer `boundary` (`layers`: the last hidden state), into
+  /// `pass.states` when the states are kept.
+  func keepState(_ pass: Pass, boundary: Int) throws {
+    guard let states = pass.states else { return }
+    let size = pass.batch.tokenCount * config.hiddenSize
+    try backend.copy(pass.x, count: size, to: states, at: (boundary - pass.request.firstLayer) * size)
+  }
+
+  /// The kept layer boundaries as host storage (on the CPU backend, the buffer itself).
+  func readStates(_ pass: Pass) throws -> HiddenStates? {
+    guard let states = pass.states else { return nil }
+    let t = pass.batch.tokenCount, h = config.hiddenSize, first = pass.request.firstLayer
+    let storage = try backend.readStorage(states, count: (config.numLayers - first + 1) * t * h)
+    return HiddenStates(firstLayer: first, layers: config.numLayers, tokenCount: t, hiddenSize: h, storage: storage)
   }
 
   /// One `BertLayer` on `pass.x`, in place: attention (+ its map features), then the FFN.

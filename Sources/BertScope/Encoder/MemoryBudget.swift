@@ -30,13 +30,14 @@ public enum MemoryBudget {
   /// Host bytes of a forward pass over sequences of `lengths` tokens. On the CPU backend:
   /// activations `x, y, context` `[T, H]`, `qkv` `[T, 3H]`, `ffn` `[T, FFN]`, one scratch
   /// probability buffer `[Σ heads·L²]` plus one per layer whose maps are returned. Elsewhere
-  /// only what comes back: the hidden state and the maps.
-  static func estimate(lengths: [Int], config c: BertConfig, mapLayers: Int, mapHeads: Int, hostActivations: Bool)
-    -> Int
-  {
+  /// only what comes back: the hidden state and the maps. Both: `hiddenStates` layer
+  /// boundaries `[T, H]` when they are kept.
+  static func estimate(
+    lengths: [Int], config c: BertConfig, mapLayers: Int, mapHeads: Int, hostActivations: Bool, hiddenStates: Int = 0
+  ) -> Int {
     let tokens = lengths.reduce(0, +)
     let squares = lengths.reduce(0) { $0 + $1 * $1 }
-    var floats = tokens * c.hiddenSize
+    var floats = tokens * c.hiddenSize * (1 + hiddenStates)
     if hostActivations {
       floats += tokens * (5 * c.hiddenSize + c.intermediateSize) + squares * c.numHeads * (1 + mapLayers)
     } else {
@@ -47,15 +48,20 @@ public enum MemoryBudget {
 
   /// Throws `outOfDeviceMemory` naming the batch, the estimate, the budget and how many
   /// sequences of this size would fit, when a pass over `encodings` would exceed `budget`.
+  /// `fromLayer`: the first layer the pass runs (it keeps `layers − fromLayer + 1` boundaries
+  /// when `options.hiddenStates` is set).
   static func check(
-    _ encodings: [Encoding], config: BertConfig, options: EncodeOptions, hostActivations: Bool, budget: Int? = nil
+    _ encodings: [Encoding], config: BertConfig, options: EncodeOptions, hostActivations: Bool, fromLayer: Int = 0,
+    budget: Int? = nil
   ) throws {
     guard !encodings.isEmpty else { return }
     let (layers, heads) = try options.maps.resolve(config)
     let lengths = encodings.map(\.count)
+    let boundaries = options.hiddenStates ? max(config.numLayers - fromLayer + 1, 0) : 0
     let need = estimate(
-      lengths: lengths, config: config, mapLayers: layers.count, mapHeads: heads.count, hostActivations: hostActivations
-    )
+      lengths: lengths, config: config, mapLayers: layers.count, mapHeads: heads.count,
+      hostActivations: hostActivations,
+      hiddenStates: boundaries)
     let limit = budget ?? bytes
     guard need > limit else { return }
     let tokens = lengths.reduce(0, +)

@@ -99,6 +99,9 @@ public enum SelfTest {
       position: try backend.makeBuffer(rng.floats(140 * hidden)), type: try backend.makeBuffer(rng.floats(2 * hidden)),
       gamma: gamma, beta: beta, hidden: hidden, eps: 1e-12)
     results.append(("embed", try backend.read(embedded, range: 0..<(batch.tokenCount * hidden)), 1e-4))
+    let kept = try backend.makeBuffer(rng.floats(3 * rows * hidden))
+    try backend.copy(y, count: rows * hidden, to: kept, at: rows * hidden + 1)
+    results.append(("copy", try backend.read(kept, range: 0..<(3 * rows * hidden)), 0))
     return results
   }
 

@@ -43,6 +43,21 @@ extension OpenCLBackend {
     }
   }
 
+  func copy(_ source: OpenCLBuffer, count: Int, to destination: OpenCLBuffer, at offset: Int) throws {
+    try require(
+      source !== destination && count >= 0 && count <= source.count && offset >= 0
+        && offset <= destination.count - count,
+      "copy of \(count) floats from a buffer of \(source.count) to offset \(offset) of a buffer of \(destination.count): out of range, or the same buffer"
+    )
+    // A copy of zero bytes is CL_INVALID_VALUE.
+    guard count > 0 else { return }
+    try locked {
+      try call("clEnqueueCopyBuffer", "\(count) floats to offset \(offset)") {
+        clEnqueueCopyBuffer(queue.handle, source.mem, destination.mem, 0, offset * 4, count * 4, 0, nil, nil)
+      }
+    }
+  }
+
   func read(_ buffer: OpenCLBuffer, range: Range<Int>) throws -> [Float] {
     try read(buffer, ranges: [range])[0]
   }
