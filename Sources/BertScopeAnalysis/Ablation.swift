@@ -344,8 +344,8 @@ public struct AblationState: AnalysisState {
     guard other.task == task, other.mode == mode, other.pooling == pooling, other.targets == targets else {
       throw BertScopeError.invalidInput("cannot merge ablations of different tasks, modes, pooling or targets")
     }
-    examples += other.examples
-    forwardPasses += other.forwardPasses
+    let (e, f) = (try addCount(examples, other.examples), try addCount(forwardPasses, other.forwardPasses))
+    (examples, forwardPasses) = (e, f)
     scores += other.scores
     for k in cosines.indices { cosines[k] += other.cosines[k] }
     for k in sums.indices { sums[k] += other.sums[k] }

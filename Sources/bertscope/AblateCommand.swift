@@ -16,7 +16,8 @@ struct AblateCommand: ParsableCommand {
       accuracy (a label is a class index or an id2label name); without --task, any corpus, \
       and the metric is the mean 1 - cosine between the ablated and the intact pooled \
       embeddings. The weights are loaded once; each batch runs the intact model and then one \
-      pass per head and per layer. Writes DIR/ablation.csv (layer,head,metric,delta; head is \
+      pass per head and per layer, each starting at the disabled layer from the intact pass's \
+      hidden states (the layers below it cannot change): for 6 layers 40 % less work. Writes DIR/ablation.csv (layer,head,metric,delta; head is \
       "all" for a whole layer) and DIR/ablation.json (with the baseline).
       """)
 
