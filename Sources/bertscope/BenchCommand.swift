@@ -12,7 +12,10 @@ struct BenchCommand: ParsableCommand {
       Inputs are real text: consecutive sentences of the corpus (default samples/wordnet-sentences.txt) \
       joined until each sequence holds exactly LENGTH tokens. Each configuration runs --warmup passes, \
       then --repeats timed passes; the table shows the median (and 10th/90th percentiles in the JSON). \
-      "maps all" pulls every layer's and head's attention probabilities back to the host.
+      "maps all" pulls every layer's and head's attention probabilities back to the host; \
+      its rows also give the readback alone (readback ms: the median time to read the maps \
+      after the compute finished, and its GB/s; readback_ms, readback_bytes and \
+      readback_gb_per_s in --json).
       """)
 
   @Option(help: "Hugging Face BERT model folder (default: $BERTSCOPE_MODEL, else the installed default).") var model:
@@ -57,7 +60,8 @@ struct BenchCommand: ParsableCommand {
     var table = [
       pad("backend", 28) + pad("batch", 6, right: true) + pad("length", 7, right: true) + pad("maps", 6, right: true)
         + pad("median ms", 11, right: true) + pad("seq/s", 10, right: true) + pad("tokens/s", 11, right: true)
-        + pad("GFLOPS", 9, right: true) + pad("peak MiB", 10, right: true)
+        + pad("GFLOPS", 9, right: true) + pad("peak MiB", 10, right: true) + pad("readback ms", 13, right: true)
+        + pad("GB/s", 9, right: true)
     ]
     var uploads: [String: Double] = [:]
     for kind in backends {
@@ -74,20 +78,28 @@ struct BenchCommand: ParsableCommand {
             let options = EncodeOptions(maps: withMaps ? .all : .none)
             for _ in 0..<warmup { _ = try encoder.encode(inputs, options: options) }
             var times: [Double] = []
+            var reads: [Double] = []
+            var mapBytes = 0
             for _ in 0..<repeats {
               let start = DispatchTime.now().uptimeNanoseconds
               let out = try encoder.encode(inputs, options: options)
               times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
               precondition(out.count == b)
+              reads.append(out.mapReadSeconds)
+              mapBytes = out.mapBytes
             }
             times.sort()
+            reads.sort()
+            let read = withMaps ? reads[reads.count / 2] : nil
             let median = times[times.count / 2]
             let peak = peakMemoryBytes()
             let row = BenchResults.Row(
               backend: kind, device: encoder.backendDescription, batch: b, length: l, maps: withMaps ? "all" : "none",
               medianMs: median * 1000, p10Ms: times[times.count / 10] * 1000,
               p90Ms: times[min(times.count - 1, times.count * 9 / 10)] * 1000, sequencesPerS: Double(b) / median,
-              tokensPerS: Double(b * l) / median, gflops: flops / median / 1e9, repeats: repeats, peakRSSBytes: peak)
+              tokensPerS: Double(b * l) / median, gflops: flops / median / 1e9, repeats: repeats, peakRSSBytes: peak,
+              readbackMs: read.map { $0 * 1000 }, readbackBytes: withMaps ? mapBytes : nil,
+              readbackGBPerS: read.map { Double(mapBytes) / max($0, 1e-12) / 1e9 })
             rows.append(row)
             table.append(
               pad(String(encoder.backendDescription.prefix(27)), 28) + pad("\(b)", 6, right: true)
@@ -97,7 +109,10 @@ struct BenchCommand: ParsableCommand {
                 + pad(String(format: "%.1f", Double(b) / median), 10, right: true)
                 + pad(String(format: "%.0f", Double(b * l) / median), 11, right: true)
                 + pad(String(format: "%.1f", flops / median / 1e9), 9, right: true)
-                + pad(String(format: "%.0f", Double(peak) / 1_048_576), 10, right: true))
+                + pad(String(format: "%.0f", Double(peak) / 1_048_576), 10, right: true)
+                + pad(read.map { String(format: "%.2f", $0 * 1000) } ?? "-", 13, right: true)
+                + pad(
+                  read.map { Self.rate(Double(mapBytes) / max($0, 1e-12) / 1e9) } ?? "-", 9, right: true))
             if !quiet { printError(table.last!) }
           }
         }
@@ -180,6 +195,11 @@ func peakMemoryBytes() -> Int {
   return digits * 1024
 }
 
+extension BenchCommand {
+  /// A rate for the table: 2 decimals, none from 100 up (a zero-copy readback is "huge").
+  static func rate(_ value: Double) -> String { String(format: value >= 100 ? "%.0f" : "%.2f", value) }
+}
+
 /// `bertscope bench --json`: what bench/peers and the GPU check read.
 struct BenchResults: Encodable {
   struct Row: Encodable {
@@ -193,11 +213,17 @@ struct BenchResults: Encodable {
     var medianMs, p10Ms, p90Ms: Double
     var sequencesPerS, tokensPerS, gflops: Double
     var repeats, peakRSSBytes: Int
+    /// Maps all: the median time to read the maps back after the compute (ms), their bytes,
+    /// and the rate; nil without maps.
+    var readbackMs: Double?
+    var readbackBytes: Int?
+    var readbackGBPerS: Double?
 
     enum CodingKeys: String, CodingKey {
       case backend, device, batch, length, maps, gflops, repeats
       case medianMs = "median_ms", p10Ms = "p10_ms", p90Ms = "p90_ms", sequencesPerS = "sequences_per_s"
       case tokensPerS = "tokens_per_s", peakRSSBytes = "peak_rss_bytes"
+      case readbackMs = "readback_ms", readbackBytes = "readback_bytes", readbackGBPerS = "readback_gb_per_s"
     }
   }
 

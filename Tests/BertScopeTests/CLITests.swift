@@ -64,6 +64,31 @@ struct CLITests {
     }
   }
 
+  @Test("bench times each backend and, with maps, their readback alone (JSON and table)")
+  func bench() throws {
+    let json = Fixtures.temporaryDirectory().appendingPathComponent("bench.json")
+    let r = try CLI.run([
+      "bench", "--model", tiny, "--batch", "2", "--length", "16", "--maps", "none,all", "--repeats", "3", "--warmup",
+      "1",
+      "--json", json.path, "-q", "--input",
+      Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+        "samples/wordnet-sentences.txt"
+      ).path,
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    let object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+    let rows = try #require(object?["results"] as? [[String: Any]])
+    #expect(rows.count == 2)
+    let none = try #require(rows.first { $0["maps"] as? String == "none" })
+    let all = try #require(rows.first { $0["maps"] as? String == "all" })
+    #expect(none["readback_ms"] == nil && none["readback_bytes"] == nil)
+    // Two sequences of 16 tokens, 2 layers × 4 heads of 16 × 16 float32.
+    #expect(all["readback_bytes"] as? Int == 2 * 2 * 4 * 16 * 16 * 4)
+    let ms = try #require(all["readback_ms"] as? Double)
+    #expect(ms > 0 && ms <= (all["median_ms"] as? Double ?? 0) * 1.5)
+    #expect(r.stdout.split(separator: "\n").first?.hasSuffix("readback ms     GB/s") == true, "\(r.stdout)")
+  }
+
   @Test("errors are one line on stderr and a non-zero exit")
   func errors() throws {
     let missing = try CLI.run(["attention", "--model", "/nonexistent/model", "--text", "x", "--out", "/tmp/x"])

@@ -189,6 +189,13 @@ public struct EncoderOutput: Sendable {
   /// ``EncodeOptions/hiddenStates`` was set; nil otherwise.
   public let hiddenStates: HiddenStates?
 
+  /// Seconds spent reading the maps back to the host, after the pass's compute finished
+  /// (the last hidden state is read first, which waits for it): the readback alone.
+  public internal(set) var mapReadSeconds: Double = 0
+
+  /// Bytes of the maps returned (float32 `[layers, heads, L, L]` per sequence).
+  public var mapBytes: Int { maps.reduce(0) { $0 + $1.layers.count * $1.heads.count * $1.length * $1.length * 4 } }
+
   /// Number of sequences in the batch.
   public var count: Int { lengths.count }
 

@@ -123,14 +123,16 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
       try keepState(pass, boundary: l + 1)
     }
     let hidden = try backend.readStorage(pass.x, count: size)
+    let readStart = DispatchTime.now().uptimeNanoseconds
     let maps = try readMaps(pass)
+    let mapReadSeconds = Double(DispatchTime.now().uptimeNanoseconds - readStart) / 1e9
     let features = try readFeatures(pass)
     let states = try readStates(pass)
     let pooled = Self.pool(hidden, batch: batch, hiddenSize: config.hiddenSize, pooling: options.pooling)
     return EncoderOutput(
       lengths: batch.lengths, tokenOffsets: batch.tokenOffsets, hiddenSize: config.hiddenSize, hidden: hidden,
       pooled: pooled, maps: maps, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
-      features: features, hiddenStates: states)
+      features: features, hiddenStates: states, mapReadSeconds: mapReadSeconds)
   }
 
   private func emptyStates(_ first: Int) -> HiddenStates {
