@@ -103,10 +103,8 @@ extension AnalysisSession {
     var rows = resuming?.rows.rows ?? 0
     let hasher = StreamHasher()
     func part(_ position: CorpusPosition, complete: Bool) -> RunState.Part {
-      let input =
-        complete
-        ? InputIdentity(path: source.path, bytes: hasher.bytes, sha256: hasher.finish())
-        : hasher.snapshot(path: source.path)
+      // What was read so far: at the end, the whole input.
+      let input = hasher.snapshot(path: source.path)
       var state = RowsState()
       (state.rows, state.elements) = (rows, npy.elements)
       state.files = [AttentionDump.index: index.length, AttentionDump.tokens: tokens.length]

@@ -37,10 +37,8 @@ extension AnalysisSession {
     func part(_ position: CorpusPosition, complete: Bool) -> RunState.Part {
       var rows = RowsState()
       (rows.rows, rows.elements) = (writer.rows, writer.elements)
-      let input =
-        complete
-        ? InputIdentity(path: source.path, bytes: hasher.bytes, sha256: hasher.finish())
-        : hasher.snapshot(path: source.path)
+      // What was read so far: at the end, the whole input.
+      let input = hasher.snapshot(path: source.path)
       return RunState.Part(
         name: Self.rowsPart, options: options, input: input, modelB: nil, position: position, complete: complete,
         state: rows.part)

@@ -90,10 +90,8 @@ public final class RunRecorder {
     }
     let hasher = StreamHasher()
     func part(_ s: A.State, _ position: CorpusPosition, complete: Bool) -> RunState.Part {
-      let input =
-        complete
-        ? InputIdentity(path: source.path, bytes: hasher.bytes, sha256: hasher.finish())
-        : hasher.snapshot(path: source.path)
+      // What was read so far: at the end, the whole input.
+      let input = hasher.snapshot(path: source.path)
       return RunState.Part(
         name: name, options: options, input: input, modelB: modelB, position: position, complete: complete,
         state: s.part)

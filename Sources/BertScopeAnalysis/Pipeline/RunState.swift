@@ -59,7 +59,8 @@ public final class StreamHasher: @unchecked Sendable {
   /// The digest in lower-case hex (the hasher cannot be used afterwards).
   public func finish() -> String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
 
-  /// The bytes seen so far and their digest; the hasher goes on.
+  /// The bytes seen so far and their digest (of the whole input once it was read to the end);
+  /// the hasher goes on.
   public func snapshot(path: String) -> InputIdentity {
     let copy = hasher
     return InputIdentity(path: path, bytes: bytes, sha256: copy.finalize().map { String(format: "%02x", $0) }.joined())
