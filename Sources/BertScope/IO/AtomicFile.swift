@@ -53,6 +53,21 @@ public enum AtomicFile {
     }
   }
 
+  /// Writes all of `raw` to `fd` (retrying short writes and EINTR); a failure names `path`.
+  static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer, path: String) throws {
+    guard var p = raw.baseAddress else { return }
+    var left = raw.count
+    while left > 0 {
+      let n = Glibc.write(fd, p, left)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw BertScopeError.io(path: path, problem: "write failed: \(String(cString: strerror(errno)))")
+      }
+      left -= n
+      p += n
+    }
+  }
+
   /// Writes `data` to `url` atomically, creating the parent folder if needed.
   public static func write(_ data: Data, to url: URL) throws {
     let writer = try Writer(url: url)
@@ -111,17 +126,8 @@ public enum AtomicFile {
 
     /// Appends raw bytes.
     public func write(raw: UnsafeRawBufferPointer) throws {
-      guard var p = raw.baseAddress, !done else { return }
-      var left = raw.count
-      while left > 0 {
-        let n = Glibc.write(fd, p, left)
-        if n < 0 {
-          if errno == EINTR { continue }
-          throw BertScopeError.io(path: url.path, problem: "write failed: \(String(cString: strerror(errno)))")
-        }
-        left -= n
-        p += n
-      }
+      guard !done else { return }
+      try writeAll(fd, raw, path: url.path)
     }
 
     /// Overwrites bytes at `offset` (used to patch an NPY header once the row count is known).

@@ -66,17 +66,7 @@ public final class ResumableFile {
 
   /// Appends raw bytes.
   public func append(_ raw: UnsafeRawBufferPointer) throws {
-    guard var p = raw.baseAddress else { return }
-    var left = raw.count
-    while left > 0 {
-      let n = Glibc.write(fd, p, left)
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw BertScopeError.io(path: partial.path, problem: "write failed: \(String(cString: strerror(errno)))")
-      }
-      left -= n
-      p += n
-    }
+    try AtomicFile.writeAll(fd, raw, path: partial.path)
     length += raw.count
   }
 
