@@ -182,7 +182,8 @@ public struct AblationAnalysis: CorpusAnalysis {
     let c = encoder.config
     if task == .classify && !encoder.hasClassifier {
       throw BertScopeError.invalidInput(
-        "--task classify needs a checkpoint with a classification head (pooler.* and classifier.*); this one has none")
+        "--task classify needs a …ForSequenceClassification checkpoint (a classification head: BERT pooler.* + classifier.*, RoBERTa/ELECTRA classifier.dense + classifier.out_proj, DistilBERT pre_classifier + classifier); this one has none"
+      )
     }
     let targets = self.targets ?? AblationTarget.all(layers: c.numLayers, heads: c.numHeads)
     for t in targets where t.layer < 0 || t.layer >= c.numLayers || (t.head.map { $0 < 0 || $0 >= c.numHeads } ?? false)
@@ -207,7 +208,7 @@ public struct AblationAnalysis: CorpusAnalysis {
   /// label, or plain texts; errors name the line.
   public func items(_ lines: [CorpusLine], path: String, session: AnalysisSession) throws -> [AblationItem] {
     let model = session.model
-    let classes = model.weights.classifier.map { $0.bias.count } ?? 0
+    let classes = model.weights.head?.labels ?? 0
     return try lines.map { line in
       let at = "\(path):\(line.number)"
       switch task {

@@ -35,9 +35,9 @@ public struct MapComparison: AnalysisState {
       throw BertScopeError.invalidInput(
         "cannot compare \(a.directory.path) and \(b.directory.path): different vocabularies (\(detail))")
     }
-    if a.tokenizer.options != b.tokenizer.options {
+    if a.tokenizer.isPipeline == b.tokenizer.isPipeline && a.tokenizer.fingerprint != b.tokenizer.fingerprint {
       throw BertScopeError.invalidInput(
-        "cannot compare \(a.directory.path) and \(b.directory.path): different tokenizer settings (tokenizer_config.json)"
+        "cannot compare \(a.directory.path) and \(b.directory.path): different tokenizer settings (tokenizer.json / tokenizer_config.json)"
       )
     }
   }

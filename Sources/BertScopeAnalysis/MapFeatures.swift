@@ -30,7 +30,7 @@ public struct MapContext: Sendable, Equatable {
   }
 
   /// The context of `encoding` (kinds from `TokenKind.kinds`).
-  public init(_ encoding: Encoding, tokenizer: BertTokenizer) throws {
+  public init(_ encoding: Encoding, tokenizer: Tokenizer) throws {
     try self.init(kinds: TokenKind.kinds(of: encoding, tokenizer: tokenizer), segments: encoding.segments)
   }
 }

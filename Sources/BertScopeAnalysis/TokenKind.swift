@@ -36,17 +36,32 @@ public enum TokenKind: Int, Sendable, CaseIterable, Codable {
     }
   }
 
-  /// A word piece made only of punctuation (a leading `##` continuation mark is ignored).
+  /// A word piece made only of punctuation (a leading `##` continuation mark, byte-level
+  /// BPE's `Ġ` space mark or SentencePiece's `▁` is ignored).
   public static func isPunctuation(token: String) -> Bool {
     var body = Substring(token)
-    if body.hasPrefix("##") && body.count > 2 { body = body.dropFirst(2) }
+    if body.hasPrefix("##") && body.count > 2 {
+      body = body.dropFirst(2)
+    } else if (body.hasPrefix("\u{120}") || body.hasPrefix("\u{2581}")) && body.count > 1 {
+      body = body.dropFirst()
+    }
     return !body.isEmpty && body.unicodeScalars.allSatisfy(isPunctuation)
+  }
+
+  /// The kind of a token known only by its string (a saved `tokens.json`): `[CLS]` and `<s>`
+  /// are ``cls``, `[SEP]` and `</s>` ``sep``, then punctuation or other.
+  public init(token: String) {
+    switch token {
+    case "[CLS]", "<s>": self = .cls
+    case "[SEP]", "</s>": self = .sep
+    default: self = Self.isPunctuation(token: token) ? .punctuation : .other
+    }
   }
 
   /// The kind of every position of `encoding`. [CLS]/[SEP] are recognised by id (so a
   /// literal "[SEP]" typed in the text, which the tokenizer maps to the id, counts too);
   /// punctuation by the token string, looked up in the vocabulary when `tokens` is empty.
-  public static func kinds(of encoding: Encoding, tokenizer: BertTokenizer) -> [TokenKind] {
+  public static func kinds(of encoding: Encoding, tokenizer: Tokenizer) -> [TokenKind] {
     encoding.ids.enumerated().map { position, id in
       if id == tokenizer.clsID { return .cls }
       if id == tokenizer.sepID { return .sep }

@@ -151,13 +151,12 @@ public enum AnalysisReport {
   }
 
   /// The pattern type of each of the example's maps, [layer][head], by the same rules as
-  /// `bertscope patterns` (token kinds from the token strings: [CLS], [SEP], punctuation).
+  /// `bertscope patterns` (token kinds from the token strings: [CLS] or <s>, [SEP] or </s>,
+  /// punctuation).
   public static func patterns(of e: AnalysisResults.Example, classifier: PatternClassifier = PatternClassifier()) throws
     -> [[AttentionPattern]]
   {
-    let kinds = e.tokens.map { t -> TokenKind in
-      t == "[CLS]" ? .cls : t == "[SEP]" ? .sep : TokenKind.isPunctuation(token: t) ? .punctuation : .other
-    }
+    let kinds = e.tokens.map(TokenKind.init(token:))
     let context = try MapContext(kinds: kinds, segments: e.segments)
     return e.maps.map { layer in
       layer.map { classifier.classify(MapFeatures.compute($0.values, context: context)) }

@@ -147,7 +147,7 @@ struct BenchCommand: ParsableCommand {
   }
 
   /// `count` encodings of exactly `length` tokens cut from consecutive sentences.
-  static func makeTexts(_ sentences: [String], tokenizer: BertTokenizer, length: Int, count: Int) -> [Encoding] {
+  static func makeTexts(_ sentences: [String], tokenizer: Tokenizer, length: Int, count: Int) -> [Encoding] {
     var out: [Encoding] = []
     var next = 0
     while out.count < count {

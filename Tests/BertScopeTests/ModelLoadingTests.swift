@@ -31,20 +31,24 @@ struct ModelLoadingTests {
     #expect(out.maps[0].length == 5)
   }
 
-  @Test("a missing folder or file says what is missing and how to install")
+  @Test("a missing folder or file names the file and the folder; scripts/setup only for the default model")
   func missing() throws {
     let nowhere = Fixtures.temporaryDirectory().appendingPathComponent("absent")
     guard case .modelNotFound(let path, let hint)? = failure(nowhere) else {
       Issue.record("expected modelNotFound"); return
     }
-    #expect(path.hasSuffix("absent") && hint.contains("scripts/setup"))
-    for file in ["config.json", "vocab.txt", "model.safetensors"] {
+    #expect(path.hasSuffix("absent") && hint.contains("no such folder") && !hint.contains("scripts/setup"))
+    #expect(ModelLocator.installHint(for: ModelLocator.defaultDirectory).contains("scripts/setup"))
+    #expect(ModelLocator.installHint(for: nowhere).isEmpty)
+    // Without vocab.txt (and no tokenizer.json) the error names both tokenizer files.
+    for (file, named) in [("config.json", "config.json"), ("vocab.txt", "tokenizer.json"), ("model.safetensors", "model.safetensors")] {
       let dir = try TinyModelFolder().write(to: Fixtures.temporaryDirectory())
       try FileManager.default.removeItem(at: dir.appendingPathComponent(file))
-      guard case .modelNotFound(let path, _)? = failure(dir) else {
+      guard case .modelNotFound(let path, let hint)? = failure(dir) else {
         Issue.record("expected modelNotFound for \(file)"); continue
       }
-      #expect(path.hasSuffix(file))
+      #expect(path.hasSuffix(named))
+      #expect(hint.contains(dir.path) && hint.contains(file) && !hint.contains("scripts/setup"))
     }
   }
 

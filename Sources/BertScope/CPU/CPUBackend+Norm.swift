@@ -12,7 +12,7 @@ extension CPUBackend {
     let g = gamma.pointer, b = beta.pointer
     batch.ids.withUnsafeBufferPointer { ids in
       batch.positions.withUnsafeBufferPointer { positions in
-        batch.segments.withUnsafeBufferPointer { segments in
+        batch.tokenTypes.withUnsafeBufferPointer { segments in
           parallelChunks(batch.tokenCount, grain: 16) { range in
             let t = range.lowerBound
             bs_embed_rows(

@@ -14,8 +14,11 @@ public struct PackedBatch: Sendable, Equatable {
   public let probOffsets: [Int]
   /// Vocabulary id of each token, sequences back to back: [tokenCount].
   public let ids: [Int32]
-  /// Segment (token type) id of each token: [tokenCount].
+  /// Segment id of each token (which text of a pair it belongs to): [tokenCount].
   public let segments: [Int32]
+  /// The token-type row of each token's embedding: its segment id, or 0 for a model that
+  /// takes no token types (``ModelFamily/usesTokenTypes``): [tokenCount].
+  public let tokenTypes: [Int32]
   /// Position of each token within its sequence (0..<L per sequence): [tokenCount].
   public let positions: [Int32]
   /// Each token's `AttentionFeatures.Kind` (all `.other` unless given): [tokenCount].
@@ -37,7 +40,9 @@ public struct PackedBatch: Sendable, Equatable {
   /// Packs `encodings` in order, for a model with `heads` heads per layer.
   /// - Parameter kinds: per sequence, each token's `AttentionFeatures.Kind` raw value
   ///   (needed only for `attentionFeatures`).
-  public init(_ encodings: [Encoding], heads: Int, kinds: [[Int32]]? = nil) {
+  /// - Parameter tokenTypes: false embeds every token with token type 0 (RoBERTa, DistilBERT);
+  ///   the segments still say which text each token is of.
+  public init(_ encodings: [Encoding], heads: Int, kinds: [[Int32]]? = nil, tokenTypes: Bool = true) {
     var lengths: [Int] = [], tokenOffsets: [Int] = [], probOffsets: [Int] = []
     var ids: [Int32] = [], segments: [Int32] = [], positions: [Int32] = [], allKinds: [Int32] = []
     var within: [Float] = []
@@ -61,6 +66,7 @@ public struct PackedBatch: Sendable, Equatable {
     self.probOffsets = probOffsets
     self.ids = ids
     self.segments = segments
+    self.tokenTypes = tokenTypes ? segments : [Int32](repeating: 0, count: segments.count)
     self.positions = positions
     self.heads = heads
     self.probCount = probs
@@ -146,7 +152,7 @@ protocol ComputeBackend: AnyObject, Sendable {
   /// Uploads the batch's token data.
   func makeLayout(_ batch: PackedBatch) throws -> Layout
 
-  /// `out[t] = LayerNorm(word[ids[t]] + position[positions[t]] + type[segments[t]])`.
+  /// `out[t] = LayerNorm(word[ids[t]] + position[positions[t]] + type[tokenTypes[t]])`.
   /// out: [T, H]; word: [V, H]; position: [P, H]; type: [S, H]; gamma, beta: [H].
   func embed(
     out: Buffer, layout: Layout, batch: PackedBatch, word: Buffer, position: Buffer, type: Buffer,

@@ -16,7 +16,7 @@ public final class Encoder: Sendable {
   /// The architecture of the loaded model.
   public let config: BertConfig
   /// The model's tokenizer, used by ``encode(texts:options:)``.
-  public let tokenizer: BertTokenizer
+  public let tokenizer: Tokenizer
   /// The backend actually used (`auto` resolved).
   public let backend: BackendKind
   /// The backend in words, e.g. "cpu (packed AVX-512 GEMM, AVX2+FMA kernels, 2 threads)" or
@@ -25,8 +25,7 @@ public final class Encoder: Sendable {
   /// Seconds spent preparing and uploading the weights.
   public let uploadSeconds: Double
   let engine: any EncoderEngine
-  let pooler: (weight: [Float], bias: [Float])?
-  let classifier: (weight: [Float], bias: [Float])?
+  let head: ClassificationHead?
 
   /// Uploads `model`'s weights to `backend`.
   /// - Parameters:
@@ -38,8 +37,7 @@ public final class Encoder: Sendable {
     let start = DispatchTime.now().uptimeNanoseconds
     config = model.config
     tokenizer = model.tokenizer
-    pooler = model.weights.pooler
-    classifier = model.weights.classifier
+    head = model.weights.head
     let resolved = try Self.makeEngine(weights: model.weights, kind: backend, device: device, note: note)
     engine = resolved.engine
     self.backend = resolved.kind
@@ -136,31 +134,21 @@ public final class Encoder: Sendable {
     try encode(texts.map { try tokenizer.encode($0) }, options: options)
   }
 
-  /// True when the checkpoint has a sequence-classification head (`pooler.*` + `classifier.*`).
-  public var hasClassifier: Bool { pooler != nil && classifier != nil }
+  /// True when the checkpoint has a sequence-classification head (``BertWeights/head``).
+  public var hasClassifier: Bool { head != nil }
 
-  /// Class logits `[count, labels]` of a `BertForSequenceClassification` checkpoint:
-  /// `classifier(tanh(pooler(h_[CLS])))`.
+  /// Class logits `[count, labels]` of a `…ForSequenceClassification` checkpoint from the
+  /// first token's last hidden state (``ClassificationHead``; BERT:
+  /// `classifier(tanh(pooler(h_[CLS])))`).
   public func logits(_ output: EncoderOutput) throws -> [Float] {
-    guard let pooler, let classifier else {
-      throw BertScopeError.invalidInput("this checkpoint has no classification head (pooler.* and classifier.*)")
+    guard let head else {
+      throw BertScopeError.invalidInput(
+        "this checkpoint has no sequence-classification head (a …ForSequenceClassification checkpoint has one)")
     }
-    let h = output.hiddenSize
-    let labels = classifier.bias.count
-    var logits = [Float](repeating: 0, count: output.count * labels)
+    var logits: [Float] = []
+    logits.reserveCapacity(output.count * head.labels)
     for s in 0..<output.count {
-      let cls = output.hidden.pointer + output.tokenOffsets[s] * h
-      var pooled = [Double](repeating: 0, count: h)
-      for i in 0..<h {
-        var acc = Double(pooler.bias[i])
-        for j in 0..<h { acc += Double(pooler.weight[i * h + j]) * Double(cls[j]) }
-        pooled[i] = tanh(acc)
-      }
-      for k in 0..<labels {
-        var acc = Double(classifier.bias[k])
-        for j in 0..<h { acc += Double(classifier.weight[k * h + j]) * pooled[j] }
-        logits[s * labels + k] = Float(acc)
-      }
+      logits += head.logits(output.hidden.pointer + output.tokenOffsets[s] * output.hiddenSize)
     }
     return logits
   }

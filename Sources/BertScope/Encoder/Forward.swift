@@ -41,6 +41,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
   let activation: Activation
   let word: B.Buffer, position: B.Buffer, tokenType: B.Buffer
   let embeddingGamma: B.Buffer, embeddingBeta: B.Buffer
+  /// ELECTRA's `embeddings_project` (`[hidden, embedding]`), when the embeddings are narrower.
+  let projection: (weight: B.Matrix, bias: B.Buffer)?
   let layers: [Layer]
 
   var backendName: String { backend.name }
@@ -56,6 +58,9 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     tokenType = try backend.makeBuffer(weights.tokenTypeEmbeddings)
     embeddingGamma = try backend.makeBuffer(weights.embeddingNormGamma)
     embeddingBeta = try backend.makeBuffer(weights.embeddingNormBeta)
+    projection = try weights.embeddingProjection.map { p in
+      (try backend.makeMatrix(p.weight, rows: h, cols: c.embeddingSize), try backend.makeBuffer(p.bias))
+    }
     layers = try weights.layers.map { l in
       Layer(
         qkv: try backend.makeMatrix(l.qkvWeight, rows: 3 * h, cols: h),
@@ -87,8 +92,9 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
         throw BertScopeError.invalidInput(
           "input \(s + 1): token id \(id) at position \(p) is outside the vocabulary (0..<\(config.vocabSize))")
       }
-      if let (p, t) = e.segments.enumerated().first(where: { $0.element < 0 || Int($0.element) >= config.typeVocabSize }
-      ) {
+      if config.usesTokenTypes,
+        let (p, t) = e.segments.enumerated().first(where: { $0.element < 0 || Int($0.element) >= config.typeVocabSize })
+      {
         throw BertScopeError.invalidInput(
           "input \(s + 1): segment id \(t) at position \(p) is outside 0..<\(config.typeVocabSize)")
       }
@@ -102,7 +108,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     let start = DispatchTime.now().uptimeNanoseconds
     try validate(encodings)
     let request = try Request(options, config: config, encodings: encodings, firstLayer: first, given: input != nil)
-    let batch = PackedBatch(encodings, heads: config.numHeads, kinds: options.featureKinds)
+    let batch = PackedBatch(
+      encodings, heads: config.numHeads, kinds: options.featureKinds, tokenTypes: config.usesTokenTypes)
     let size = batch.tokenCount * config.hiddenSize
     if let input, input.count != size {
       throw BertScopeError.invalidInput(
@@ -251,11 +258,23 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     }
   }
 
-  /// `x = LayerNorm(word + position + type)`.
+  /// `x = LayerNorm(word + position + type)`, projected to the hidden size when the
+  /// embeddings are narrower (ELECTRA: `x = LayerNorm(…)·Wᵀ + b`).
   func embed(_ pass: Pass) throws {
+    guard let projection else {
+      try backend.embed(
+        out: pass.x, layout: pass.layout, batch: pass.batch, word: word, position: position, type: tokenType,
+        gamma: embeddingGamma, beta: embeddingBeta, hidden: config.hiddenSize, eps: config.layerNormEps)
+      return
+    }
+    let t = pass.batch.tokenCount
+    let narrow = try backend.makeBuffer(count: t * config.embeddingSize)
     try backend.embed(
-      out: pass.x, layout: pass.layout, batch: pass.batch, word: word, position: position, type: tokenType,
-      gamma: embeddingGamma, beta: embeddingBeta, hidden: config.hiddenSize, eps: config.layerNormEps)
+      out: narrow, layout: pass.layout, batch: pass.batch, word: word, position: position, type: tokenType,
+      gamma: embeddingGamma, beta: embeddingBeta, hidden: config.embeddingSize, eps: config.layerNormEps)
+    try backend.linear(
+      out: pass.x, input: narrow, rows: t, weight: projection.weight, bias: projection.bias, epilogue: .bias,
+      activation: activation)
   }
 
   /// Copies `pass.x`, the input of layer `boundary` (`layers`: the last hidden state), into

@@ -1,6 +1,8 @@
 import Foundation
 
-/// The architecture fields of a Hugging Face BERT `config.json` that the encoder needs.
+/// The architecture fields of a Hugging Face `config.json` that the encoder needs, for every
+/// ``ModelFamily`` (BERT's key names; DistilBERT's `dim`, `n_layers`, … are read into the same
+/// fields).
 public struct BertConfig: Sendable, Equatable, Codable {
   /// Number of WordPiece tokens: rows of the word-embedding matrix (`vocab_size`).
   public var vocabSize: Int
@@ -12,9 +14,17 @@ public struct BertConfig: Sendable, Equatable, Codable {
   public var numHeads: Int
   /// Width of the feed-forward layer inside each transformer layer (`intermediate_size`).
   public var intermediateSize: Int
-  /// Rows of the position-embedding matrix, and so the longest sequence in tokens, special
-  /// tokens included (`max_position_embeddings`, default 512).
+  /// The longest sequence in tokens, special tokens included: the rows of the
+  /// position-embedding matrix (`max_position_embeddings`, default 512) less the
+  /// ``positionOffset`` rows no position uses (RoBERTa's 514 rows hold 512 positions).
   public var maxPositions: Int
+  /// The row of the position-embedding matrix that position 0 uses: 0, or `pad_token_id + 1`
+  /// for the RoBERTa family (Hugging Face's `create_position_ids_from_input_ids` on an
+  /// unpadded sequence without a pad token written in it).
+  public var positionOffset: Int = 0
+  /// Width of the embeddings before the encoder (`embedding_size`): the hidden size except in
+  /// ELECTRA checkpoints that project them up (`embeddings_project`).
+  public var embeddingSize: Int = 0
   /// Number of token types (segments) the token-type embedding holds (`type_vocab_size`, default 2).
   public var typeVocabSize: Int
   /// The epsilon added to the variance in every LayerNorm (`layer_norm_eps`, default 1e-12).
@@ -30,11 +40,20 @@ public struct BertConfig: Sendable, Equatable, Codable {
   public var numLabels: Int?
   /// `id2label` from the config, indexed by class id, when present.
   public var labels: [String]?
-  /// The checkpoint's `model_type` (`"bert"` when absent); informational only.
+  /// The checkpoint's `model_type` as written (`"bert"` when absent).
   public var modelType: String
+  /// The architecture `model_type` names.
+  public var family: ModelFamily = .bert
 
   /// Width of one attention head: `hiddenSize / numHeads`.
   public var headDim: Int { hiddenSize / numHeads }
+
+  /// Rows of the position-embedding matrix in the checkpoint: ``maxPositions`` + ``positionOffset``.
+  public var positionRows: Int { maxPositions + positionOffset }
+
+  /// Whether the tokenizer's segment ids reach the model (``ModelFamily/usesTokenTypes``);
+  /// when not, every position uses token type 0.
+  public var usesTokenTypes: Bool { family.usesTokenTypes }
 
   /// Builds a configuration from its fields; defaults are those of BERT-base.
   ///
@@ -57,6 +76,8 @@ public struct BertConfig: Sendable, Equatable, Codable {
     self.numLabels = numLabels
     self.labels = labels
     self.modelType = modelType
+    self.family = ModelFamily(rawValue: modelType) ?? .bert
+    embeddingSize = hiddenSize
   }
 
   /// The activations BertScope implements, by their Hugging Face names.
@@ -95,7 +116,10 @@ public struct BertConfig: Sendable, Equatable, Codable {
       return exact
     }
     let modelType = (dict["model_type"] as? String) ?? "bert"
-    let act = (dict["hidden_act"] as? String) ?? "gelu"
+    let family = try ModelFamily(modelType: modelType, path: path)
+    // DistilBERT's config names the same sizes differently and has no token types.
+    let distil = family == .distilbert
+    let act = (dict[distil ? "activation" : "hidden_act"] as? String) ?? "gelu"
     var eps: Float = 1e-12
     if let raw = dict["layer_norm_eps"] {
       guard let number = JSONValue.number(raw) else {
@@ -116,26 +140,45 @@ public struct BertConfig: Sendable, Equatable, Codable {
     }
     var numLabels: Int? = labels?.count
     if dict["num_labels"] != nil { numLabels = try int("num_labels") }
+    let rows = try int("max_position_embeddings", default: 512)
     self.init(
       vocabSize: try int("vocab_size"),
-      hiddenSize: try int("hidden_size"),
-      numLayers: try int("num_hidden_layers"),
-      numHeads: try int("num_attention_heads"),
-      intermediateSize: try int("intermediate_size"),
-      maxPositions: try int("max_position_embeddings", default: 512),
-      typeVocabSize: try int("type_vocab_size", default: 2),
+      hiddenSize: try int(distil ? "dim" : "hidden_size"),
+      numLayers: try int(distil ? "n_layers" : "num_hidden_layers"),
+      numHeads: try int(distil ? "n_heads" : "num_attention_heads"),
+      intermediateSize: try int(distil ? "hidden_dim" : "intermediate_size"),
+      maxPositions: rows,
+      typeVocabSize: distil ? 1 : try int("type_vocab_size", default: 2),
       layerNormEps: eps,
       hiddenAct: act,
       numLabels: numLabels,
       labels: labels,
       modelType: modelType
     )
-    try validate(path: path)
-    if let raw = dict["embedding_size"], let embedding = JSONValue.integer(raw), embedding != hiddenSize {
+    self.family = family
+    if family.positionsAfterPadding {
+      let pad = try int("pad_token_id", default: 1)
+      guard pad >= 0, pad + 1 < rows else {
+        throw BertScopeError.badModelFile(
+          path: path,
+          problem: "pad_token_id \(pad) leaves no positions in the \(rows) rows of max_position_embeddings")
+      }
+      positionOffset = pad + 1
+      maxPositions = rows - positionOffset
+    }
+    if family == .electra {
+      // ElectraConfig's default embedding_size is 128, not the hidden size.
+      embeddingSize = try int("embedding_size", default: 128)
+      guard embeddingSize > 0, embeddingSize <= 1 << 24 else {
+        throw BertScopeError.badModelFile(path: path, problem: "embedding_size must be positive, found \(embeddingSize)")
+      }
+    } else if let raw = dict["embedding_size"], let embedding = JSONValue.integer(raw), embedding != hiddenSize {
       throw BertScopeError.badModelFile(
         path: path,
-        problem: "embedding_size \(embedding) differs from hidden_size (ALBERT-style factorisation is not supported)")
+        problem:
+          "embedding_size \(embedding) differs from hidden_size (only ELECTRA's projected embeddings are supported)")
     }
+    try validate(path: path)
     if let kind = dict["position_embedding_type"] as? String, kind != "absolute" {
       throw BertScopeError.badModelFile(
         path: path, problem: "position_embedding_type \"\(printable(kind))\" is not supported (only \"absolute\")")

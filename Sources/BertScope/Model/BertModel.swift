@@ -1,16 +1,16 @@
 import Foundation
 
-/// A BERT checkpoint loaded from a Hugging Face model folder:
-/// `config.json`, `vocab.txt` (+ `tokenizer_config.json`) and `model.safetensors`.
+/// A checkpoint of one of the ``ModelFamily`` encoders loaded from a Hugging Face model folder:
+/// `config.json`, `model.safetensors`, and `tokenizer.json` or `vocab.txt` (+ `tokenizer_config.json`).
 public struct BertModel: Sendable {
   /// The model folder the files were read from.
   public let directory: URL
   /// The architecture read from `config.json`.
   public let config: BertConfig
-  /// The WordPiece vocabulary read from `vocab.txt`.
+  /// Every token by id (``Tokenizer/vocabulary``).
   public let vocabulary: Vocabulary
-  /// The tokenizer built from ``vocabulary`` and `tokenizer_config.json`.
-  public let tokenizer: BertTokenizer
+  /// The tokenizer of the folder (`tokenizer.json`, else `vocab.txt`).
+  public let tokenizer: Tokenizer
   /// The parameters read from `model.safetensors`, converted to F32.
   public let weights: BertWeights
 
@@ -22,7 +22,7 @@ public struct BertModel: Sendable {
   /// - Parameter directory: the folder reported as the model's origin; its last path
   ///   component becomes ``name``.
   public init(
-    config: BertConfig, vocabulary: Vocabulary, tokenizer: BertTokenizer, weights: BertWeights, directory: URL
+    config: BertConfig, vocabulary: Vocabulary, tokenizer: Tokenizer, weights: BertWeights, directory: URL
   ) {
     self.config = config
     self.vocabulary = vocabulary
@@ -31,14 +31,23 @@ public struct BertModel: Sendable {
     self.directory = directory
   }
 
+  /// Assembles a model with a `vocab.txt` tokenizer.
+  public init(
+    config: BertConfig, vocabulary: Vocabulary, tokenizer: BertTokenizer, weights: BertWeights, directory: URL
+  ) {
+    self.init(
+      config: config, vocabulary: vocabulary, tokenizer: Tokenizer(tokenizer), weights: weights, directory: directory)
+  }
+
   /// Loads and validates the model in `directory`.
   public static func load(from directory: URL) throws -> BertModel {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
     else {
-      throw BertScopeError.modelNotFound(path: directory.path, hint: ModelLocator.installHint)
+      throw BertScopeError.modelNotFound(
+        path: directory.path, hint: "no such folder" + ModelLocator.installHint(for: directory))
     }
-    for file in ["config.json", "vocab.txt", "model.safetensors"] {
+    for file in ["config.json", "model.safetensors"] {
       let url = directory.appendingPathComponent(file)
       // lstat, not fileExists: a broken link or a link loop is reported by the reader as such.
       guard ModelFile.exists(url) else {
@@ -47,20 +56,21 @@ public struct BertModel: Sendable {
             && FileManager.default.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
           ? "; only pytorch_model.bin is present: convert it with safetensors' convert script" : ""
         throw BertScopeError.modelNotFound(
-          path: url.path, hint: "the model folder has no \(file)\(extra); \(ModelLocator.installHint)")
+          path: url.path,
+          hint: "the model folder \(directory.path) has no \(file)\(extra)" + ModelLocator.installHint(for: directory))
       }
     }
     let config = try BertConfig(contentsOf: directory.appendingPathComponent("config.json"))
-    let vocabURL = directory.appendingPathComponent("vocab.txt")
-    let vocabulary = try Vocabulary(contentsOf: vocabURL)
-    let options = try TokenizerOptions(
-      contentsOf: directory.appendingPathComponent("tokenizer_config.json"), maxPositions: config.maxPositions)
-    let tokenizer = try BertTokenizer(vocabulary: vocabulary, options: options, path: vocabURL.path)
+    let tokenizer = try Tokenizer.load(from: directory, maxPositions: config.maxPositions, family: config.family)
+    let vocabulary = tokenizer.vocabulary
     let weightsURL = directory.appendingPathComponent("model.safetensors")
     let file = try SafeTensorsFile(contentsOf: weightsURL)
-    if vocabulary.count != config.vocabSize {
+    // vocab.txt must match the embedding rows exactly; a tokenizer.json's ids must fit in them
+    // (checkpoints often pad the embedding matrix beyond the vocabulary).
+    let fits = tokenizer.isPipeline ? vocabulary.count <= config.vocabSize : vocabulary.count == config.vocabSize
+    if !fits {
       throw BertScopeError.badModelFile(
-        path: vocabURL.path,
+        path: directory.appendingPathComponent(tokenizer.isPipeline ? "tokenizer.json" : "vocab.txt").path,
         problem:
           "has \(vocabulary.count) tokens but the embedding matrix has \(config.vocabSize) rows (vocab_size in config.json); vocabulary and weights do not belong together"
       )
@@ -93,6 +103,12 @@ public enum ModelLocator {
   public static let installHint =
     "run scripts/setup to install the default model, or pass --model DIR / set BERTSCOPE_MODEL"
 
+  /// `"; " + installHint` when `directory` is the default model's folder (the setup script
+  /// installs it), else nothing: a folder the user named is theirs to fix.
+  public static func installHint(for directory: URL) -> String {
+    directory.standardizedFileURL.path == defaultDirectory.standardizedFileURL.path ? "; " + installHint : ""
+  }
+
   /// The folder to load: `explicit` if given, else `$BERTSCOPE_MODEL`, else the default.
   public static func resolve(_ explicit: String?) -> URL {
     if let explicit, !explicit.isEmpty { return URL(fileURLWithPath: explicit, isDirectory: true) }
@@ -104,12 +120,15 @@ public enum ModelLocator {
 }
 
 extension BertTokenizer {
-  /// The tokenizer of the model in `directory` (`vocab.txt` + `tokenizer_config.json`,
-  /// `config.json` for the maximum length), without loading the weights.
+  /// The `vocab.txt` tokenizer of the model in `directory` (`vocab.txt` +
+  /// `tokenizer_config.json`, `config.json` for the maximum length), without loading the
+  /// weights; ``Tokenizer/load(from:)`` prefers the folder's `tokenizer.json`.
   public static func load(from directory: URL) throws -> BertTokenizer {
     let vocabURL = directory.appendingPathComponent("vocab.txt")
     guard ModelFile.exists(vocabURL) else {
-      throw BertScopeError.modelNotFound(path: vocabURL.path, hint: ModelLocator.installHint)
+      throw BertScopeError.modelNotFound(
+        path: vocabURL.path,
+        hint: "the model folder \(directory.path) has no vocab.txt" + ModelLocator.installHint(for: directory))
     }
     var maxPositions = 512
     let configURL = directory.appendingPathComponent("config.json")

@@ -14,6 +14,8 @@ import Foundation
 enum ModelFile {
   /// The largest `config.json` / `tokenizer_config.json` read (real ones are a few KB).
   static let maxJSONBytes = 16 << 20
+  /// The largest `tokenizer.json` read (XLM-RoBERTa's is 17 MB).
+  static let maxTokenizerJSONBytes = 512 << 20
   /// The largest `vocab.txt` read (bert-base-multilingual's is under 1 MB).
   static let maxVocabularyBytes = 256 << 20
 

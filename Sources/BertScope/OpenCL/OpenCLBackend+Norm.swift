@@ -18,13 +18,13 @@ extension OpenCLBackend {
     if let bad = batch.positions.first(where: { $0 < 0 || Int($0) >= maxPosition }) {
       throw BertScopeError.sequenceTooLong(length: Int(bad) + 1, maximum: maxPosition)
     }
-    if let bad = batch.segments.first(where: { $0 < 0 || Int($0) >= types }) {
-      throw BertScopeError.invalidInput("segment id \(bad) is outside the model's \(types) token types")
+    if let bad = batch.tokenTypes.first(where: { $0 < 0 || Int($0) >= types }) {
+      throw BertScopeError.invalidInput("token type \(bad) is outside the model's \(types) token types")
     }
     guard tokens > 0 else { return }
     try locked {
       let args: [Arg] = [
-        .buffer(out), .buffer(layout.ids), .buffer(layout.positions), .buffer(layout.segments), .buffer(word),
+        .buffer(out), .buffer(layout.ids), .buffer(layout.positions), .buffer(layout.tokenTypes), .buffer(word),
         .buffer(position), .buffer(type), .buffer(gamma), .buffer(beta), .int(tokens), .int(hidden), .float(eps),
       ]
       try enqueueRows("embed.cl", "kernel_embed", args, rows: tokens)

@@ -86,6 +86,8 @@ public final class OpenCLMatrix: @unchecked Sendable {
 /// A batch's integer data on the device (`Int32` each), and the scratch its attention needs.
 public final class OpenCLLayout: @unchecked Sendable {
   let ids, segments, positions: OpenCLBuffer  // [T]
+  /// [T] the embedding's token-type rows: `segments` itself unless the model takes none.
+  let tokenTypes: OpenCLBuffer
   let tokenSequence: OpenCLBuffer  // [T] sequence of each token
   let lengths, tokenOffsets, probOffsets: OpenCLBuffer  // [sequences]
   /// [sequences] prefix sums of the lengths rounded up to 16 (the transposed keys' layout).
@@ -104,7 +106,8 @@ public final class OpenCLLayout: @unchecked Sendable {
   var keysT: OpenCLBuffer?
 
   init(
-    ids: OpenCLBuffer, segments: OpenCLBuffer, positions: OpenCLBuffer, tokenSequence: OpenCLBuffer,
+    ids: OpenCLBuffer, segments: OpenCLBuffer, tokenTypes: OpenCLBuffer?, positions: OpenCLBuffer,
+    tokenSequence: OpenCLBuffer,
     lengths: OpenCLBuffer, tokenOffsets: OpenCLBuffer, probOffsets: OpenCLBuffer, paddedOffsets: OpenCLBuffer,
     blockSequence: OpenCLBuffer, blockRow: OpenCLBuffer, kinds: OpenCLBuffer, withinUniform: OpenCLBuffer,
     blockRows: Int, blockCount: Int, tokenCount: Int, sequenceCount: Int, paddedTokenCount: Int
@@ -113,6 +116,7 @@ public final class OpenCLLayout: @unchecked Sendable {
     self.withinUniform = withinUniform
     self.ids = ids
     self.segments = segments
+    self.tokenTypes = tokenTypes ?? segments
     self.positions = positions
     self.tokenSequence = tokenSequence
     self.lengths = lengths

@@ -24,14 +24,14 @@ public struct Truncation: Sendable {
 
   /// Tokenizes `text` (and `pair`) by this policy; `location` names the input in notes and
   /// errors (`corpus.txt:17`, `--text`).
-  public func encode(_ tokenizer: BertTokenizer, _ text: String, pair: String? = nil, where location: String) throws
+  public func encode(_ tokenizer: Tokenizer, _ text: String, pair: String? = nil, where location: String) throws
     -> Encoding
   {
     do {
       let e = try tokenizer.encode(text, pair: pair, truncate: truncate)
       if e.truncatedTokens > 0, let note {
         note(
-          "\(location): truncated to \(e.count) tokens (\(e.truncatedTokens) word pieces dropped; --no-truncate makes this an error)"
+          "\(location): truncated to \(e.count) tokens (\(e.truncatedTokens) tokens dropped; --no-truncate makes this an error)"
         )
       }
       return e
@@ -42,7 +42,7 @@ public struct Truncation: Sendable {
   }
 
   /// Tokenizes a corpus line (its text, and its pair when it has a TAB), naming `path:line`.
-  public func encode(_ tokenizer: BertTokenizer, _ line: CorpusLine, path: String) throws -> Encoding {
+  public func encode(_ tokenizer: Tokenizer, _ line: CorpusLine, path: String) throws -> Encoding {
     try encode(tokenizer, line.text, pair: line.pair, where: "\(path):\(line.number)")
   }
 }

@@ -71,7 +71,7 @@ public final class AnalysisSession: Sendable {
   /// The model's configuration.
   public var config: BertConfig { model.config }
   /// The model's tokenizer.
-  public var tokenizer: BertTokenizer { model.tokenizer }
+  public var tokenizer: Tokenizer { model.tokenizer }
 
   /// What analysis files record about the model.
   public var modelInfo: ModelInfo { ModelInfo(model) }
