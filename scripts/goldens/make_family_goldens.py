@@ -197,11 +197,14 @@ def make_wordpiece_small(train: Path, tmp: Path) -> Path:
     tr = trainers.WordPieceTrainer(vocab_size=1000, special_tokens=SPECIALS_BERT, min_frequency=2,
                                    show_progress=False)
     t.train([str(train)], tr)
-    vocab = sorted(t.get_vocab().items(), key=lambda kv: kv[1])
-    assert [v for v, _ in vocab[:5]] == SPECIALS_BERT and [i for _, i in vocab] == list(range(len(vocab)))
+    # The trainer's set of pieces is deterministic, its id order is not (hash-map order differs
+    # between processes): number them ourselves, specials first, then word starts, then ## pieces,
+    # each sorted by code point.
+    pieces = set(t.get_vocab()) - set(SPECIALS_BERT)
+    vocab = SPECIALS_BERT + sorted(pieces, key=lambda p: (p.startswith("##"), p))
     src = tmp / "wp-small"
     src.mkdir()
-    (src / "vocab.txt").write_text("".join(v + "\n" for v, _ in vocab), encoding="utf-8")
+    (src / "vocab.txt").write_text("".join(v + "\n" for v in vocab), encoding="utf-8")
     (src / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "BertTokenizer"}))
     tok = AutoTokenizer.from_pretrained(src, do_lower_case=True, model_max_length=512)
     d = FIX / "tokenizers" / "wordpiece-small"
@@ -209,6 +212,13 @@ def make_wordpiece_small(train: Path, tmp: Path) -> Path:
     written = save_tokenizer(tok, d, tmp)
     print(f"  wordpiece-small: {type(tok).__name__}, {len(tok)} tokens, save_pretrained wrote {written}")
     return d
+
+
+def mask_lstrip() -> AddedToken:
+    """<mask> as roberta-base and xlm-roberta-base declare it (lstrip: a space before it is part
+    of the mask). transformers 5's RobertaTokenizer / XLMRobertaTokenizer no longer do this by
+    themselves (v4 did), so it is passed in."""
+    return AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False, special=True)
 
 
 def make_bpe(train: Path, tmp: Path) -> Path:
@@ -225,8 +235,7 @@ def make_bpe(train: Path, tmp: Path) -> Path:
     (src / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "RobertaTokenizer"}))
     # transformers 5's RobertaTokenizer no longer makes <mask> lstrip by itself (v4 did); the
     # Hub's roberta-base declares it in tokenizer_config.json, so pass it as that file would.
-    mask = AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False, special=True)
-    tok = AutoTokenizer.from_pretrained(src, model_max_length=512, mask_token=mask)
+    tok = AutoTokenizer.from_pretrained(src, model_max_length=512, mask_token=mask_lstrip())
     d = FIX / "tokenizers" / "bpe"
     clean_dir(d)
     written = save_tokenizer(tok, d, tmp)
@@ -257,7 +266,7 @@ def make_unigram(train: Path, tmp: Path, byte_fallback: bool) -> Path:
     src.mkdir()
     shutil.copy(model, src / "sentencepiece.bpe.model")  # XLM-R's file name
     (src / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "XLMRobertaTokenizer"}))
-    tok = AutoTokenizer.from_pretrained(src, model_max_length=512)
+    tok = AutoTokenizer.from_pretrained(src, model_max_length=512, mask_token=mask_lstrip())
     name = "unigram-bytefallback" if byte_fallback else "unigram"
     d = FIX / "tokenizers" / name
     clean_dir(d)
@@ -267,6 +276,7 @@ def make_unigram(train: Path, tmp: Path, byte_fallback: bool) -> Path:
     if not byte_fallback:
         assert j["normalizer"]["type"] == "Precompiled", j["normalizer"]
     assert j["model"]["type"] == "Unigram"
+    assert [a for a in j["added_tokens"] if a["content"] == "<mask>"][0]["lstrip"] is True
     if byte_fallback:
         # transformers 5's XLMRobertaTokenizer ignores the .model's byte_fallback flag (the
         # <0xNN> pieces are in the vocabulary but the Unigram model says byte_fallback false).
@@ -467,15 +477,15 @@ def write_jsonl(path: Path, rows) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def write_cases(d: Path, limit: int | None = None) -> dict:
+def write_cases(d: Path, limit: int | None = None, corpus: bool = True) -> dict:
     tok = AutoTokenizer.from_pretrained(d)
     assert tok.is_fast
     rows = [encode_case(tok, *c) for c in all_cases(limit)]
     write_jsonl(d / "cases.jsonl", rows)
-    sents = CORPUS.read_text(encoding="utf-8").splitlines()[:300]
-    # compact: text and ids only (the speed / regression check)
-    write_jsonl(d / "corpus.jsonl", [{"text": s, "ids": tok(s, truncation=True, max_length=512)["input_ids"]}
-                                     for s in sents])
+    sents = CORPUS.read_text(encoding="utf-8").splitlines()[:300] if corpus else []
+    if corpus:  # compact: text and ids only (the speed / regression check)
+        write_jsonl(d / "corpus.jsonl", [{"text": s, "ids": tok(s, truncation=True, max_length=512)["input_ids"]}
+                                         for s in sents])
     errors = [r for r in rows if "error" in r]
     by_name = {r["name"]: r for r in rows}
     facts = {"cases": len(rows), "errors": len(errors), "corpus": len(sents),
@@ -507,13 +517,18 @@ def bench(dirs: dict[str, Path]) -> dict:
         pass
     res = {"what": "Rust tokenizers (Python binding) encoding samples/wordnet-sentences.txt "
                    f"({len(sents)} sentences) x{reps} per run, add_special_tokens=True; "
-                   "tokens = sum of encoding lengths incl. specials; median of 5 runs",
+                   "tokens = sum of encoding lengths incl. specials; no padding, no truncation; median of 5 runs; "
+                   "load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()),
            "env": {"RAYON_NUM_THREADS": os.environ["RAYON_NUM_THREADS"],
                    "TOKENIZERS_PARALLELISM": os.environ["TOKENIZERS_PARALLELISM"]},
            "machine": {"cpu": cpu, "nproc": os.cpu_count(), "platform": platform.platform()},
            "versions": VERSIONS, "results": {}}
     for name, d in dirs.items():
         t = Tokenizer.from_file(str(d / "tokenizer.json"))
+        # wordpiece's tokenizer.json carries all-MiniLM's `padding` (Fixed 128) and `truncation`
+        # (128); transformers replaces both on every call, so time without them, as it does.
+        t.no_padding()
+        t.no_truncation()
         ntok = sum(len(e.ids) for e in t.encode_batch(sents)) * reps
         loop, batch = [], []
         for _ in range(5):
@@ -903,7 +918,8 @@ def main():
         facts["pipelines"] = {n: pipeline_types(d) for n, d in toks.items()}
         facts["cases"] = {}
         for n, d in toks.items():
-            facts["cases"][n] = write_cases(d, limit=100 if n in ("unigram-bytefallback", "wordpiece-small") else None)
+            small = n in ("unigram-bytefallback", "wordpiece-small")
+            facts["cases"][n] = write_cases(d, limit=100 if small else None, corpus=not small)
         facts["minilm_json"] = check_minilm_json(args.minilm_dir, tmp)
         print(" ", facts["minilm_json"])
         print("models")
