@@ -12,7 +12,8 @@ Writes, under Tests/Fixtures/ (layout and findings: Tests/Fixtures/README.md):
                                     DistilBERT / ELECTRA / BERT-json models use it)
                bpe                  a byte-level BPE (RoBERTa style) trained here, RobertaTokenizer
                unigram              a sentencepiece Unigram trained here, converted by XLMRobertaTokenizer
-               unigram-bytefallback the same with sentencepiece byte_fallback=True (see below)
+               unigram-bytefallback sentencepiece byte_fallback=True, `identity` normalisation; its
+                                    cases come from the Rust library on the file (see RawTokenizer)
   tiny-roberta/ tiny-xlm-roberta/ tiny-camembert/ tiny-distilbert/ tiny-electra/ tiny-bert-json/
   tiny-roberta-cls/ tiny-distilbert-cls/ tiny-electra-cls/
                                     tiny random checkpoints (save_pretrained, safetensors F32) with
@@ -31,12 +32,14 @@ How a golden encoding is made (cases.jsonl / corpus.jsonl), exactly:
                                                           e.offsets, e.special_tokens_mask
 
 where `tok = AutoTokenizer.from_pretrained(<the fixture folder itself>)` (transformers 5: the
-tokenizers-backed class; there is no slow tokenizer any more). `truncation=True` is
+tokenizers-backed class; there is no slow tokenizer any more). Every case is also encoded by the
+Rust library reading the committed tokenizer.json (`RawTokenizer`) and the two must agree, except
+for unigram-bytefallback, where transformers ignores the file's byte_fallback and the Rust
+library on the file is the reference. `truncation=True` is
 "longest_first". `max_length` is always given (512 unless the case is about truncation).
 Offsets are [start, end) in Python str indices (Unicode scalars), relative to the text the
 token came from (the second text's tokens count from the second text's start); special tokens
-have [0, 0]. `segments` repeats `type_ids` and `fast_agrees` is always true, so the lines also
-decode with the loader of Tests/Fixtures/tokenizer/cases.jsonl. When the call raises (e.g.
+have [0, 0]. `name` is unique, `note` is the category. When the call raises (e.g.
 `max_length` smaller than the special tokens of a pair) the line holds `"error": "<message>"`
 and null ids/tokens/type_ids/offsets/special_tokens_mask. An empty pair ("") is passed as is;
 what transformers does with it is in the cases named "pair empty second" (README).
@@ -473,14 +476,50 @@ def encode_case(tok, name, note, text, pair, max_length):
     return row
 
 
+class RawTokenizer:
+    """The Rust library reading tokenizer.json itself, called like transformers calls it: padding
+    and truncation from the file replaced per call, an empty pair ("") dropped as transformers 5
+    drops it. Used for unigram-bytefallback, whose byte_fallback flag transformers 5 ignores (its
+    XLMRobertaTokenizer rebuilds the Unigram model from the vocabulary with byte_fallback false
+    and its own decoder), and to cross-check the other fixtures."""
+
+    def __init__(self, path: Path):
+        self.t = Tokenizer.from_file(str(path))
+        self.t.no_padding()
+
+    def __call__(self, text, pair, max_length):
+        self.t.enable_truncation(max_length, strategy="longest_first")
+        return self.t.encode(text, pair) if pair else self.t.encode(text)
+
+
+def encode_case_raw(raw: RawTokenizer, name, note, text, pair, max_length):
+    row = {"name": name, "note": note, "text": text, "pair": pair, "max_length": max_length}
+    try:
+        e = raw(text, pair, max_length)
+        row.update(ids=e.ids, tokens=e.tokens, type_ids=e.type_ids,
+                   offsets=[list(o) for o in e.offsets], special_tokens_mask=e.special_tokens_mask)
+    except Exception as ex:
+        row.update(ids=None, tokens=None, type_ids=None, offsets=None, special_tokens_mask=None,
+                   error=f"{type(ex).__name__}: {ex}")
+    return row
+
+
 def write_jsonl(path: Path, rows) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def write_cases(d: Path, limit: int | None = None, corpus: bool = True) -> dict:
+def write_cases(d: Path, limit: int | None = None, corpus: bool = True, rust_reference: bool = False) -> dict:
     tok = AutoTokenizer.from_pretrained(d)
     assert tok.is_fast
-    rows = [encode_case(tok, *c) for c in all_cases(limit)]
+    raw = RawTokenizer(d / "tokenizer.json")
+    cases = all_cases(limit)
+    if rust_reference:
+        rows = [encode_case_raw(raw, *c) for c in cases]
+        differ = sum(encode_case(tok, *c) != r for c, r in zip(cases, rows))
+    else:
+        rows = [encode_case(tok, *c) for c in cases]
+        differ = sum(encode_case_raw(raw, *c) != r for c, r in zip(cases, rows))
+        assert differ == 0, f"{d.name}: the Rust library on tokenizer.json and transformers disagree on {differ} cases"
     write_jsonl(d / "cases.jsonl", rows)
     sents = CORPUS.read_text(encoding="utf-8").splitlines()[:300] if corpus else []
     if corpus:  # compact: text and ids only (the speed / regression check)
@@ -489,13 +528,16 @@ def write_cases(d: Path, limit: int | None = None, corpus: bool = True) -> dict:
     errors = [r for r in rows if "error" in r]
     by_name = {r["name"]: r for r in rows}
     facts = {"cases": len(rows), "errors": len(errors), "corpus": len(sents),
+             "reference": "tokenizers.Tokenizer.from_file(tokenizer.json)" if rust_reference else "transformers AutoTokenizer",
+             "cases_where_the_other_differs": differ,
              "error_cases": {r["name"]: r["error"] for r in errors}}
     for n in ("pair empty second", "pair empty first", "pair both empty", "max 3 pair", "max 2 single",
               "max 1 single", "max 3 pair empty", "special ' <mask>'", "special 'hello <mask> world'"):
         if n in by_name:
             r = by_name[n]
             facts[n] = r.get("error") or {"tokens": r["tokens"], "type_ids": r["type_ids"], "offsets": r["offsets"]}
-    print(f"  {d.name}: {len(rows)} cases ({len(errors)} errors), {len(sents)} corpus lines, "
+    print(f"  {d.name}: {len(rows)} cases ({len(errors)} errors, {differ} differ between transformers "
+          f"and Rust-on-the-file), {len(sents)} corpus lines, "
           f"{(d / 'cases.jsonl').stat().st_size // 1024} KiB cases")
     return facts
 
@@ -919,7 +961,8 @@ def main():
         facts["cases"] = {}
         for n, d in toks.items():
             small = n in ("unigram-bytefallback", "wordpiece-small")
-            facts["cases"][n] = write_cases(d, limit=100 if small else None, corpus=not small)
+            facts["cases"][n] = write_cases(d, limit=100 if small else None, corpus=not small,
+                                            rust_reference=n == "unigram-bytefallback")
         facts["minilm_json"] = check_minilm_json(args.minilm_dir, tmp)
         print(" ", facts["minilm_json"])
         print("models")
