@@ -19,6 +19,11 @@ struct TokenizeCommand: ParsableCommand {
     String?
   @Flag(help: "Fail on inputs longer than the model's maximum instead of truncating them.") var noTruncate = false
   @Flag(help: "Also print each token's character offsets in the source text.") var offsets = false
+  @Flag(
+    help: ArgumentHelp(
+      "Print no encodings; report texts, tokens and tokens/s (one thread, file reading included) on stderr.",
+      discussion: "For measuring the tokenizer alone, e.g. against Hugging Face tokenizers (bench/tokenizers)."))
+  var time = false
 
   func validate() throws {
     if (text == nil) == (input == nil) { throw ValidationError("give exactly one of --text or --input") }
@@ -31,7 +36,13 @@ struct TokenizeCommand: ParsableCommand {
     let tokenizer = try Tokenizer.load(from: ModelLocator.resolve(model))
     let truncation = Truncation(truncate: !noTruncate, note: { printError("note: \($0)") })
     var out = ""
+    var texts = 0
+    var tokens = 0
+    let start = DispatchTime.now().uptimeNanoseconds
     func emit(_ e: Encoding) throws {
+      texts += 1
+      tokens += e.count
+      if time { return }
       out += try AnalysisJSON.text(TokensFile(e, offsets: offsets), pretty: false) + "\n"
       if out.utf8.count > 1 << 16 { flush() }
     }
@@ -46,5 +57,10 @@ struct TokenizeCommand: ParsableCommand {
       while let line = try reader.nextLine() { try emit(try truncation.encode(tokenizer, line, path: reader.path)) }
     }
     flush()
+    if time {
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      let rate = String(format: "%.3f s: %.0f tokens/s", seconds, Double(tokens) / max(seconds, 1e-9))
+      printError("tokenize: \(texts) texts, \(tokens) tokens in \(rate) (\(tokenizer.summary))")
+    }
   }
 }
