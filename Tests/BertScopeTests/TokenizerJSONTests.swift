@@ -7,8 +7,10 @@ import Testing
 enum TinyTokenizerJSON {
   /// A WordPiece model over `words` (after the specials).
   static func model(_ words: [String] = ["hello", "world", "##s", "a", "b", ",", "!"]) -> String {
-    let vocab = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words).enumerated()
-      .map { "\"\($1)\": \($0)" }.joined(separator: ", ")
+    var entries: [String: Int] = [:]
+    for (id, token) in (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words).enumerated() { entries[token] = id }
+    let data = try! JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys])
+    let vocab = String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
     return ###"{"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": {\###(vocab)}}"###
   }
 

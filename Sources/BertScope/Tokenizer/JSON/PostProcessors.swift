@@ -33,11 +33,12 @@ struct TokenRun {
 
   /// Keeps the first `n` tokens.
   mutating func truncate(to n: Int) {
-    guard n < count else { return }
-    ids.removeLast(count - n)
-    tokens.removeLast(count - n)
-    offsets.removeLast(count - n)
-    typeIDs.removeLast(count - n)
+    let drop = count - n
+    guard drop > 0 else { return }
+    ids.removeLast(drop)
+    tokens.removeLast(drop)
+    offsets.removeLast(drop)
+    typeIDs.removeLast(drop)
   }
 
   /// Sets every segment id to `value`.
