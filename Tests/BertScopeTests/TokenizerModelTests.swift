@@ -168,10 +168,9 @@ struct TokenizerModelMalformedTests {
     }
   }
 
-  static let bpeVocab: [String: Any] = ["<unk>": 0, "a": 1, "b": 2, "ab": 3]
-
   @Test("each malformed model gives a badModelFile error that says what is wrong")
   func errors() {
+    let bpeVocab: [String: Any] = ["<unk>": 0, "a": 1, "b": 2, "ab": 3]
     let cases: [([String: Any], String)] = [
       (["type": "WordLevel", "vocab": [:] as [String: Any]], "not supported (supported: BPE, Unigram, WordPiece)"),
       (["type": 3], "\"type\" is not a string"),

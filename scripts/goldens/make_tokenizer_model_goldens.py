@@ -9,9 +9,11 @@ Writes Tests/Fixtures/tokenizer-models/*.json. Run from the repository root:
     /tmp/tokm-venv/bin/pip install tokenizers==0.23.3 sentencepiece==0.2.1
     /tmp/tokm-venv/bin/python scripts/goldens/make_tokenizer_model_goldens.py
 
-Every model is small and trained here on the inline corpus below, then its `model`
+Every model is small and trained here on the inline corpus below (the WordPiece and
+char-level BPE trainers break ties in hash order, so a rerun may give other models, and
+goldens consistent with them), then its `model`
 object (as `tokenizer.json` stores it) goes into the fixture with the words and what
-`tokenizers`' `Model.tokenize(word)` returns for each: the token ids, values and
+`tokenizers`' `Model.tokenize(word)` returns for each: the token ids and
 offsets.
 
 Each case: {"word": w, "tokens": [id, start, end, id, start, end, ...]} (flat).
@@ -191,6 +193,13 @@ def rebuilt(model_obj):
 FAMILIES = {}
 
 
+def dumps(doc):
+    """Compact UTF-8 JSON, U+FEFF escaped: Foundation's JSONSerialization drops a raw U+FEFF
+    at the start of a string (key or value), but keeps the escaped form."""
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("\ufeff", "\\ufeff") + "\n"
+
+
 def write(family, name, base, changes, words, note):
     """Records a variant of `family`: the base model with the keys of `changes` replaced
     (a `vocab` change as `add_vocab`, the entries added to the base's vocab)."""
@@ -215,8 +224,7 @@ def flush():
     for family, doc in FAMILIES.items():
         path = os.path.join(OUT, family + ".json")
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
-            f.write("\n")
+            f.write(dumps(doc))
         print(f"{path}: {os.path.getsize(path)} bytes")
 
 
@@ -342,12 +350,11 @@ def main():
         cases.append({"input": s, "output": out, "offsets": offs})
     path = os.path.join(OUT, "precompiled-nmt-nfkc.json")
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"note": "nmt_nfkc precompiled_charsmap of a sentencepiece 0.2 model; "
-                           "offsets: original scalar range of each output scalar",
-                   "charsmap_bytes": len(charsmap),
-                   "precompiled_charsmap_zlib": base64.b64encode(zlib.compress(charsmap, 9)).decode("ascii"),
-                   "cases": cases}, f, ensure_ascii=False, separators=(",", ":"))
-        f.write("\n")
+        f.write(dumps({"note": "nmt_nfkc precompiled_charsmap of a sentencepiece 0.2 model; "
+                               "offsets: original scalar range of each output scalar",
+                       "charsmap_bytes": len(charsmap),
+                       "precompiled_charsmap_zlib": base64.b64encode(zlib.compress(charsmap, 9)).decode("ascii"),
+                       "cases": cases}))
     print(f"{path}: {len(cases)} strings, {os.path.getsize(path)} bytes")
 
 
