@@ -60,7 +60,9 @@ struct TokenizerModelGoldenTests {
         }
       }
       #expect(cases.count >= 150, "\(name)")
-      #expect(mismatches.isEmpty, "\(name): \(mismatches.count) of \(cases.count) words differ:\n\(mismatches.prefix(8).joined(separator: "\n"))")
+      #expect(
+        mismatches.isEmpty,
+        "\(name): \(mismatches.count) of \(cases.count) words differ:\n\(mismatches.prefix(8).joined(separator: "\n"))")
     }
   }
 
@@ -117,7 +119,9 @@ struct TokenizerModelPrecompiledTests {
     for c in cases {
       let input = Array((c["input"] as! String).unicodeScalars)
       let output = Array((c["output"] as! String).unicodeScalars)
-      let offsets = (c["offsets"] as! [[Any]]).map { Range(uncheckedBounds: (JSONValue.integer($0[0])!, JSONValue.integer($0[1])!)) }
+      let offsets = (c["offsets"] as! [[Any]]).map {
+        Range(uncheckedBounds: (JSONValue.integer($0[0])!, JSONValue.integer($0[1])!))
+      }
       let got = map.transform(input)
       let gotOffsets = got.map { $0.source < 0 ? 0..<0 : $0.source..<($0.source + 1) }
       if got.map(\.scalar) != output || gotOffsets != offsets {
@@ -126,7 +130,9 @@ struct TokenizerModelPrecompiledTests {
       }
       #expect(map.normalize(input) == got.map(\.scalar))
     }
-    #expect(mismatches.isEmpty, "\(mismatches.count) of \(cases.count) strings differ:\n\(mismatches.prefix(8).joined(separator: "\n"))")
+    #expect(
+      mismatches.isEmpty,
+      "\(mismatches.count) of \(cases.count) strings differ:\n\(mismatches.prefix(8).joined(separator: "\n"))")
   }
 
   @Test("the base64 form reads the same map; malformed maps are refused, odd tries never trap")
@@ -253,7 +259,9 @@ struct TokenizerModelMalformedTests {
     #expect(try run(["type": "WordPiece", "vocab": ["é": 0, "[UNK]": 1]], "e\u{301}") == [[1, 0, 2]])
     #expect(try run(["type": "WordPiece", "vocab": ["é": 0, "[UNK]": 1]], "é") == [[0, 0, 1]])
     #expect(try run(["type": "WordPiece", "vocab": ["é": 0]], "x") == [])
-    let uni: [String: Any] = ["type": "Unigram", "vocab": [["<unk>", 0.0], ["a", -1.0], ["b", -1.0], ["ab", -1.5]], "unk_id": 0]
+    let uni: [String: Any] = [
+      "type": "Unigram", "vocab": [["<unk>", 0.0], ["a", -1.0], ["b", -1.0], ["ab", -1.5]], "unk_id": 0,
+    ]
     #expect(try run(uni, "abxyb") == [[3, 0, 2], [0, 2, 4], [2, 4, 5]])
     #expect(try run(uni.merging(["unk_id": NSNull()]) { $1 }, "abxyb") == [[3, 0, 2], [2, 4, 5]])
     #expect(try run(uni, "") == [])

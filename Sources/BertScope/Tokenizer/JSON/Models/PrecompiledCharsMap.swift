@@ -30,7 +30,8 @@ struct PrecompiledCharsMap: Sendable {
   /// Decodes the base64 `precompiled_charsmap` of `tokenizer.json`.
   init(base64: String, path: String) throws {
     guard let data = Data(base64Encoded: base64) else {
-      throw BertScopeError.badModelFile(path: path, problem: "Precompiled normalizer: precompiled_charsmap is not base64")
+      throw BertScopeError.badModelFile(
+        path: path, problem: "Precompiled normalizer: precompiled_charsmap is not base64")
     }
     try self.init(bytes: [UInt8](data), path: path)
   }
@@ -51,7 +52,9 @@ struct PrecompiledCharsMap: Sendable {
     }
     units = (0..<unitCount).map { le32(4 + 4 * $0) }
     let blob = Array(bytes[(4 + 4 * unitCount)...])
-    guard String(validating: blob, as: UTF8.self) != nil else { throw fail("has replacement strings that are not UTF-8") }
+    guard String(validating: blob, as: UTF8.self) != nil else {
+      throw fail("has replacement strings that are not UTF-8")
+    }
     normalized = blob
   }
 
