@@ -266,4 +266,39 @@ struct TokenizerModelMalformedTests {
     #expect(try run(uni.merging(["unk_id": NSNull()]) { $1 }, "abxyb") == [[3, 0, 2], [2, 4, 5]])
     #expect(try run(uni, "") == [])
   }
+
+  @Test("tokenizers' corner cases (checked with tokenizers 0.23.3 by hand)")
+  func cornerCases() throws {
+    func run(_ json: [String: Any], _ word: String) throws -> [[Int]] {
+      let model = try SubwordModels.make(json: json, path: "t")
+      var out: [SubwordToken] = []
+      model.tokenize(ArraySlice(Array(word.unicodeScalars)), into: &out)
+      return out.map { [Int($0.id), $0.range.lowerBound, $0.range.upperBound] }
+    }
+    // Unigram: a duplicate piece means its last id; the unknown piece written literally fuses
+    // with the unknown scalars around it; byte-fallback tokens cover the whole fused string.
+    let uni: [String: Any] = [
+      "type": "Unigram", "unk_id": 0, "byte_fallback": true,
+      "vocab": [
+        ["<unk>", 0.0], ["a", -1.0], ["b", -1.0], ["a", -0.5], ["<0xC3>", -5.0], ["<0xA9>", -5.0], ["<0x78>", -5.0],
+      ],
+    ]
+    #expect(try run(uni, "a<unk>éx") == [[3, 0, 1], [0, 1, 8]])
+    #expect(try run(uni, "éé") == [[4, 0, 2], [5, 0, 2], [4, 0, 2], [5, 0, 2]])
+    #expect(try run(uni, "éa") == [[4, 0, 1], [5, 0, 1], [3, 1, 2]])
+    #expect(try run(uni, "é😀") == [[0, 0, 2]])
+    #expect(try run(uni, "aa") == [[3, 0, 1], [3, 1, 2]])
+    // BPE: merges may involve the unknown token.
+    let bpe: [String: Any] = [
+      "type": "BPE", "unk_token": "<unk>", "vocab": ["<unk>": 0, "a": 1, "b": 2, "<unk>a": 3],
+      "merges": [["<unk>", "a"]],
+    ]
+    #expect(try run(bpe, "xab") == [[3, 0, 2], [2, 2, 3]])
+    #expect(try run(bpe, "xxab") == [[0, 0, 1], [3, 1, 3], [2, 3, 4]])
+    // WordPiece with an empty continuing_subword_prefix.
+    let wp: [String: Any] = [
+      "type": "WordPiece", "continuing_subword_prefix": "", "vocab": ["a": 0, "b": 1, "ab": 2, "[UNK]": 3],
+    ]
+    #expect(try run(wp, "abba") == [[2, 0, 2], [1, 2, 3], [0, 3, 4]])
+  }
 }
