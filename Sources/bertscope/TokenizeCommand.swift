@@ -6,7 +6,8 @@ import Foundation
 struct TokenizeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "tokenize",
-    abstract: "Tokenize text as the model's tokenizer does (tokenizer.json as Hugging Face tokenizers does, else vocab.txt as BertTokenizer).",
+    abstract:
+      "Tokenize text as the model's tokenizer does (tokenizer.json as Hugging Face tokenizers does, else vocab.txt as BertTokenizer).",
     discussion: """
       Prints one JSON object per text on stdout: {"ids": [...], "segments": [...], "tokens": [...]}. \
       With --input, one text per line; a TAB separates the two texts of a pair.
@@ -15,8 +16,7 @@ struct TokenizeCommand: ParsableCommand {
   @Option(help: "Text to tokenize.") var text: String?
   @Option(help: "Second text of a pair (segment 1).") var pair: String?
   @Option(help: "File with one text per line (TAB separates a pair); - for stdin.") var input: String?
-  @Option(help: "Hugging Face model folder (default: $BERTSCOPE_MODEL, else the installed default).") var model:
-    String?
+  @Option(help: "Hugging Face model folder (default: $BERTSCOPE_MODEL, else the installed default).") var model: String?
   @Flag(help: "Fail on inputs longer than the model's maximum instead of truncating them.") var noTruncate = false
   @Flag(help: "Also print each token's character offsets in the source text.") var offsets = false
   @Flag(

@@ -56,7 +56,8 @@ struct ModelFamilyTests {
             out.hiddenState(b), try golden.array("hidden_b\(b).npy").values, atol: 1e-4, "\(folder) \(name) #\(b)")
         }
         expectClose(
-          try encoder.logits(out), try golden.array("logits.npy").values, atol: 1e-4, "logits \(folder) \(name) \(backend)")
+          try encoder.logits(out), try golden.array("logits.npy").values, atol: 1e-4,
+          "logits \(folder) \(name) \(backend)")
       }
     }
   }
@@ -85,7 +86,8 @@ struct ModelFamilyTests {
     #expect(kinds.first == .cls && kinds.last == .sep)
     #expect(kinds.filter { $0 == .sep }.count == 3, "RoBERTa separates a pair with </s></s>")
     #expect(kinds[e.tokens.firstIndex(of: "?")!] == .punctuation)
-    #expect(TokenKind(token: "<s>") == .cls && TokenKind(token: "</s>") == .sep && TokenKind(token: "Ġ,") == .punctuation)
+    #expect(
+      TokenKind(token: "<s>") == .cls && TokenKind(token: "</s>") == .sep && TokenKind(token: "Ġ,") == .punctuation)
   }
 
   @Test("an unsupported model_type fails with one line naming it and the supported ones")
@@ -111,7 +113,8 @@ struct ModelFamilyTests {
       json: Data(
         #"{"model_type": "distilbert", "vocab_size": 10, "dim": 8, "n_layers": 3, "n_heads": 2, "hidden_dim": 16, "activation": "gelu", "max_position_embeddings": 20}"#
           .utf8))
-    #expect(distil.hiddenSize == 8 && distil.numLayers == 3 && distil.intermediateSize == 16 && distil.typeVocabSize == 1)
+    #expect(
+      distil.hiddenSize == 8 && distil.numLayers == 3 && distil.intermediateSize == 16 && distil.typeVocabSize == 1)
     let electra = try BertConfig(
       json: Data(
         #"{"model_type": "electra", "vocab_size": 10, "hidden_size": 256, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 16}"#

@@ -41,7 +41,9 @@ struct ModelLoadingTests {
     #expect(ModelLocator.installHint(for: ModelLocator.defaultDirectory).contains("scripts/setup"))
     #expect(ModelLocator.installHint(for: nowhere).isEmpty)
     // Without vocab.txt (and no tokenizer.json) the error names both tokenizer files.
-    for (file, named) in [("config.json", "config.json"), ("vocab.txt", "tokenizer.json"), ("model.safetensors", "model.safetensors")] {
+    for (file, named) in [
+      ("config.json", "config.json"), ("vocab.txt", "tokenizer.json"), ("model.safetensors", "model.safetensors"),
+    ] {
       let dir = try TinyModelFolder().write(to: Fixtures.temporaryDirectory())
       try FileManager.default.removeItem(at: dir.appendingPathComponent(file))
       guard case .modelNotFound(let path, let hint)? = failure(dir) else {

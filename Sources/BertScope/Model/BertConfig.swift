@@ -170,7 +170,8 @@ public struct BertConfig: Sendable, Equatable, Codable {
       // ElectraConfig's default embedding_size is 128, not the hidden size.
       embeddingSize = try int("embedding_size", default: 128)
       guard embeddingSize > 0, embeddingSize <= 1 << 24 else {
-        throw BertScopeError.badModelFile(path: path, problem: "embedding_size must be positive, found \(embeddingSize)")
+        throw BertScopeError.badModelFile(
+          path: path, problem: "embedding_size must be positive, found \(embeddingSize)")
       }
     } else if let raw = dict["embedding_size"], let embedding = JSONValue.integer(raw), embedding != hiddenSize {
       throw BertScopeError.badModelFile(

@@ -144,7 +144,8 @@ public struct BertWeights: Sendable {
     positionEmbeddings = Array(positions[(config.positionOffset * e)...])
     tokenTypeEmbeddings =
       family == .distilbert
-      ? [Float](repeating: 0, count: e) : try load("embeddings.token_type_embeddings.weight", [config.typeVocabSize, e])
+      ? [Float](repeating: 0, count: e)
+      : try load("embeddings.token_type_embeddings.weight", [config.typeVocabSize, e])
     embeddingNormGamma = try load("embeddings.LayerNorm.weight", [e])
     embeddingNormBeta = try load("embeddings.LayerNorm.bias", [e])
     if family == .electra && e != h {
@@ -219,7 +220,8 @@ public struct BertWeights: Sendable {
     let (dense, output, activation): (String, String, ClassificationHead.Activation)
     switch family {
     case .bert: (dense, output, activation) = ("pooler.dense", "classifier", .tanh)
-    case .roberta, .xlmRoberta, .camembert: (dense, output, activation) = ("classifier.dense", "classifier.out_proj", .tanh)
+    case .roberta, .xlmRoberta, .camembert:
+      (dense, output, activation) = ("classifier.dense", "classifier.out_proj", .tanh)
     case .electra: (dense, output, activation) = ("classifier.dense", "classifier.out_proj", .gelu)
     case .distilbert: (dense, output, activation) = ("pre_classifier", "classifier", .relu)
     }

@@ -32,7 +32,8 @@ extension OpenCLBackend {
     return try locked {
       OpenCLLayout(
         ids: try upload(batch.ids), segments: try upload(batch.segments),
-        tokenTypes: batch.tokenTypes == batch.segments ? nil : try upload(batch.tokenTypes), positions: try upload(batch.positions),
+        tokenTypes: batch.tokenTypes == batch.segments ? nil : try upload(batch.tokenTypes),
+        positions: try upload(batch.positions),
         tokenSequence: try upload(tokenSequence),
         lengths: try upload(batch.lengths.map { Int32($0) }),
         tokenOffsets: try upload(batch.tokenOffsets.map { Int32($0) }),
