@@ -18,7 +18,7 @@ struct PipelineGoldenCase {
 
   /// Reads one JSON line, accepting `type_ids` or `segments`, and absent fields.
   init(line: Data) throws {
-    guard let d = try JSONSerialization.jsonObject(with: line) as? [String: Any] else {
+    guard let d = try JSONSerialization.jsonObject(with: JSONNode.escapingByteOrderMarks(line)) as? [String: Any] else {
       throw BertScopeError.invalidInput("a case is not a JSON object")
     }
     name = d["name"] as? String ?? "?"
