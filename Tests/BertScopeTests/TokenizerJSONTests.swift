@@ -164,3 +164,27 @@ struct TokenizerJSONTests {
     #expect(f.offsets == [0..<1, 0..<1, 1..<2, 2..<3, 3..<4, 3..<4])
   }
 }
+
+@Suite("TokenizerJSON fuzz seeds")
+struct TokenizerJSONSeedTests {
+  @Test("every seed of fuzz-tokenizer-json loads or fails with a clear error, and encodes")
+  func seeds() throws {
+    let folder = PipelineFixtures.root.deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("Fuzz/Corpus/fuzz-tokenizer-json")
+    let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+    #expect(names.count >= 10)
+    var loaded = 0
+    for name in names {
+      let data = try Data(contentsOf: folder.appendingPathComponent(name)).dropFirst(2)
+      do {
+        let t = try PipelineTokenizer(json: Data(data), path: name, config: nil, maxPositions: 64)
+        loaded += 1
+        let e = try t.encode("Hello, world! café 日本 [MASK] <s>", pair: "a b", maxLength: 10)
+        #expect(e.count <= 10, "\(name)")
+      } catch let error as BertScopeError {
+        #expect(!"\(error)".contains("\n"), "\(name)")
+      }
+    }
+    #expect(loaded >= 10)
+  }
+}
