@@ -83,7 +83,8 @@ struct TokenizerJSONGoldenTests {
     let cases = try PipelineFixtures.cases(folder)
     var matched = 0
     for golden in cases {
-      let label = "\(folder.lastPathComponent) \"\(golden.name)\" text=\(printable(golden.text).prefix(60)) pair=\(golden.pair.map { printable($0) } ?? "nil") max=\(golden.maxLength.map(String.init) ?? "nil")"
+      let label =
+        "\(folder.lastPathComponent) \"\(golden.name)\" text=\(printable(golden.text).prefix(60)) pair=\(golden.pair.map { printable($0) } ?? "nil") max=\(golden.maxLength.map(String.init) ?? "nil")"
       if golden.error != nil {
         #expect(throws: (any Error).self, "\(label): expected an error") {
           _ = try tokenizer.encode(golden.text, pair: golden.pair, maxLength: golden.maxLength, truncate: true)

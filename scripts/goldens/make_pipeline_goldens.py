@@ -58,7 +58,7 @@ PAIRS = [
     ("", "only pair"),
     ("café", "naïve façade"),
 ]
-LENGTHS = [None, 5, 8, 12]
+LENGTHS = [None, 1, 2, 3, 5, 8, 12]
 
 
 def train_wordpiece(tok, texts, vocab_size=400):

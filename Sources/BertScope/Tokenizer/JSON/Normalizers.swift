@@ -57,7 +57,8 @@ indirect enum TextNormalizer: Sendable {
     case "Prepend":
       return .prepend(Array(try node.required("prepend").string().unicodeScalars))
     case "Strip":
-      return .strip(left: try node.bool("strip_left", default: true), right: try node.bool("strip_right", default: true))
+      return .strip(
+        left: try node.bool("strip_left", default: true), right: try node.bool("strip_right", default: true))
     case "Precompiled":
       return .precompiled(try PrecompiledNormalizer(node))
     case "Sequence":

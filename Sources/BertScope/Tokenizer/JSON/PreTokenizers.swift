@@ -71,7 +71,8 @@ indirect enum PreTokenizer: Sendable {
     case "BertPreTokenizer": return .bert
     case "ByteLevel":
       return .byteLevel(
-        addPrefixSpace: try node.bool("add_prefix_space", default: true), useRegex: try node.bool("use_regex", default: true))
+        addPrefixSpace: try node.bool("add_prefix_space", default: true),
+        useRegex: try node.bool("use_regex", default: true))
     case "Whitespace": return .whitespace
     case "WhitespaceSplit": return .whitespaceSplit
     case "Metaspace":
@@ -92,7 +93,8 @@ indirect enum PreTokenizer: Sendable {
         }
         scheme = .never
       }
-      return .metaspace(replacement: replacement[0], prependScheme: scheme, split: try node.bool("split", default: true))
+      return .metaspace(
+        replacement: replacement[0], prependScheme: scheme, split: try node.bool("split", default: true))
     case "Punctuation":
       return .punctuation(try node.member("behavior").map(SplitBehavior.parse) ?? .isolated)
     case "Digits":

@@ -167,7 +167,9 @@ enum RustUnicode {
     return compositionCache.composite(a, b)
   }
 
+  /// Compatibility decompositions computed so far.
   static let compatibilityCache = DecompositionCache()
+  /// Compositions computed so far.
   static let compositionCache = CompositionCache()
 }
 
