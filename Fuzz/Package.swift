@@ -15,7 +15,7 @@ import PackageDescription
 let targets = [
   "fuzz-safetensors", "fuzz-weights", "fuzz-config", "fuzz-tokenizer-config", "fuzz-vocab",
   "fuzz-tokenizer", "fuzz-corpus", "fuzz-npy", "fuzz-analysis-lines", "fuzz-report-inputs",
-  "fuzz-run-state",
+  "fuzz-run-state", "fuzz-tokenizer-json",
 ]
 
 let package = Package(

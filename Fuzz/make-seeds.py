@@ -255,6 +255,69 @@ def seeds_tokenizer():
     put(d, "whitespace-controls", bytes([2, 0, 0, 0]) + "a\u2028b\u3000c\u200bd\te\r\nf\u0000g\ufffdh\u00adi".encode())
 
 
+# --- tokenizer.json --------------------------------------------------------------------------
+
+def small_tokenizer_json(path, keep=120):
+    """A fixture's tokenizer.json with its vocabulary cut to the first `keep` ids (added
+    tokens beyond renumbered after them, merges to those within), so that a seed stays small;
+    a Precompiled normalizer (its charsmap is large) becomes NFKC."""
+    t = json.loads(path.read_text(encoding="utf-8"))
+    m = t["model"]
+    if isinstance(m.get("vocab"), dict):
+        m["vocab"] = {k: v for k, v in m["vocab"].items() if v < keep}
+    elif isinstance(m.get("vocab"), list):
+        m["vocab"] = m["vocab"][:keep]
+        if m.get("unk_id") is not None and m["unk_id"] >= keep:
+            m["unk_id"] = 0
+    if "merges" in m:
+        vocab = m["vocab"]
+        def parts(x):
+            return x.split(" ", 1) if isinstance(x, str) else x
+        m["merges"] = [x for x in m["merges"] if all(p in vocab for p in parts(x)) and "".join(parts(x)) in vocab]
+    remap = {}
+    for tok in t.get("added_tokens", []):
+        if tok["id"] >= keep:
+            remap[tok["id"]] = keep + len(remap)
+            tok["id"] = remap[tok["id"]]
+    def fix_ids(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "ids" and isinstance(v, list):
+                    node[k] = [remap.get(i, i) for i in v]
+                elif k in ("cls", "sep") and isinstance(v, list) and len(v) == 2:
+                    node[k] = [v[0], remap.get(v[1], v[1])]
+                else:
+                    fix_ids(v)
+        elif isinstance(node, list):
+            for v in node:
+                fix_ids(v)
+    fix_ids(t.get("post_processor"))
+    def no_precompiled(node):
+        if isinstance(node, dict):
+            if node.get("type") == "Precompiled":
+                return {"type": "NFKC"}
+            return {k: no_precompiled(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [no_precompiled(v) for v in node]
+        return node
+    t["normalizer"] = no_precompiled(t.get("normalizer"))
+    return json.dumps(t, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def seeds_tokenizer_json():
+    d = target("fuzz-tokenizer-json")
+    for group in ["tokenizers", "tokenizers-pipeline"]:
+        for folder in sorted((FIXTURES / group).glob("*/tokenizer.json")):
+            name = folder.parent.name
+            put(d, "%s-%s.json" % (group, name), bytes([0, 0]) + small_tokenizer_json(folder))
+            put(d, "%s-%s-short.json" % (group, name), bytes([5, 1]) + small_tokenizer_json(folder, keep=40))
+    put(d, "nested.json", bytes([0, 0]) + b"[" * 600 + b"]" * 600)
+    put(d, "not-object.json", bytes([0, 0]) + b"[1, 2, 3]")
+    put(d, "unknown-type.json", bytes([0, 0]) + json.dumps({
+        "normalizer": {"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Fancy"}]},
+        "model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1}, "unk_token": "[UNK]"}}).encode())
+
+
 # --- corpus ----------------------------------------------------------------------------------
 
 def seeds_corpus():
@@ -309,6 +372,7 @@ def main():
     seeds_tokenizer()
     seeds_corpus()
     seeds_npy()
+    seeds_tokenizer_json()
     total = sum(f.stat().st_size for f in CORPUS.rglob("*") if f.is_file())
     count = sum(1 for f in CORPUS.rglob("*") if f.is_file())
     print("make-seeds: %d files, %d bytes in %s" % (count, total, CORPUS.relative_to(ROOT)), file=sys.stderr)

@@ -18,7 +18,7 @@ struct PipelineGoldenCase {
 
   /// Reads one JSON line, accepting `type_ids` or `segments`, and absent fields.
   init(line: Data) throws {
-    guard let d = try JSONSerialization.jsonObject(with: line) as? [String: Any] else {
+    guard let d = try JSONSerialization.jsonObject(with: JSONNode.escapingByteOrderMarks(line)) as? [String: Any] else {
       throw BertScopeError.invalidInput("a case is not a JSON object")
     }
     name = d["name"] as? String ?? "?"
@@ -83,7 +83,8 @@ struct TokenizerJSONGoldenTests {
     let cases = try PipelineFixtures.cases(folder)
     var matched = 0
     for golden in cases {
-      let label = "\(folder.lastPathComponent) \"\(golden.name)\" text=\(printable(golden.text).prefix(60)) pair=\(golden.pair.map { printable($0) } ?? "nil") max=\(golden.maxLength.map(String.init) ?? "nil")"
+      let label =
+        "\(folder.lastPathComponent) \"\(golden.name)\" text=\(printable(golden.text).prefix(60)) pair=\(golden.pair.map { printable($0) } ?? "nil") max=\(golden.maxLength.map(String.init) ?? "nil")"
       if golden.error != nil {
         #expect(throws: (any Error).self, "\(label): expected an error") {
           _ = try tokenizer.encode(golden.text, pair: golden.pair, maxLength: golden.maxLength, truncate: true)

@@ -11,7 +11,8 @@ enum TinyTokenizerJSON {
     for (id, token) in (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words).enumerated() { entries[token] = id }
     let data = try! JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys])
     let vocab = String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
-    return ###"{"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": {\###(vocab)}}"###
+    return
+      ###"{"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": {\###(vocab)}}"###
   }
 
   static let template =
@@ -22,7 +23,8 @@ enum TinyTokenizerJSON {
 
   /// A whole document.
   static func document(
-    normalizer: String = #"{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": null, "lowercase": true}"#,
+    normalizer: String =
+      #"{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": null, "lowercase": true}"#,
     preTokenizer: String = #"{"type": "BertPreTokenizer"}"#, postProcessor: String = template, model: String = model(),
     addedTokens: String = addedTokens
   ) -> String {
@@ -87,7 +89,8 @@ struct TokenizerJSONTests {
   func unsupportedTypes() {
     let n = TinyTokenizerJSON.problem {
       _ = try TinyTokenizerJSON.tokenizer(
-        TinyTokenizerJSON.document(normalizer: #"{"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Fancy"}]}"#))
+        TinyTokenizerJSON.document(
+          normalizer: #"{"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Fancy"}]}"#))
     }
     #expect(n?.contains("normalizer.normalizers[1]") == true)
     #expect(n?.contains("\"Fancy\"") == true)
@@ -103,9 +106,9 @@ struct TokenizerJSONTests {
     let r = TinyTokenizerJSON.problem {
       _ = try TinyTokenizerJSON.tokenizer(
         TinyTokenizerJSON.document(
-          normalizer: #"{"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}"#))
+          normalizer: #"{"type": "Replace", "pattern": {"Regex": "(?<name>x)\\1"}, "content": " "}"#))
     }
-    #expect(r?.contains("normalizer.pattern.Regex") == true)
+    #expect(r?.contains("normalizer.pattern.Regex") == true && r?.contains("not supported") == true)
   }
 
   @Test("malformed documents give clear errors")
@@ -114,28 +117,36 @@ struct TokenizerJSONTests {
     #expect(TinyTokenizerJSON.problem { _ = try TinyTokenizerJSON.tokenizer("[1, 2]") } == "expected a JSON object")
     let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
     #expect(TinyTokenizerJSON.problem { _ = try TinyTokenizerJSON.tokenizer(deep) }?.contains("nested") == true)
-    let unknownSpecial = TinyTokenizerJSON.template.replacingOccurrences(of: #""id": "[SEP]", "type_id": 1"#, with: #""id": "[EOS]", "type_id": 1"#)
+    let unknownSpecial = TinyTokenizerJSON.template.replacingOccurrences(
+      of: #""id": "[SEP]", "type_id": 1"#, with: #""id": "[EOS]", "type_id": 1"#)
     let u = TinyTokenizerJSON.problem {
       _ = try TinyTokenizerJSON.tokenizer(TinyTokenizerJSON.document(postProcessor: unknownSpecial))
     }
     #expect(u?.contains("[EOS]") == true && u?.contains("post_processor.pair[4].SpecialToken") == true)
     let empty = #"{"type": "TemplateProcessing", "single": [], "pair": [], "special_tokens": {}}"#
     #expect(
-      TinyTokenizerJSON.problem { _ = try TinyTokenizerJSON.tokenizer(TinyTokenizerJSON.document(postProcessor: empty)) }?
-        .contains("empty") == true)
+      TinyTokenizerJSON.problem {
+        _ = try TinyTokenizerJSON.tokenizer(TinyTokenizerJSON.document(postProcessor: empty))
+      }?
+      .contains("empty") == true)
     let badID = #"{"type": "BertProcessing", "sep": ["[SEP]", 99999], "cls": ["[CLS]", 2]}"#
     #expect(
-      TinyTokenizerJSON.problem { _ = try TinyTokenizerJSON.tokenizer(TinyTokenizerJSON.document(postProcessor: badID)) }?
-        .contains("post_processor.sep[1]") == true)
+      TinyTokenizerJSON.problem {
+        _ = try TinyTokenizerJSON.tokenizer(TinyTokenizerJSON.document(postProcessor: badID))
+      }?
+      .contains("post_processor.sep[1]") == true)
     let wrongType = #"{"type": "BertNormalizer", "lowercase": "yes"}"#
     #expect(
-      TinyTokenizerJSON.problem { _ = try TinyTokenizerJSON.tokenizer(TinyTokenizerJSON.document(normalizer: wrongType)) }
+      TinyTokenizerJSON.problem {
+        _ = try TinyTokenizerJSON.tokenizer(TinyTokenizerJSON.document(normalizer: wrongType))
+      }
         == "normalizer.lowercase: expected true or false")
   }
 
   @Test("added tokens: longest match first, lstrip/rstrip take spaces, single_word needs word boundaries")
   func addedTokens() throws {
-    let added = #"[{"id": 12, "content": "<m>", "single_word": false, "lstrip": true, "rstrip": true, "normalized": false, "special": true}, {"id": 13, "content": "<m>x", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": false}, {"id": 14, "content": "ab", "single_word": true, "lstrip": false, "rstrip": false, "normalized": true, "special": false}]"#
+    let added =
+      #"[{"id": 12, "content": "<m>", "single_word": false, "lstrip": true, "rstrip": true, "normalized": false, "special": true}, {"id": 13, "content": "<m>x", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": false}, {"id": 14, "content": "ab", "single_word": true, "lstrip": false, "rstrip": false, "normalized": true, "special": false}]"#
     let t = try TinyTokenizerJSON.tokenizer(TinyTokenizerJSON.document(addedTokens: added))
     let e = try t.encode("hello <m> world <m>x ab cab", pair: nil)
     #expect(e.tokens == ["[CLS]", "hello", " <m> ", "world", "<m>x", "ab", "[UNK]", "[SEP]"])
@@ -148,7 +159,8 @@ struct TokenizerJSONTests {
     let words = Array(Set(chars + chars.map { "##" + $0 })).sorted()
     let t = try TinyTokenizerJSON.tokenizer(
       TinyTokenizerJSON.document(
-        normalizer: "null", preTokenizer: #"{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}"#,
+        normalizer: "null",
+        preTokenizer: #"{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}"#,
         postProcessor: #"{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}"#,
         model: TinyTokenizerJSON.model(words)))
     let e = try t.encode("é a", pair: nil)
@@ -162,5 +174,29 @@ struct TokenizerJSONTests {
     let f = try m.encode("ab é", pair: nil)
     #expect(f.tokens == ["▁", "##a", "##b", "▁", "##e", "##\u{301}"])
     #expect(f.offsets == [0..<1, 0..<1, 1..<2, 2..<3, 3..<4, 3..<4])
+  }
+}
+
+@Suite("TokenizerJSON fuzz seeds")
+struct TokenizerJSONSeedTests {
+  @Test("every seed of fuzz-tokenizer-json loads or fails with a clear error, and encodes")
+  func seeds() throws {
+    let folder = PipelineFixtures.root.deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("Fuzz/Corpus/fuzz-tokenizer-json")
+    let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+    #expect(names.count >= 10)
+    var loaded = 0
+    for name in names {
+      let data = try Data(contentsOf: folder.appendingPathComponent(name)).dropFirst(2)
+      do {
+        let t = try PipelineTokenizer(json: Data(data), path: name, config: nil, maxPositions: 64)
+        loaded += 1
+        let e = try t.encode("Hello, world! café 日本 [MASK] <s>", pair: "a b", maxLength: 10)
+        #expect(e.count <= 10, "\(name)")
+      } catch let error as BertScopeError {
+        #expect(!"\(error)".contains("\n"), "\(name)")
+      }
+    }
+    #expect(loaded >= 10)
   }
 }

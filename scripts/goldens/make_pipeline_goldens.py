@@ -17,7 +17,7 @@ Run from the repository root: /tmp/pyref/venv/bin/python scripts/goldens/make_pi
 import json
 import os
 
-from tokenizers import Tokenizer, AddedToken, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Regex, Tokenizer, AddedToken, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -58,7 +58,7 @@ PAIRS = [
     ("", "only pair"),
     ("café", "naïve façade"),
 ]
-LENGTHS = [None, 5, 8, 12]
+LENGTHS = [None, 1, 2, 3, 5, 8, 12]
 
 
 def train_wordpiece(tok, texts, vocab_size=400):
@@ -148,6 +148,18 @@ def main():
         pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split("-", behavior="merged_with_previous"),
                                  pre_tokenizers.Punctuation(behavior="merged_with_next")]),
         lambda v: processors.Sequence([processors.ByteLevel(trim_offsets=False), template(v)]),
+        [],
+    )
+    build(
+        "regex",
+        # NFC first: JSONSerialization's String-keyed dictionaries merge canonically equivalent
+        # vocabulary entries, so a vocabulary holding both "é" and "e\u0301" cannot be read exactly.
+        normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(" {2,}"), " "), normalizers.Replace(Regex(r"[0-9]+(?:\.[0-9]+)?"), "9"),
+                              normalizers.Replace(Regex(r"(?:ab|a)c?"), "A"), normalizers.Lowercase()]),
+        pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(r"\s+"), behavior="removed"),
+                                 pre_tokenizers.Split(Regex(r"[\p{P}\p{S}]"), behavior="isolated"),
+                                 pre_tokenizers.Split(Regex(r"e(?=s)"), behavior="merged_with_next", invert=False)]),
+        template,
         [],
     )
 

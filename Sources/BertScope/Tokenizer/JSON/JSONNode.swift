@@ -19,10 +19,35 @@ struct JSONNode {
   static func parse(_ data: Data, file: String) throws -> JSONNode {
     try checkDepth(data, file: file)
     let object: Any
-    do { object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
+    do {
+      object = try JSONSerialization.jsonObject(with: escapingByteOrderMarks(data), options: [.fragmentsAllowed])
+    } catch {
       throw BertScopeError.badModelFile(path: file, problem: "not valid JSON")
     }
     return JSONNode(value: object, path: "", file: file)
+  }
+
+  /// `data` with every U+FEFF after the first byte written as the escape `\\ufeff`:
+  /// `JSONSerialization` silently drops raw byte-order marks even inside strings (a vocabulary
+  /// token holding one would lose it). A leading one is dropped, as a byte-order mark.
+  static func escapingByteOrderMarks(_ data: Data) -> Data {
+    let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+    var bytes = [UInt8](data)
+    if bytes.starts(with: bom) { bytes.removeFirst(3) }
+    guard bytes.firstRange(of: bom) != nil else { return Data(bytes) }
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count + 64)
+    var i = 0
+    while i < bytes.count {
+      if bytes[i] == 0xEF && i + 2 < bytes.count && bytes[i + 1] == 0xBB && bytes[i + 2] == 0xBF {
+        out.append(contentsOf: Array("\\ufeff".utf8))
+        i += 3
+      } else {
+        out.append(bytes[i])
+        i += 1
+      }
+    }
+    return Data(out)
   }
 
   /// Refuses documents nested deeper than ``maxDepth`` (brackets inside strings do not count).

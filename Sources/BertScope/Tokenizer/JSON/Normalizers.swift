@@ -12,8 +12,8 @@ indirect enum TextNormalizer: Sendable {
   case lowercase
   /// `StripAccents`: drop combining marks (Mn, Mc, Me).
   case stripAccents
-  /// `Replace` of a literal string.
-  case replace(pattern: [Unicode.Scalar], content: [Unicode.Scalar])
+  /// `Replace`: every match of `pattern` becomes `content`.
+  case replace(pattern: TextPattern, content: [Unicode.Scalar])
   /// `Prepend`: a prefix before non-empty text.
   case prepend([Unicode.Scalar])
   /// `Strip`: whitespace off either end.
@@ -52,12 +52,13 @@ indirect enum TextNormalizer: Sendable {
     case "Nmt": return .nmt
     case "ByteLevel": return .byteLevel
     case "Replace":
-      let pattern = try StringPattern.parse(try node.required("pattern"))
+      let pattern = try TextPattern.parse(try node.required("pattern"))
       return .replace(pattern: pattern, content: Array(try node.required("content").string().unicodeScalars))
     case "Prepend":
       return .prepend(Array(try node.required("prepend").string().unicodeScalars))
     case "Strip":
-      return .strip(left: try node.bool("strip_left", default: true), right: try node.bool("strip_right", default: true))
+      return .strip(
+        left: try node.bool("strip_left", default: true), right: try node.bool("strip_right", default: true))
     case "Precompiled":
       return .precompiled(try PrecompiledNormalizer(node))
     case "Sequence":
@@ -149,7 +150,7 @@ indirect enum TextNormalizer: Sendable {
     case .stripAccents:
       input.filtered(piece: piece, into: &out) { !RustUnicode.isCombiningMark($0) }
     case .replace(let pattern, let content):
-      input.replaced(piece: piece, pattern: pattern, content: content, into: &out)
+      input.replaced(piece: piece, matches: pattern.matches(in: input, piece.range), content: content, into: &out)
     case .prepend(let prefix):
       var writer = PieceWriter(piece: piece, out: out)
       for (k, c) in prefix.enumerated() { writer.emit(c, change: k == 0 ? 0 : 1, from: input, into: &out) }
@@ -266,25 +267,16 @@ extension AlignedText {
     writer.finish(piece, into: &out)
   }
 
-  /// `NormalizedString::replace` with a literal pattern: each non-overlapping occurrence
-  /// (leftmost first) becomes `content`, every scalar of which takes the range of the last
-  /// scalar it replaces.
-  func replaced(piece: TextPiece, pattern: [Unicode.Scalar], content: [Unicode.Scalar], into out: inout AlignedText) {
+  /// `NormalizedString::replace`: each of `matches` (in order, not overlapping) becomes
+  /// `content`, every scalar of which takes the range of the last scalar it replaces.
+  func replaced(piece: TextPiece, matches: [Range<Int>], content: [Unicode.Scalar], into out: inout AlignedText) {
     var writer = PieceWriter(piece: piece, out: out)
-    let end = piece.range.upperBound
-    var i = piece.range.lowerBound
-    while i < end {
-      if !pattern.isEmpty, scalars[i] == pattern[0], end - i >= pattern.count,
-        scalars[i..<(i + pattern.count)].elementsEqual(pattern)
-      {
-        writer.skip(pattern.count)
-        for c in content { writer.emit(c, change: 1, from: self, into: &out) }
-        i += pattern.count
-      } else {
-        writer.keep(from: self, into: &out)
-        i += 1
-      }
+    for m in matches {
+      while writer.offset < m.lowerBound { writer.keep(from: self, into: &out) }
+      writer.skip(m.count)
+      for c in content { writer.emit(c, change: 1, from: self, into: &out) }
     }
+    while writer.offset < piece.range.upperBound { writer.keep(from: self, into: &out) }
     writer.finish(piece, into: &out)
   }
 
@@ -328,18 +320,57 @@ enum ByteLevelAlphabet {
   }()
 }
 
-/// A `"pattern"` of `Replace` or `Split`: `{"String": "…"}` is supported; `{"Regex": "…"}` only
-/// for the GPT-2 pattern (see ``StringPattern/gpt2``), elsewhere refused.
-enum StringPattern {
-  /// The GPT-2 pre-tokenisation regex, as ByteLevel uses it.
-  static let gpt2 = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+/// A `"pattern"` of `Replace` or `Split`: `{"String": "…"}` (a literal) or `{"Regex": "…"}`
+/// (see ``SimpleRegex`` for the supported syntax; the GPT-2 pattern has its own matcher).
+enum TextPattern: Sendable {
+  /// A literal string.
+  case literal([Unicode.Scalar])
+  /// A regular expression.
+  case regex(SimpleRegex)
+  /// The GPT-2 pre-tokenisation regex.
+  case gpt2
 
-  /// The literal string of a `{"String": …}` pattern; a regex is an error.
-  static func parse(_ node: JSONNode) throws -> [Unicode.Scalar] {
-    if let s = try node.member("String") { return Array(try s.string().unicodeScalars) }
+  /// The GPT-2 pre-tokenisation regex, as ByteLevel uses it.
+  static let gpt2Pattern = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+
+  /// Parses a pattern object.
+  static func parse(_ node: JSONNode) throws -> TextPattern {
+    if let s = try node.member("String") { return .literal(Array(try s.string().unicodeScalars)) }
     if let r = try node.member("Regex") {
-      throw r.error("regular-expression patterns are not supported (\"\(printable(try r.string()))\"); only String")
+      let source = try r.string()
+      if source == gpt2Pattern { return .gpt2 }
+      do {
+        return .regex(try SimpleRegex(source))
+      } catch let error as SimpleRegex.RegexError {
+        throw r.error("regular expression \"\(printable(source))\" is not supported: \(error.description)")
+      }
     }
     throw node.error("expected {\"String\": …} or {\"Regex\": …}")
+  }
+
+  /// The non-overlapping matches (leftmost first) in `scalars[range]`.
+  func matches(in text: AlignedText, _ range: Range<Int>) -> [Range<Int>] {
+    switch self {
+    case .literal(let pattern):
+      guard !pattern.isEmpty else { return [] }
+      var out: [Range<Int>] = []
+      var i = range.lowerBound
+      let s = text.scalars
+      while i + pattern.count <= range.upperBound {
+        if s[i] == pattern[0] && s[i..<(i + pattern.count)].elementsEqual(pattern) {
+          out.append(i..<(i + pattern.count))
+          i += pattern.count
+        } else {
+          i += 1
+        }
+      }
+      return out
+    case .regex(let regex):
+      return regex.matches(in: text.scalars, range)
+    case .gpt2:
+      var found: [PatternMatch] = []
+      text.matchGPT2(piece: TextPiece(range: range, shift: 0, token: nil), into: &found)
+      return found.filter(\.isMatch).map(\.range)
+    }
   }
 }

@@ -32,13 +32,21 @@ public struct PipelineTokenizer: Sendable, CustomStringConvertible {
   /// The components, e.g. "BertNormalizer → BertPreTokenizer → WordPiece → TemplateProcessing".
   public let description: String
 
+  /// The `model` (WordPiece, BPE or Unigram).
   let model: any SubwordModel
+  /// The model's `"type"`.
   let modelType: String
+  /// The `normalizer`, if any.
   let normalizer: TextNormalizer?
+  /// The `pre_tokenizer`, if any.
   let preTokenizer: PreTokenizer?
+  /// The `post_processor`, if any.
   let postProcessor: PostProcessor?
+  /// Added tokens matched in the raw text (`normalized: false`).
   let rawMatcher: AddedTokenMatcher
+  /// Added tokens matched in the normalised text (`normalized: true`).
   let normalizedMatcher: AddedTokenMatcher
+  /// The content of every added token, by id.
   let addedContent: [Int32: String]
 
   /// The largest `tokenizer.json` read (the biggest real ones are tens of MB).

@@ -156,7 +156,8 @@ indirect enum PostProcessor: Sendable {
           if let s = try item.member("Sequence") {
             let id = try s.required("id").string()
             guard id == "A" || (id == "B" && pair) else {
-              throw s.error(pair ? "sequence id must be \"A\" or \"B\"" : "the single template can only hold sequence A")
+              throw s.error(
+                pair ? "sequence id must be \"A\" or \"B\"" : "the single template can only hold sequence A")
             }
             return .sequence(first: id == "A", typeID: Int32(try s.required("type_id").integer()))
           }

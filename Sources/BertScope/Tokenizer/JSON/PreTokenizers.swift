@@ -51,8 +51,8 @@ indirect enum PreTokenizer: Sendable {
   case punctuation(SplitBehavior)
   /// `Digits`: digits apart, one by one or in runs.
   case digits(individual: Bool)
-  /// `Split` on a literal string (or on the GPT-2 regex).
-  case split(pattern: [Unicode.Scalar], gpt2: Bool, behavior: SplitBehavior, invert: Bool)
+  /// `Split` on the matches of a pattern.
+  case split(pattern: TextPattern, behavior: SplitBehavior, invert: Bool)
   /// `CharDelimiterSplit`: split on one character (dropped).
   case charDelimiter(Unicode.Scalar)
   /// `Sequence`: each in turn.
@@ -71,7 +71,8 @@ indirect enum PreTokenizer: Sendable {
     case "BertPreTokenizer": return .bert
     case "ByteLevel":
       return .byteLevel(
-        addPrefixSpace: try node.bool("add_prefix_space", default: true), useRegex: try node.bool("use_regex", default: true))
+        addPrefixSpace: try node.bool("add_prefix_space", default: true),
+        useRegex: try node.bool("use_regex", default: true))
     case "Whitespace": return .whitespace
     case "WhitespaceSplit": return .whitespaceSplit
     case "Metaspace":
@@ -92,7 +93,8 @@ indirect enum PreTokenizer: Sendable {
         }
         scheme = .never
       }
-      return .metaspace(replacement: replacement[0], prependScheme: scheme, split: try node.bool("split", default: true))
+      return .metaspace(
+        replacement: replacement[0], prependScheme: scheme, split: try node.bool("split", default: true))
     case "Punctuation":
       return .punctuation(try node.member("behavior").map(SplitBehavior.parse) ?? .isolated)
     case "Digits":
@@ -101,10 +103,7 @@ indirect enum PreTokenizer: Sendable {
       let patternNode = try node.required("pattern")
       let behavior = try SplitBehavior.parse(try node.required("behavior"))
       let invert = try node.bool("invert", default: false)
-      if let regex = try patternNode.member("Regex"), try regex.string() == StringPattern.gpt2 {
-        return .split(pattern: [], gpt2: true, behavior: behavior, invert: invert)
-      }
-      return .split(pattern: try StringPattern.parse(patternNode), gpt2: false, behavior: behavior, invert: invert)
+      return .split(pattern: try TextPattern.parse(patternNode), behavior: behavior, invert: invert)
     case "CharDelimiterSplit":
       let d = try node.required("delimiter")
       let scalars = Array(try d.string().unicodeScalars)
@@ -155,19 +154,24 @@ indirect enum PreTokenizer: Sendable {
       }
     case .charDelimiter(let d):
       return input.splitPieces(.removed) { $0.matchEach({ $0 == d }, piece: $1, into: &$2) }
-    case .split(let pattern, let gpt2, let behavior, let invert):
+    case .split(let pattern, let behavior, let invert):
       return input.splitPieces(behavior) { text, piece, matches in
-        if gpt2 {
-          text.matchGPT2(piece: piece, into: &matches)
-        } else {
-          text.matchLiteral(pattern, piece: piece, into: &matches)
+        var last = piece.range.lowerBound
+        for m in pattern.matches(in: text, piece.range) {
+          if last < m.lowerBound { matches.append(PatternMatch(range: last..<m.lowerBound, isMatch: false)) }
+          matches.append(PatternMatch(range: m, isMatch: true))
+          last = m.upperBound
+        }
+        if last < piece.range.upperBound {
+          matches.append(PatternMatch(range: last..<piece.range.upperBound, isMatch: false))
         }
         if invert { for k in matches.indices { matches[k].isMatch.toggle() } }
       }
     case .metaspace(let replacement, let scheme, let split):
       let replaced = input.mapText { text, piece, out in
         var spaced = AlignedText()
-        text.replaced(piece: piece, pattern: [" "], content: [replacement], into: &spaced)
+        let spaces = piece.range.filter { text.scalars[$0] == " " }.map { $0..<($0 + 1) }
+        text.replaced(piece: piece, matches: spaces, content: [replacement], into: &spaced)
         guard let only = spaced.pieces.first else { return }
         let prepend: Bool
         switch scheme {
@@ -292,28 +296,6 @@ extension AlignedText {
     if last < piece.range.upperBound {
       matches.append(PatternMatch(range: last..<piece.range.upperBound, isMatch: false))
     }
-  }
-
-  /// Non-overlapping occurrences of a literal (leftmost first).
-  func matchLiteral(_ pattern: [Unicode.Scalar], piece: TextPiece, into matches: inout [PatternMatch]) {
-    let end = piece.range.upperBound
-    var last = piece.range.lowerBound
-    var i = last
-    guard !pattern.isEmpty else {
-      matches.append(PatternMatch(range: piece.range, isMatch: false))
-      return
-    }
-    while i + pattern.count <= end {
-      if scalars[i] == pattern[0] && scalars[i..<(i + pattern.count)].elementsEqual(pattern) {
-        if last < i { matches.append(PatternMatch(range: last..<i, isMatch: false)) }
-        matches.append(PatternMatch(range: i..<(i + pattern.count), isMatch: true))
-        i += pattern.count
-        last = i
-      } else {
-        i += 1
-      }
-    }
-    if last < end { matches.append(PatternMatch(range: last..<end, isMatch: false)) }
   }
 
   /// The Whitespace pre-tokenizer's `\w+|[^\w\s]+`, inverted and removed: the runs of word

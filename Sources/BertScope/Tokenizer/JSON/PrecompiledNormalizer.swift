@@ -1,25 +1,36 @@
 import Foundation
 
-/// The `Precompiled` normaliser (SentencePiece's `precompiled_charsmap`).
-///
-/// TODO(tok-models): needs the models helper's `PrecompiledCharsMap`; until it is merged the
-/// field is parsed (base64) and loading refuses the normaliser with a clear error.
+/// The `Precompiled` normaliser (SentencePiece's `precompiled_charsmap`), over the models
+/// helper's ``PrecompiledCharsMap``, with its alignments mapped back to the source.
 struct PrecompiledNormalizer: Sendable {
-  /// The decoded `precompiled_charsmap` bytes.
-  let bytes: [UInt8]
+  /// The decoded charsmap.
+  let map: PrecompiledCharsMap
 
   /// Parses a `{"type": "Precompiled", "precompiled_charsmap": "<base64>"}` object.
   init(_ node: JSONNode) throws {
     let field = try node.required("precompiled_charsmap")
-    guard let data = Data(base64Encoded: try field.string()) else {
-      throw field.error("not valid base64")
+    do {
+      map = try PrecompiledCharsMap(base64: try field.string(), path: field.file)
+    } catch BertScopeError.badModelFile(_, let problem) {
+      throw field.error(problem)
     }
-    bytes = [UInt8](data)
-    throw node.error("the Precompiled normalizer is not supported yet (its charsmap is not implemented)")
   }
 
   /// Normalises one piece.
   func apply(to piece: TextPiece, of input: AlignedText, into out: inout AlignedText) {
-    input.copyPiece(piece, into: &out)
+    let scalars = Array(input.scalars[piece.range])
+    let start = out.count
+    let last = piece.range.upperBound - 1
+    for (scalar, source) in map.transform(scalars) {
+      if source < 0 {
+        out.append(scalar, Int32(piece.shift), Int32(piece.shift))
+      } else {
+        let i = min(piece.range.lowerBound + source, last)
+        out.append(scalar, input.starts[i], input.ends[i])
+      }
+    }
+    if out.count > start {
+      out.pieces.append(TextPiece(range: start..<out.count, shift: piece.shift, token: piece.token))
+    }
   }
 }

@@ -13,17 +13,15 @@ enum RustUnicode {
     return c.properties.isWhitespace
   }
 
-  /// `unicode_categories`' `is_other`: Cc, Cf, Cn, Co, Cs.
+  /// `unicode_categories` 0.1.1's `is_other`: Cc, Cf, Co (not Cn or Cs), from its own tables.
+  @inline(__always)
   static func isOther(_ c: Unicode.Scalar) -> Bool {
     let v = c.value
     if v < 0x80 { return v < 0x20 || v == 0x7F }
-    switch c.properties.generalCategory {
-    case .control, .format, .unassigned, .privateUse, .surrogate: return true
-    default: return false
-    }
+    return inRanges(RustUnicodeTables.other, v)
   }
 
-  /// `unicode_categories`' `is_punctuation` (P*) or ASCII punctuation.
+  /// `unicode_categories` 0.1.1's `is_punctuation` (P*, its own tables) or ASCII punctuation.
   @inline(__always)
   static func isPunctuation(_ c: Unicode.Scalar) -> Bool {
     let v = c.value
@@ -31,12 +29,23 @@ enum RustUnicode {
       return (v >= 0x21 && v <= 0x2F) || (v >= 0x3A && v <= 0x40) || (v >= 0x5B && v <= 0x60)
         || (v >= 0x7B && v <= 0x7E)
     }
-    switch c.properties.generalCategory {
-    case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
-      .finalPunctuation, .otherPunctuation:
-      return true
-    default: return false
+    return inRanges(RustUnicodeTables.punctuation, v)
+  }
+
+  /// Whether `v` is in a table of inclusive ranges (flat: first, last, …).
+  @inline(__always)
+  static func inRanges(_ table: [UInt32], _ v: UInt32) -> Bool {
+    var lo = 0
+    var hi = table.count / 2
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if table[2 * mid + 1] < v {
+        lo = mid + 1
+      } else {
+        hi = mid
+      }
     }
+    return lo < table.count / 2 && table[2 * lo] <= v
   }
 
   /// Rust `char::is_numeric`: Nd, Nl, No.
@@ -76,20 +85,18 @@ enum RustUnicode {
     }
   }
 
-  /// Mn (`is_mark_nonspacing`, BertNormalizer's accent stripping).
+  /// Mn as `unicode_categories` 0.1.1 has it (`is_mark_nonspacing`, BertNormalizer's accent
+  /// stripping).
   @inline(__always)
   static func isNonspacingMark(_ c: Unicode.Scalar) -> Bool {
-    c.value >= 0x300 && c.properties.generalCategory == .nonspacingMark
+    c.value >= 0x300 && inRanges(RustUnicodeTables.nonspacingMark, c.value)
   }
 
-  /// Mn, Mc, Me (`is_combining_mark`, the StripAccents normaliser).
+  /// Mn, Mc, Me as `unicode-normalization-alignments` has them (`is_combining_mark`, the
+  /// StripAccents normaliser).
   @inline(__always)
   static func isCombiningMark(_ c: Unicode.Scalar) -> Bool {
-    guard c.value >= 0x300 else { return false }
-    switch c.properties.generalCategory {
-    case .nonspacingMark, .spacingMark, .enclosingMark: return true
-    default: return false
-    }
+    c.value >= 0x300 && inRanges(RustUnicodeTables.combiningMark, c.value)
   }
 
   /// BertNormalizer's CJK ranges.
@@ -160,7 +167,9 @@ enum RustUnicode {
     return compositionCache.composite(a, b)
   }
 
+  /// Compatibility decompositions computed so far.
   static let compatibilityCache = DecompositionCache()
+  /// Compositions computed so far.
   static let compositionCache = CompositionCache()
 }
 
