@@ -50,8 +50,11 @@ struct BPEModel: SubwordModel {
   /// Reads the `model` object: `vocab`, `merges` (`"a b"` strings or `["a", "b"]` pairs),
   /// `unk_token`, `continuing_subword_prefix`, `end_of_word_suffix`, `fuse_unk`,
   /// `byte_fallback`, `ignore_merges`; `dropout` is ignored.
-  init(json: [String: Any], path: String) throws {
-    let reader = ModelJSONReader(json: json, path: path, kind: "BPE")
+  /// `exactVocabulary`: `model.vocab` as ``ExactVocabulary`` read it, used instead of
+  /// `json["vocab"]` (whose keys `JSONSerialization` may have merged).
+  init(json: [String: Any], path: String, exactVocabulary: [(token: String, id: Int)]? = nil) throws {
+    var reader = ModelJSONReader(json: json, path: path, kind: "BPE")
+    reader.exactVocabulary = exactVocabulary
     if let dropout = json["dropout"], !(dropout is NSNull) {
       guard let p = JSONValue.number(dropout), p >= 0, p <= 1 else {
         throw reader.error("\"dropout\" is not a number in [0, 1]")
