@@ -289,8 +289,10 @@ struct PairTable: Sendable {
   /// Number of distinct pairs.
   private(set) var count = 0
 
+  /// Whether there are no merges.
   var isEmpty: Bool { count == 0 }
 
+  /// An empty table sized for `capacity` pairs (it does not grow).
   init(capacity: Int) {
     var bits: UInt64 = 4
     while (1 << bits) < capacity * 2 { bits += 1 }
@@ -334,10 +336,14 @@ struct PairTable: Sendable {
 struct MergeQueue {
   /// One pending merge: of the symbol at `pos` with the next one, into `result`.
   struct Entry {
+    /// The merge's rank (its index in `merges`).
     var rank: Int32
+    /// The left symbol's index.
     var pos: Int32
+    /// The merged token's id.
     var result: Int32
 
+    /// Whether `self` pops before `other`.
     @inline(__always)
     func before(_ other: Entry) -> Bool {
       rank != other.rank ? rank < other.rank : pos < other.pos
@@ -346,8 +352,10 @@ struct MergeQueue {
 
   private var heap: [Entry] = []
 
+  /// Makes room for `n` entries.
   mutating func reserve(_ n: Int) { heap.reserveCapacity(n) }
 
+  /// Adds `e`.
   mutating func push(_ e: Entry) {
     heap.append(e)
     var i = heap.count - 1
@@ -359,6 +367,7 @@ struct MergeQueue {
     }
   }
 
+  /// Removes and returns the entry of lowest (rank, position), or nil when empty.
   mutating func pop() -> Entry? {
     guard let last = heap.popLast() else { return nil }
     if heap.isEmpty { return last }

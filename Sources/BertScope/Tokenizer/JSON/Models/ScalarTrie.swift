@@ -123,7 +123,9 @@ struct ModelJSONReader {
   /// Most vocabulary entries (and merges) a model may have.
   static let maxEntries = 4_000_000
 
+  /// The `model` object.
   let json: [String: Any]
+  /// The file, for messages.
   let path: String
   /// The model type, for messages ("BPE model: …").
   let kind: String
