@@ -302,3 +302,62 @@ struct TokenizerModelMalformedTests {
     #expect(try run(wp, "abba") == [[2, 0, 2], [1, 2, 3], [0, 3, 4]])
   }
 }
+
+@Suite("TokenizerModel exact vocabulary keys")
+struct TokenizerModelExactVocabularyTests {
+  @Test("ExactVocabulary keeps canonically equivalent keys and a leading U+FEFF apart")
+  func exactKeys() throws {
+    let text = """
+      \u{FEFF}{"version": "1.0", "added_tokens": [{"id": 0, "content": "[UNK]", "x": [1, [2, {"a": "}"}]]}],
+       "normalizer": null, "model": {"type": "WordPiece", "unk_token": "[UNK]", "n": -1.5e3,
+       "vocab": {"[UNK]": 0, "\u{E9}": 1, "e\u{301}": 2, "\u{FEFF}x": 3, "x": 4, "a\\"b\\\\": 5,
+         "\\ud83d\\ude00": 6, "\\u00e9\\u0301": 7, "x": 8}, "max_input_chars_per_word": 100}}
+      """
+    let data = Data(text.utf8)
+    let entries = try #require(ExactVocabulary.entries(tokenizerJSON: data))
+    let scalars = entries.map { $0.token.unicodeScalars.map(\.value) }
+    #expect(
+      scalars == [
+        [0x5B, 0x55, 0x4E, 0x4B, 0x5D], [0xE9], [0x65, 0x301], [0xFEFF, 0x78], [0x78], [0x61, 0x22, 0x62, 0x5C],
+        [0x1F600], [0xE9, 0x301],
+      ])
+    #expect(entries.map(\.id) == [0, 1, 2, 3, 8, 5, 6, 7])
+    // JSONSerialization itself merges "é" with "e\u{301}" and strips the U+FEFF.
+    let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    let model = object["model"] as! [String: Any]
+    #expect((model["vocab"] as! [String: Any]).count < entries.count)
+    let wp = try SubwordModels.make(json: model, path: "t", exactVocabulary: entries)
+    #expect(wp.id(of: "e\u{301}") == 2)
+    #expect(wp.id(of: "\u{E9}") == 1)
+    #expect(wp.id(of: "\u{FEFF}x") == 3)
+    #expect(wp.id(of: "x") == 8)
+    var out: [SubwordToken] = []
+    wp.tokenize(ArraySlice(Array("e\u{301}".unicodeScalars)), into: &out)
+    #expect(out == [SubwordToken(id: 2, range: 0..<2)])
+  }
+
+  @Test("ExactVocabulary agrees with JSONSerialization on the fixtures; nil where it does not apply")
+  func fixturesAndNil() throws {
+    for family in ["wordpiece", "bpe-bytelevel", "bpe-char"] {
+      let data = try Data(contentsOf: TokenizerModelFixtures.directory.appendingPathComponent(family + ".json"))
+      let entries = try #require(ExactVocabulary.entries(tokenizerJSON: data))
+      let vocab =
+        try TokenizerModelFixtures.load(family)["model"].flatMap { ($0 as! [String: Any])["vocab"] } as! [String: Any]
+      #expect(entries.count == vocab.count)
+      for (token, id) in entries { #expect(JSONValue.integer(vocab[token]!) == id) }
+    }
+    let unigram = try Data(contentsOf: TokenizerModelFixtures.directory.appendingPathComponent("unigram.json"))
+    #expect(ExactVocabulary.entries(tokenizerJSON: unigram) == nil)
+    for bad in [
+      "", "{", "{\"model\": {\"vocab\": {\"a\": 1,", "{\"model\": {\"vocab\": {\"a\": \"x\"}}}", "[1]",
+      "{\"model\": {\"vocab\": {\"\\ud800\": 1}}}", "{\"model\": {\"vocab\": {\"\\u12\": 1}}}",
+    ] {
+      #expect(ExactVocabulary.entries(tokenizerJSON: Data(bad.utf8)) == nil, "\(bad)")
+    }
+    #expect(ExactVocabulary.entries(tokenizerJSON: Data("{\"model\": {\"type\": \"BPE\"}}".utf8)) == nil)
+    let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+    #expect(
+      ExactVocabulary.entries(tokenizerJSON: Data("{\"a\": \(deep), \"model\": {\"vocab\": {\"q\": 1}}}".utf8))?.count
+        == 1)
+  }
+}

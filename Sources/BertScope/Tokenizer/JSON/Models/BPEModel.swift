@@ -50,8 +50,11 @@ struct BPEModel: SubwordModel {
   /// Reads the `model` object: `vocab`, `merges` (`"a b"` strings or `["a", "b"]` pairs),
   /// `unk_token`, `continuing_subword_prefix`, `end_of_word_suffix`, `fuse_unk`,
   /// `byte_fallback`, `ignore_merges`; `dropout` is ignored.
-  init(json: [String: Any], path: String) throws {
-    let reader = ModelJSONReader(json: json, path: path, kind: "BPE")
+  /// `exactVocabulary`: `model.vocab` as ``ExactVocabulary`` read it, used instead of
+  /// `json["vocab"]` (whose keys `JSONSerialization` may have merged).
+  init(json: [String: Any], path: String, exactVocabulary: [(token: String, id: Int)]? = nil) throws {
+    var reader = ModelJSONReader(json: json, path: path, kind: "BPE")
+    reader.exactVocabulary = exactVocabulary
     if let dropout = json["dropout"], !(dropout is NSNull) {
       guard let p = JSONValue.number(dropout), p >= 0, p <= 1 else {
         throw reader.error("\"dropout\" is not a number in [0, 1]")
@@ -286,8 +289,10 @@ struct PairTable: Sendable {
   /// Number of distinct pairs.
   private(set) var count = 0
 
+  /// Whether there are no merges.
   var isEmpty: Bool { count == 0 }
 
+  /// An empty table sized for `capacity` pairs (it does not grow).
   init(capacity: Int) {
     var bits: UInt64 = 4
     while (1 << bits) < capacity * 2 { bits += 1 }
@@ -331,10 +336,14 @@ struct PairTable: Sendable {
 struct MergeQueue {
   /// One pending merge: of the symbol at `pos` with the next one, into `result`.
   struct Entry {
+    /// The merge's rank (its index in `merges`).
     var rank: Int32
+    /// The left symbol's index.
     var pos: Int32
+    /// The merged token's id.
     var result: Int32
 
+    /// Whether `self` pops before `other`.
     @inline(__always)
     func before(_ other: Entry) -> Bool {
       rank != other.rank ? rank < other.rank : pos < other.pos
@@ -343,8 +352,10 @@ struct MergeQueue {
 
   private var heap: [Entry] = []
 
+  /// Makes room for `n` entries.
   mutating func reserve(_ n: Int) { heap.reserveCapacity(n) }
 
+  /// Adds `e`.
   mutating func push(_ e: Entry) {
     heap.append(e)
     var i = heap.count - 1
@@ -356,6 +367,7 @@ struct MergeQueue {
     }
   }
 
+  /// Removes and returns the entry of lowest (rank, position), or nil when empty.
   mutating func pop() -> Entry? {
     guard let last = heap.popLast() else { return nil }
     if heap.isEmpty { return last }

@@ -123,10 +123,15 @@ struct ModelJSONReader {
   /// Most vocabulary entries (and merges) a model may have.
   static let maxEntries = 4_000_000
 
+  /// The `model` object.
   let json: [String: Any]
+  /// The file, for messages.
   let path: String
   /// The model type, for messages ("BPE model: …").
   let kind: String
+  /// `model.vocab` read exactly from the file (``ExactVocabulary``), used instead of
+  /// `json["vocab"]` when given.
+  var exactVocabulary: [(token: String, id: Int)]? = nil
 
   /// A `badModelFile` error about this model.
   func error(_ problem: String) -> BertScopeError {
@@ -169,20 +174,22 @@ struct ModelJSONReader {
   func dictionaryVocabulary() throws -> (tokens: [String?], trie: ScalarTrie) {
     guard let raw = json["vocab"] else { throw error("no \"vocab\"") }
     guard let vocab = raw as? [String: Any] else { throw error("\"vocab\" is not an object of token → id") }
-    if vocab.isEmpty { throw error("\"vocab\" is empty") }
-    if vocab.count > Self.maxEntries {
-      throw error("\"vocab\" has \(vocab.count) entries, more than the \(Self.maxEntries) accepted")
+    let entries: [(token: String, id: Any)] =
+      exactVocabulary?.map { ($0.token, $0.id as Any) } ?? vocab.map { ($0.key, $0.value) }
+    if entries.isEmpty { throw error("\"vocab\" is empty") }
+    if entries.count > Self.maxEntries {
+      throw error("\"vocab\" has \(entries.count) entries, more than the \(Self.maxEntries) accepted")
     }
-    let bound = max(2 * vocab.count, vocab.count + 65536)
+    let bound = max(2 * entries.count, entries.count + 65536)
     var ids: [(String, Int)] = []
-    ids.reserveCapacity(vocab.count)
+    ids.reserveCapacity(entries.count)
     var largest = -1
-    for (token, value) in vocab {
-      guard let id = JSONValue.integer(value) else {
+    for (token, value) in entries {
+      guard let id = exactVocabulary != nil ? value as? Int : JSONValue.integer(value) else {
         throw error("the id of \(quoted(token)) is not an integer")
       }
       guard id >= 0, id < bound else {
-        throw error("the id \(id) of \(quoted(token)) is out of range (0 ..< \(bound) for \(vocab.count) entries)")
+        throw error("the id \(id) of \(quoted(token)) is out of range (0 ..< \(bound) for \(entries.count) entries)")
       }
       largest = max(largest, id)
       ids.append((token, id))

@@ -13,10 +13,13 @@ enum SubwordModels {
   ///
   /// Throws `badModelFile` naming `path` for an unknown type or malformed model.
   ///
-  /// Note: `JSONSerialization` returns a `vocab` object as a dictionary keyed by Swift
-  /// `String`, which merges canonically equivalent keys (`"é"` and `"e\u{301}"`); a vocabulary
-  /// holding both loses one before it gets here.
-  static func make(json: [String: Any], path: String) throws -> any SubwordModel {
+  /// `exactVocabulary`: pass ``ExactVocabulary/entries(tokenizerJSON:)`` of the file's bytes.
+  /// `JSONSerialization` returns a `vocab` object as a dictionary keyed by Swift `String`, which
+  /// merges canonically equivalent keys (`"é"` and `"e\u{301}"`) and drops a leading raw
+  /// U+FEFF; WordPiece and BPE then read these exact entries instead (Unigram's list is safe).
+  static func make(
+    json: [String: Any], path: String, exactVocabulary: [(token: String, id: Int)]? = nil
+  ) throws -> any SubwordModel {
     let type: String
     if let t = json["type"], !(t is NSNull) {
       guard let s = t as? String else {
@@ -35,8 +38,8 @@ enum SubwordModels {
         problem: "tokenizer.json model has no \"type\" (supported: \(supportedTypes.joined(separator: ", ")))")
     }
     switch type {
-    case "WordPiece": return try WordPieceJSONModel(json: json, path: path)
-    case "BPE": return try BPEModel(json: json, path: path)
+    case "WordPiece": return try WordPieceJSONModel(json: json, path: path, exactVocabulary: exactVocabulary)
+    case "BPE": return try BPEModel(json: json, path: path, exactVocabulary: exactVocabulary)
     case "Unigram": return try UnigramModel(json: json, path: path)
     default:
       throw BertScopeError.badModelFile(

@@ -22,8 +22,11 @@ struct WordPieceJSONModel: SubwordModel {
 
   /// Reads the `model` object (`vocab`, `unk_token` (default `[UNK]`),
   /// `continuing_subword_prefix` (default `##`), `max_input_chars_per_word` (default 100)).
-  init(json: [String: Any], path: String) throws {
-    let reader = ModelJSONReader(json: json, path: path, kind: "WordPiece")
+  /// `exactVocabulary`: `model.vocab` as ``ExactVocabulary`` read it, used instead of
+  /// `json["vocab"]` (whose keys `JSONSerialization` may have merged).
+  init(json: [String: Any], path: String, exactVocabulary: [(token: String, id: Int)]? = nil) throws {
+    var reader = ModelJSONReader(json: json, path: path, kind: "WordPiece")
+    reader.exactVocabulary = exactVocabulary
     let unk = try reader.string("unk_token") ?? "[UNK]"
     let prefix = try reader.string("continuing_subword_prefix") ?? "##"
     maxInputCharsPerWord = try reader.nonNegativeInt("max_input_chars_per_word") ?? 100
