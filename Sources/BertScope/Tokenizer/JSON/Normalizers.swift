@@ -117,16 +117,43 @@ indirect enum TextNormalizer: Sendable {
     let src = input.scalars
     switch self {
     case .bert(let cleanText, let chinese, let stripAccents, let lowercase):
-      // Each step is one `NormalizedString` pass; run them on a private copy in turn.
+      // clean_text and handle_chinese_chars in one pass (each maps a scalar to scalars that all
+      // keep its range), then accent stripping and lower-casing, each a `NormalizedString` pass.
       var text = AlignedText()
-      input.copyPiece(piece, into: &text)
-      if cleanText { text = text.mapText { $0.cleaned(piece: $1, into: &$2) } }
-      if chinese { text = text.mapText { $0.spacedChinese(piece: $1, into: &$2) } }
-      if stripAccents {
+      var writer = PieceWriter(piece: piece, out: text)
+      var needsNFD = false
+      var ascii = true
+      for i in piece.range {
+        let c = src[i]
+        let v: UInt32 = c.value
+        if v >= 0x80 { ascii = false }
+        if v >= 0xC0 { needsNFD = true }
+        if cleanText && (v == 0x09 || v == 0x0A || v == 0x0D) {
+          writer.emit(" ", change: 0, from: input, into: &text)
+        } else if cleanText && (v == 0 || v == 0xFFFD || RustUnicode.isOther(c)) {
+          writer.skip(1)
+        } else if cleanText && RustUnicode.isWhitespace(c) {
+          writer.emit(" ", change: 0, from: input, into: &text)
+        } else if chinese && RustUnicode.isChineseChar(c) {
+          writer.emit(" ", change: 0, from: input, into: &text)
+          writer.emit(c, change: 1, from: input, into: &text)
+          writer.emit(" ", change: 1, from: input, into: &text)
+        } else {
+          writer.keep(from: input, into: &text)
+        }
+      }
+      writer.finish(piece, into: &text)
+      if stripAccents && needsNFD {
         text = TextNormalizer.unicode(compatible: false, compose: false).apply(text)
         text = text.mapText { $0.filtered(piece: $1, into: &$2) { !RustUnicode.isNonspacingMark($0) } }
       }
-      if lowercase { text = TextNormalizer.lowercase.apply(text) }
+      if lowercase {
+        if ascii {
+          text.lowercaseASCII()
+        } else {
+          text = TextNormalizer.lowercase.apply(text)
+        }
+      }
       out.appendPieces(of: text)
     case .unicode(let compatible, let compose):
       items.removeAll(keepingCapacity: true)
@@ -190,6 +217,14 @@ indirect enum TextNormalizer: Sendable {
 }
 
 extension AlignedText {
+  /// Lower-cases ASCII letters in place (alignments unchanged).
+  mutating func lowercaseASCII() {
+    for k in scalars.indices {
+      let v: UInt32 = scalars[k].value
+      if v >= 0x41 && v <= 0x5A { scalars[k] = Unicode.Scalar(UInt8(v + 0x20)) }
+    }
+  }
+
   /// Copies `piece` of this text as it is (same shift and token) to the end of `out`.
   func copyPiece(_ piece: TextPiece, into out: inout AlignedText) {
     let start = out.count

@@ -140,8 +140,31 @@ indirect enum PreTokenizer: Sendable {
       for step in steps { text = step.apply(text) }
       return text
     case .bert:
-      let words = input.splitPieces(.removed) { $0.matchEach(RustUnicode.isWhitespace, piece: $1, into: &$2) }
-      return words.splitPieces(.isolated) { $0.matchEach(RustUnicode.isPunctuation, piece: $1, into: &$2) }
+      // Whitespace split (removed), then punctuation (isolated), in one pass.
+      var out = AlignedText()
+      out.scalars.reserveCapacity(input.count)
+      out.starts.reserveCapacity(input.count)
+      out.ends.reserveCapacity(input.count)
+      for piece in input.pieces {
+        if piece.token != nil {
+          input.copyPiece(piece, into: &out)
+          continue
+        }
+        var wordStart = piece.range.lowerBound
+        for i in piece.range {
+          let c = input.scalars[i]
+          if RustUnicode.isWhitespace(c) {
+            input.appendSlice(wordStart..<i, into: &out)
+            wordStart = i + 1
+          } else if RustUnicode.isPunctuation(c) {
+            input.appendSlice(wordStart..<i, into: &out)
+            input.appendSlice(i..<(i + 1), into: &out)
+            wordStart = i + 1
+          }
+        }
+        input.appendSlice(wordStart..<piece.range.upperBound, into: &out)
+      }
+      return out
     case .whitespace:
       return input.splitPieces(.removed) { $0.matchWhitespaceRegex(piece: $1, into: &$2) }
     case .whitespaceSplit:
