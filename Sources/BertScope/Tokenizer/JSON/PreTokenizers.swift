@@ -191,22 +191,24 @@ indirect enum PreTokenizer: Sendable {
         if invert { for k in matches.indices { matches[k].isMatch.toggle() } }
       }
     case .metaspace(let replacement, let scheme, let split):
+      // Spaces become the replacement (each keeps its range), then the replacement is
+      // prepended (taking the range of the first scalar), as `replace` then `prepend` align them.
       let replaced = input.mapText { text, piece, out in
-        var spaced = AlignedText()
-        let spaces = piece.range.filter { text.scalars[$0] == " " }.map { $0..<($0 + 1) }
-        text.replaced(piece: piece, matches: spaces, content: [replacement], into: &spaced)
-        guard let only = spaced.pieces.first else { return }
+        let lower = piece.range.lowerBound
+        let first = text.scalars[lower] == " " ? replacement : text.scalars[lower]
         let prepend: Bool
         switch scheme {
-        case .always: prepend = spaced.scalars[only.range.lowerBound] != replacement
-        case .first: prepend = spaced.scalars[only.range.lowerBound] != replacement && only.shift == 0
+        case .always: prepend = first != replacement
+        case .first: prepend = first != replacement && piece.shift == 0
         case .never: prepend = false
         }
-        if prepend {
-          TextNormalizer.prepend([replacement]).applyPiece(only, of: spaced, into: &out)
-        } else {
-          spaced.copyPiece(only, into: &out)
+        let start = out.count
+        if prepend { out.append(replacement, text.starts[lower], text.ends[lower]) }
+        for i in piece.range {
+          let c = text.scalars[i]
+          out.append(c == " " ? replacement : c, text.starts[i], text.ends[i])
         }
+        out.pieces.append(TextPiece(range: start..<out.count, shift: piece.shift, token: nil))
       }
       guard split else { return replaced }
       return replaced.splitPieces(.mergedWithNext) { $0.matchEach({ $0 == replacement }, piece: $1, into: &$2) }
