@@ -8,6 +8,7 @@ Every seed is small (a few KB): the whole corpus stays well under 1 MB.
 
 Run from anywhere: `python3 Fuzz/make-seeds.py`. Deterministic; re-running rewrites the files.
 """
+import gzip
 import json
 import re
 import os
@@ -261,7 +262,8 @@ def small_tokenizer_json(path, keep=120):
     """A fixture's tokenizer.json with its vocabulary cut to the first `keep` ids (added
     tokens beyond renumbered after them, merges to those within), so that a seed stays small;
     a Precompiled normalizer (its charsmap is large) becomes NFKC."""
-    t = json.loads(path.read_text(encoding="utf-8"))
+    raw = path.read_bytes()
+    t = json.loads((gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8"))
     m = t["model"]
     if isinstance(m.get("vocab"), dict):
         m["vocab"] = {k: v for k, v in m["vocab"].items() if v < keep}
@@ -307,7 +309,7 @@ def small_tokenizer_json(path, keep=120):
 def seeds_tokenizer_json():
     d = target("fuzz-tokenizer-json")
     for group in ["tokenizers", "tokenizers-pipeline"]:
-        for folder in sorted((FIXTURES / group).glob("*/tokenizer.json")):
+        for folder in sorted(list((FIXTURES / group).glob("*/tokenizer.json")) + list((FIXTURES / group).glob("*/tokenizer.json.gz"))):
             name = folder.parent.name
             put(d, "%s-%s.json" % (group, name), bytes([0, 0]) + small_tokenizer_json(folder))
             put(d, "%s-%s-short.json" % (group, name), bytes([5, 1]) + small_tokenizer_json(folder, keep=40))

@@ -137,3 +137,19 @@ struct ModelFamilyTests {
     }
   }
 }
+
+@Suite("tokenizer.json vocabularies")
+struct TokenizerJSONVocabularyTests {
+  @Test("canonically equivalent tokens keep their own ids (Swift's String equality would merge them)")
+  func equivalentKeys() throws {
+    let json = """
+      {"version": "1.0", "added_tokens": [], "normalizer": null,
+       "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": null, "decoder": null,
+       "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                 "max_input_chars_per_word": 100, "vocab": {"[UNK]": 0, "\\u00e9": 1, "e\\u0301": 2}}}
+      """
+    let tokenizer = try PipelineTokenizer(json: Data(json.utf8), path: "tokenizer.json", config: nil, maxPositions: 16)
+    #expect(tokenizer.vocabulary.count == 3)
+    #expect(try tokenizer.encode("\u{e9} e\u{301}").ids == [1, 2])
+  }
+}

@@ -33,7 +33,7 @@ struct PipelineGoldenCase {
   }
 }
 
-/// The fixture folders holding `tokenizer.json` and `cases.jsonl`.
+/// The fixture folders holding `tokenizer.json` and `cases.jsonl` (either may be gzipped: `.gz`).
 enum PipelineFixtures {
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fixtures")
@@ -46,7 +46,7 @@ enum PipelineFixtures {
       guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { continue }
       for name in names.sorted() {
         let folder = dir.appendingPathComponent(name)
-        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("cases.jsonl").path) {
+        if GzipFixture.exists(folder.appendingPathComponent("cases.jsonl")) {
           out.append(folder)
         }
       }
@@ -56,14 +56,14 @@ enum PipelineFixtures {
 
   /// The pipeline of `folder`.
   static func tokenizer(_ folder: URL) throws -> PipelineTokenizer {
-    let json = try Data(contentsOf: folder.appendingPathComponent("tokenizer.json"))
+    let json = try GzipFixture.read(folder.appendingPathComponent("tokenizer.json"))
     let config = try? Data(contentsOf: folder.appendingPathComponent("tokenizer_config.json"))
     return try PipelineTokenizer(json: json, path: folder.path + "/tokenizer.json", config: config, maxPositions: 512)
   }
 
   /// The cases of `folder`.
   static func cases(_ folder: URL) throws -> [PipelineGoldenCase] {
-    let data = try Data(contentsOf: folder.appendingPathComponent("cases.jsonl"))
+    let data = try GzipFixture.read(folder.appendingPathComponent("cases.jsonl"))
     return try data.split(separator: UInt8(ascii: "\n")).map { try PipelineGoldenCase(line: Data($0)) }
   }
 }

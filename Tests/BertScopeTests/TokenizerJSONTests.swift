@@ -200,31 +200,3 @@ struct TokenizerJSONSeedTests {
     #expect(loaded >= 10)
   }
 }
-
-@Suite("TokenizerJSON speed")
-struct TokenizerJSONSpeedTests {
-  @Test("throughput on each fixture's corpus (printed; meaningful in release builds)")
-  func throughput() throws {
-    for folder in PipelineFixtures.folders() {
-      let t = try PipelineFixtures.tokenizer(folder)
-      var texts = try PipelineFixtures.cases(folder).map(\.text)
-      let corpus = folder.appendingPathComponent("corpus.jsonl")
-      if let data = try? Data(contentsOf: corpus) {
-        texts = try data.split(separator: UInt8(ascii: "\n")).compactMap {
-          (try JSONSerialization.jsonObject(with: Data($0)) as? [String: Any])?["text"] as? String
-        }
-      }
-      let scalars = texts.reduce(0) { $0 + $1.unicodeScalars.count }
-      var tokens = 0
-      let clock = ContinuousClock()
-      let elapsed = try clock.measure {
-        for text in texts { tokens += try t.encode(text, pair: nil, maxLength: 1 << 20).count }
-      }
-      let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-      print(
-        "TokenizerJSON speed \(folder.lastPathComponent): \(texts.count) texts, \(scalars) scalars, \(tokens) tokens in "
-          + "\(String(format: "%.3f", seconds)) s: \(String(format: "%.2f", Double(scalars) / seconds / 1e6)) M scalars/s, "
-          + "\(String(format: "%.0f", Double(tokens) / seconds)) tokens/s")
-    }
-  }
-}

@@ -5,8 +5,8 @@ DistilBERT / ELECTRA families (issue 13), from Hugging Face transformers + token
 Writes, under Tests/Fixtures/ (layout and findings: Tests/Fixtures/README.md):
 
   tokenizers/<name>/tokenizer.json, tokenizer_config.json   as transformers 5 save_pretrained writes them
-  tokenizers/<name>/cases.jsonl     golden encodings (>= 300 varied cases; 100 for unigram-bytefallback)
-  tokenizers/<name>/corpus.jsonl    300 plain sentences of samples/wordnet-sentences.txt, same format
+  tokenizers/<name>/cases.jsonl.gz  golden encodings (>= 300 varied cases; 100 for unigram-bytefallback),
+                                    gzipped at the end, with the tokenizer.json files over 200 KB
       <name> = wordpiece            all-MiniLM-L6-v2's tokenizer, loaded with AutoTokenizer, re-saved
                wordpiece-small      a 1000-piece WordPiece trained here (BertTokenizer; the tiny
                                     DistilBERT / ELECTRA / BERT-json models use it)
@@ -508,6 +508,27 @@ def write_jsonl(path: Path, rows) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
+def gzip_in_place(path: Path) -> None:
+    """path -> path.gz, as `gzip -9n` writes it (no name, no time: deterministic). The tests
+    read X.gz where X is absent (Tests/BertScopeTests/Support/GzipFixture.swift)."""
+    import gzip
+    data = path.read_bytes()
+    with open(str(path) + ".gz", "wb") as raw:
+        with gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0) as f:
+            f.write(data)
+    path.unlink()
+
+
+def compress_tokenizer_fixtures() -> None:
+    """The large text fixtures of tokenizers/ go in gzipped: every cases.jsonl, and the
+    tokenizer.json files over 200 KB (MiniLM's WordPiece, the Unigram with its charsmap)."""
+    for d in sorted((FIX / "tokenizers").iterdir()):
+        for name in ("cases.jsonl", "tokenizer.json"):
+            p = d / name
+            if p.exists() and (name == "cases.jsonl" or p.stat().st_size > 200_000):
+                gzip_in_place(p)
+
+
 def write_cases(d: Path, limit: int | None = None, corpus: bool = True, rust_reference: bool = False) -> dict:
     tok = AutoTokenizer.from_pretrained(d)
     assert tok.is_fast
@@ -521,10 +542,7 @@ def write_cases(d: Path, limit: int | None = None, corpus: bool = True, rust_ref
         differ = sum(encode_case_raw(raw, *c) != r for c, r in zip(cases, rows))
         assert differ == 0, f"{d.name}: the Rust library on tokenizer.json and transformers disagree on {differ} cases"
     write_jsonl(d / "cases.jsonl", rows)
-    sents = CORPUS.read_text(encoding="utf-8").splitlines()[:300] if corpus else []
-    if corpus:  # compact: text and ids only (the speed / regression check)
-        write_jsonl(d / "corpus.jsonl", [{"text": s, "ids": tok(s, truncation=True, max_length=512)["input_ids"]}
-                                         for s in sents])
+    sents = []  # speed is measured by bench/tokenizers on the whole sample corpus
     errors = [r for r in rows if "error" in r]
     by_name = {r["name"]: r for r in rows}
     facts = {"cases": len(rows), "errors": len(errors), "corpus": len(sents),
@@ -977,6 +995,7 @@ def main():
     # facts for the README (pipeline types, observed behaviour); deterministic content
     (FIX / "tokenizers" / "facts.json").write_text(
         json.dumps(facts, indent=1, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+    compress_tokenizer_fixtures()
     print("\nsizes:")
     total = 0
     for p in sorted((FIX / "tokenizers").iterdir()):

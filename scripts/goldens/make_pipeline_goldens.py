@@ -2,7 +2,7 @@
 """Reference data for BertScope's tokenizer.json pipeline (PipelineTokenizer), from Hugging Face
 `tokenizers` 0.23 through transformers 5 (`PreTrainedTokenizerFast`).
 
-Writes Tests/Fixtures/tokenizers-pipeline/<name>/{tokenizer.json, tokenizer_config.json, cases.jsonl}:
+Writes Tests/Fixtures/tokenizers-pipeline/<name>/{tokenizer.json, tokenizer_config.json, cases.jsonl.gz}:
 small WordPiece tokenizers, trained here on the cases' own texts, behind different normalizers,
 pre-tokenizers, post-processors and added tokens, so that the pipeline around the model (and its
 offsets) is checked component by component. Each line of cases.jsonl:
@@ -105,8 +105,11 @@ def build(name, normalizer, pre_tokenizer, post, added, train_skip_chars=""):
             except Exception as e:  # noqa: BLE001
                 case["error"] = f"{type(e).__name__}: {e}"
             lines.append(json.dumps(case, ensure_ascii=False))
-    with open(os.path.join(folder, "cases.jsonl"), "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+    # Gzipped as `gzip -9n` writes it (deterministic); the tests read cases.jsonl.gz.
+    import gzip
+    with open(os.path.join(folder, "cases.jsonl.gz"), "wb") as raw:
+        with gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0) as f:
+            f.write(("\n".join(lines) + "\n").encode("utf-8"))
     print(name, len(lines), "cases")
 
 

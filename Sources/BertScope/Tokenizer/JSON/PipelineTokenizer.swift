@@ -69,7 +69,10 @@ public struct PipelineTokenizer: Sendable, CustomStringConvertible {
     let root = try JSONNode.parse(json, file: path)
     _ = try root.object()
     let modelNode = try root.required("model")
-    model = try SubwordModels.make(json: try modelNode.object(), path: path)
+    // The vocabulary's keys read from the bytes themselves: JSONSerialization's dictionary
+    // would merge canonically equivalent tokens ("é" and "e\u{301}"), which tokenizers keeps apart.
+    model = try SubwordModels.make(
+      json: try modelNode.object(), path: path, exactVocabulary: ExactVocabulary.entries(tokenizerJSON: json))
     modelType = (try? modelNode.member("type")?.string()) ?? "model"
 
     // Added tokens.
