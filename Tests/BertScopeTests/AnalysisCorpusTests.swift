@@ -299,7 +299,7 @@ struct AnalysisBadInputTests {
     let encoder = try Encoder(model: model, backend: .cpu)
     #expect {
       _ = try AblationAnalysis(task: .classify, mode: .uniform).makeState(encoder: encoder)
-    } throws: { "\($0)".contains("needs a checkpoint with a classification head") }
+    } throws: { "\($0)".contains("needs a …ForSequenceClassification checkpoint (a classification head") }
   }
 
   @Test("a corpus line that is not UTF-8 names the line")

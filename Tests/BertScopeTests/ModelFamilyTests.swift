@@ -16,7 +16,9 @@ struct ModelFamilyTests {
     ("tiny-roberta", .roberta), ("tiny-xlm-roberta", .xlmRoberta), ("tiny-distilbert", .distilbert),
     ("tiny-electra", .electra), ("tiny-bert-json", .bert),
   ]
-  static let baseCases = bases.flatMap { b in ["single", "pair", "max64", "batch"].map { (b.folder, $0) } }
+  static let baseCases = bases.flatMap { b in
+    ["single", "pair", "max64", "batch", "pad-in-text"].map { (b.folder, $0) }
+  }
   static let heads = ["tiny-roberta-cls", "tiny-distilbert-cls", "tiny-electra-cls"]
 
   /// The golden texts of `golden` tokenized by `model`'s own tokenizer must be the ids
@@ -33,7 +35,9 @@ struct ModelFamilyTests {
     }
   }
 
-  @Test("tiny checkpoints of every family: single, pair, maximum length, mixed batch", arguments: baseCases)
+  @Test(
+    "tiny checkpoints of every family: single, pair, maximum length, mixed batch, a pad token in the text",
+    arguments: baseCases)
   func families(_ item: (folder: String, caseName: String)) async throws {
     let model = try await ModelCache.shared.model(Fixtures.model(item.folder))
     #expect(model.tokenizer.isPipeline, "\(item.folder) has tokenizer.json and no vocab.txt")
@@ -64,6 +68,58 @@ struct ModelFamilyTests {
           "logits \(folder) \(name) \(backend)")
       }
     }
+  }
+
+  /// The default model as transformers 5 saves it: `config.json`, `model.safetensors` and the
+  /// `tokenizer.json` + `tokenizer_config.json` of `Tests/Fixtures/tokenizers/wordpiece` (the
+  /// installed model re-saved by `save_pretrained`), no `vocab.txt`.
+  @Test(
+    "all-MiniLM-L6-v2 re-saved without vocab.txt: its tokenizer.json gives the goldens' ids, and the encoder their outputs",
+    .enabled(if: Fixtures.hasMiniLM, "the default model is not installed (scripts/setup installs it)"))
+  func miniLMWithoutVocab() async throws {
+    let installed = try #require(Fixtures.miniLM)
+    let dir = Fixtures.temporaryDirectory("bertscope-resaved")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    for file in ["config.json", "model.safetensors"] {
+      try FileManager.default.createSymbolicLink(
+        at: dir.appendingPathComponent(file), withDestinationURL: installed.appendingPathComponent(file))
+    }
+    let saved = Fixtures.root.appendingPathComponent("tokenizers/wordpiece")
+    for file in ["tokenizer.json", "tokenizer_config.json"] {
+      try GzipFixture.read(saved.appendingPathComponent(file)).write(to: dir.appendingPathComponent(file))
+    }
+    let model = try BertModel.load(from: dir)
+    #expect(model.tokenizer.isPipeline && model.tokenizer.maxLength == 512)
+    for name in ["single", "pair", "batch", "long512"] {
+      let golden = try GoldenCase(Fixtures.golden("minilm", name))
+      try Self.checkTokenizer(model, golden)
+      for backend in TestBackends.available {
+        try EncoderGoldenTests.check(model: model, golden: golden, backend: backend)
+      }
+    }
+  }
+
+  /// CamemBERT is RoBERTa's architecture under its own `model_type`: the XLM-RoBERTa
+  /// checkpoint relabelled must load as `camembert` and give the same goldens.
+  @Test("model_type camembert loads as the RoBERTa architecture")
+  func camembert() throws {
+    let source = Fixtures.model("tiny-xlm-roberta")
+    let dir = Fixtures.temporaryDirectory("bertscope-camembert")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    for file in ["model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+      try FileManager.default.copyItem(at: source.appendingPathComponent(file), to: dir.appendingPathComponent(file))
+    }
+    let config = try String(contentsOf: source.appendingPathComponent("config.json"), encoding: .utf8)
+    let relabelled = config.replacingOccurrences(of: "\"xlm-roberta\"", with: "\"camembert\"")
+    #expect(relabelled != config)
+    try relabelled.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+    let model = try BertModel.load(from: dir)
+    #expect(model.config.family == .camembert && model.config.positionOffset == 2)
+    let golden = try GoldenCase(Fixtures.golden("tiny-xlm-roberta", "pair"))
+    try Self.checkTokenizer(model, golden)
+    try EncoderGoldenTests.check(model: model, golden: golden, backend: .cpu)
   }
 
   @Test("what each family reads: positions after padding, token types, embedding width")

@@ -907,6 +907,11 @@ def make_goldens(made):
                          attention_rows=MAX_ROWS if name == "max64" else None)
             if name == "max64":
                 assert c["lengths"] == [64], c["lengths"]
+        # A pad token written in the text: RoBERTa-family position ids skip it (it takes the
+        # padding row itself), create_position_ids_from_input_ids' cumsum of non-pad tokens.
+        pad_text = f"The cat {tok.pad_token} sat on the mat."
+        assert tok.pad_token_id in tok(pad_text)["input_ids"], folder
+        run_case("pad-in-text", folder, m, tok, [[pad_text]], takes_types)
     for folder, (base, cls, prefix) in CLS_HEADS.items():
         d = FIX / folder
         m = load_eager(cls, d)

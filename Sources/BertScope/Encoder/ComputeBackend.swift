@@ -19,7 +19,10 @@ public struct PackedBatch: Sendable, Equatable {
   /// The token-type row of each token's embedding: its segment id, or 0 for a model that
   /// takes no token types (``ModelFamily/usesTokenTypes``): [tokenCount].
   public let tokenTypes: [Int32]
-  /// Position of each token within its sequence (0..<L per sequence): [tokenCount].
+  /// Position id of each token, the row of the position table it uses: its index within its
+  /// sequence (0..<L), or for the RoBERTa family `pad + 1 + ` the number of non-pad tokens
+  /// before it, and `pad` for a pad token (Hugging Face's `create_position_ids_from_input_ids`):
+  /// [tokenCount].
   public let positions: [Int32]
   /// Each token's `AttentionFeatures.Kind` (all `.other` unless given): [tokenCount].
   public let kinds: [Int32]
@@ -42,7 +45,11 @@ public struct PackedBatch: Sendable, Equatable {
   ///   (needed only for `attentionFeatures`).
   /// - Parameter tokenTypes: false embeds every token with token type 0 (RoBERTa, DistilBERT);
   ///   the segments still say which text each token is of.
-  public init(_ encodings: [Encoding], heads: Int, kinds: [[Int32]]? = nil, tokenTypes: Bool = true) {
+  /// - Parameter paddingID: the RoBERTa family's padding id: positions start after it and a
+  ///   pad token written in the text takes it as its position; nil: positions 0, 1, 2, …
+  public init(
+    _ encodings: [Encoding], heads: Int, kinds: [[Int32]]? = nil, tokenTypes: Bool = true, paddingID: Int32? = nil
+  ) {
     var lengths: [Int] = [], tokenOffsets: [Int] = [], probOffsets: [Int] = []
     var ids: [Int32] = [], segments: [Int32] = [], positions: [Int32] = [], allKinds: [Int32] = []
     var within: [Float] = []
@@ -53,7 +60,16 @@ public struct PackedBatch: Sendable, Equatable {
       lengths.append(e.count)
       ids += e.ids
       segments += e.segments
-      positions += (0..<e.count).map { Int32($0) }
+      if let pad = paddingID {
+        var next = pad
+        positions += e.ids.map { id in
+          guard id != pad else { return pad }
+          next += 1
+          return next
+        }
+      } else {
+        positions += (0..<e.count).map { Int32($0) }
+      }
       let k = kinds?[s] ?? Array(repeating: AttentionFeatures.Kind.other.rawValue, count: e.count)
       allKinds += k
       within.append(AttentionFeatures.withinUniform(kinds: k, segments: e.segments))

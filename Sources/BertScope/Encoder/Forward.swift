@@ -109,7 +109,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     try validate(encodings)
     let request = try Request(options, config: config, encodings: encodings, firstLayer: first, given: input != nil)
     let batch = PackedBatch(
-      encodings, heads: config.numHeads, kinds: options.featureKinds, tokenTypes: config.usesTokenTypes)
+      encodings, heads: config.numHeads, kinds: options.featureKinds, tokenTypes: config.usesTokenTypes,
+      paddingID: config.family.positionsAfterPadding ? Int32(config.positionOffset - 1) : nil)
     let size = batch.tokenCount * config.hiddenSize
     if let input, input.count != size {
       throw BertScopeError.invalidInput(

@@ -19,8 +19,8 @@ public struct BertConfig: Sendable, Equatable, Codable {
   /// ``positionOffset`` rows no position uses (RoBERTa's 514 rows hold 512 positions).
   public var maxPositions: Int
   /// The row of the position-embedding matrix that position 0 uses: 0, or `pad_token_id + 1`
-  /// for the RoBERTa family (Hugging Face's `create_position_ids_from_input_ids` on an
-  /// unpadded sequence without a pad token written in it).
+  /// for the RoBERTa family (Hugging Face's `create_position_ids_from_input_ids`; a pad token
+  /// written in the text takes row `pad_token_id` and does not advance the count).
   public var positionOffset: Int = 0
   /// Width of the embeddings before the encoder (`embedding_size`): the hidden size except in
   /// ELECTRA checkpoints that project them up (`embeddings_project`).

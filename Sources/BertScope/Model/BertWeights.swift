@@ -36,7 +36,8 @@ public struct BertWeights: Sendable {
   /// Token embeddings, one row per vocabulary id: `[vocab, embedding]` (the embedding width
   /// is the hidden size except for a projecting ELECTRA).
   public var wordEmbeddings: [Float]
-  /// Absolute position embeddings, row `i` for 0-based position `i`: `[maxPositions, embedding]`.
+  /// Absolute position embeddings, row `p` for position id `p`: `[positionRows, embedding]`
+  /// (position ids start at ``BertConfig/positionOffset``).
   public var positionEmbeddings: [Float]
   /// Token-type (segment) embeddings: `[typeVocab, embedding]` (one zero row for DistilBERT).
   public var tokenTypeEmbeddings: [Float]
@@ -91,8 +92,7 @@ public struct BertWeights: Sendable {
 
   /// Reads the encoder's tensors from `file` by the names of `config.family`, accepting them
   /// with or without the family's prefix (`bert.`, `roberta.`, `distilbert.`, `electra.`) and
-  /// LayerNorm parameters named `weight/bias` or `gamma/beta`; RoBERTa-family position
-  /// embeddings lose the rows before ``BertConfig/positionOffset``, DistilBERT gets a zero
+  /// LayerNorm parameters named `weight/bias` or `gamma/beta`; DistilBERT gets a zero
   /// token-type row.
   public init(file: SafeTensorsFile, config: BertConfig) throws {
     let h = config.hiddenSize
@@ -140,8 +140,7 @@ public struct BertWeights: Sendable {
     }
     self.config = config
     wordEmbeddings = try load("embeddings.word_embeddings.weight", [config.vocabSize, e])
-    let positions = try load("embeddings.position_embeddings.weight", [config.positionRows, e])
-    positionEmbeddings = Array(positions[(config.positionOffset * e)...])
+    positionEmbeddings = try load("embeddings.position_embeddings.weight", [config.positionRows, e])
     tokenTypeEmbeddings =
       family == .distilbert
       ? [Float](repeating: 0, count: e)
