@@ -27,8 +27,9 @@ public func fuzzWeights(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
       "ffn")
   }
   if let pooler = w.pooler { Fuzz.check(pooler.weight.count == h * h && pooler.bias.count == h, "pooler") }
-  if let classifier = w.classifier {
-    Fuzz.check(classifier.weight.count == classifier.bias.count * h && !classifier.bias.isEmpty, "classifier")
+  if let head = w.head {
+    Fuzz.check(head.dense.weight.count == h * h && head.dense.bias.count == h, "classification head dense")
+    Fuzz.check(head.output.weight.count == head.labels * h && head.labels > 0, "classification head output")
   }
   let all =
     [w.wordEmbeddings, w.positionEmbeddings, w.tokenTypeEmbeddings]
