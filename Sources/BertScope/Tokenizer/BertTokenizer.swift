@@ -99,32 +99,9 @@ public struct BertTokenizer: Sendable {
     if let pairs, pairs.count != texts.count {
       throw BertScopeError.invalidInput("\(texts.count) texts but \(pairs.count) pairs")
     }
-    let count = texts.count
-    let chunkSize = 64
-    let chunks = (count + chunkSize - 1) / chunkSize
-    var results = [Result<Encoding, BertScopeError>?](repeating: nil, count: count)
-    results.withUnsafeMutableBufferPointer { buffer in
-      nonisolated(unsafe) let out = buffer
-      let work: @Sendable (Int) -> Void = { chunk in
-        var workspace = Workspace(options: options)
-        for i in (chunk * chunkSize)..<min(count, (chunk + 1) * chunkSize) {
-          do {
-            out[i] = .success(
-              try encode(texts[i], pair: pairs?[i], maxLength: maxLength, truncate: truncate, workspace: &workspace))
-          } catch let error as BertScopeError {
-            out[i] = .failure(error)
-          } catch {
-            out[i] = .failure(.invalidInput("\(error)"))
-          }
-        }
-      }
-      if chunks > 1 {
-        DispatchQueue.concurrentPerform(iterations: chunks, execute: work)
-      } else if chunks == 1 {
-        work(0)
-      }
+    return try encodeInParallel(count: texts.count, makeState: { Workspace(options: options) }) { i, workspace in
+      try encode(texts[i], pair: pairs?[i], maxLength: maxLength, truncate: truncate, workspace: &workspace)
     }
-    return try results.map { try $0!.get() }
   }
 
   /// How many word pieces Hugging Face's `longest_first` truncation removes from each side to

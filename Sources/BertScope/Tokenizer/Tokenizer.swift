@@ -132,30 +132,9 @@ public struct Tokenizer: Sendable {
     if case .wordPiece(let t) = engine {
       return try t.encode(texts, pairs: pairs, maxLength: maxLength, truncate: truncate)
     }
-    let count = texts.count
-    let chunkSize = 64
-    let chunks = (count + chunkSize - 1) / chunkSize
-    var results = [Result<Encoding, BertScopeError>?](repeating: nil, count: count)
-    results.withUnsafeMutableBufferPointer { buffer in
-      nonisolated(unsafe) let out = buffer
-      let work: @Sendable (Int) -> Void = { chunk in
-        for i in (chunk * chunkSize)..<min(count, (chunk + 1) * chunkSize) {
-          do {
-            out[i] = .success(try encode(texts[i], pair: pairs?[i], maxLength: maxLength, truncate: truncate))
-          } catch let error as BertScopeError {
-            out[i] = .failure(error)
-          } catch {
-            out[i] = .failure(.invalidInput("\(error)"))
-          }
-        }
-      }
-      if chunks > 1 {
-        DispatchQueue.concurrentPerform(iterations: chunks, execute: work)
-      } else if chunks == 1 {
-        work(0)
-      }
+    return try encodeInParallel(count: texts.count, makeState: {}) { i, _ in
+      try encode(texts[i], pair: pairs?[i], maxLength: maxLength, truncate: truncate)
     }
-    return try results.map { try $0!.get() }
   }
 
   /// The tokenizer of the model in `directory`: `tokenizer.json` (+ `tokenizer_config.json`)
