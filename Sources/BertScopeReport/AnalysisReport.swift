@@ -41,6 +41,12 @@ public enum AnalysisReport {
     public static let ablation = "Disabling heads and layers"
     /// `compare.csv`.
     public static let comparison = "Checkpoint comparison"
+    /// `features.csv` (`report --conllu`).
+    public static let linguistic = "Attention to linguistic features"
+    /// `cls_features.csv`.
+    public static let clsFeatures = "What [CLS] attends to, by feature"
+    /// `dependencies.csv`, `dependency_best.csv`.
+    public static let syntacticHeads = "Syntactic heads"
     /// The list of the folder's files; always present.
     public static let files = "Files"
   }
@@ -204,6 +210,7 @@ public enum AnalysisReport {
     if let s = r.special { sections.append(try specialSection(s)) }
     if let a = r.ablation { sections.append(try ablationSection(a, run: r.run)) }
     if let c = r.comparison { sections.append(try comparisonSection(c)) }
+    if let l = r.linguistic { sections += try linguisticSections(l, comparison: r.linguisticComparison) }
     sections.append(filesSection(r))
     var subtitle: [String] = [modelName]
     if let input = r.run?.input ?? info?.options.input { subtitle.append((input as NSString).lastPathComponent) }
@@ -247,6 +254,11 @@ public enum AnalysisReport {
       rows.append(["ablation", "not run"])
     }
     if r.comparison == nil { rows.append(["comparison", "not run (give --model-b)"]) }
+    if let l = r.linguistic {
+      var what = "\(l.counts.sentences) sentences, \(l.counts.words) words"
+      if let input = l.info.options.input { what += " of \((input as NSString).lastPathComponent)" }
+      rows.append(["linguistic (CoNLL-U)", what])
+    }
     if let e = r.example { rows.append(["example", "\(e.source ?? "one text"), \(e.tokens.count) tokens"]) }
     if let stages = r.run?.stages, !stages.isEmpty {
       for s in stages { rows.append(["time: \(s.name)", seconds(s.seconds)]) }
@@ -254,7 +266,7 @@ public enum AnalysisReport {
     } else {
       let parts: [(String, RunInfo?)] = [
         ("patterns", r.patterns?.info), ("special", r.special?.info), ("ablate", r.ablation?.info),
-        ("compare", r.comparison?.info),
+        ("compare", r.comparison?.info), ("linguistic", r.linguistic?.info),
       ]
       for (name, i) in parts { if let s = i?.seconds { rows.append(["time: \(name)", seconds(s)]) } }
     }
@@ -433,6 +445,16 @@ public enum AnalysisReport {
       rows.append(["ablation.csv, ablation.json", "metric and change per disabled head and layer; baseline"])
     }
     if r.comparison != nil { rows.append(["compare.csv, compare.json", "cosine similarity per head"]) }
+    if r.linguistic != nil {
+      rows.append(["features.csv, cls_features.csv", "attention to each word class per head (column mean, [CLS] row)"])
+      rows.append([
+        "dependencies.csv, dependency_best.csv, linguistic.json",
+        "per relation and direction: every head's accuracy; the best head and the best offset",
+      ])
+    }
+    if r.linguisticComparison != nil {
+      rows.append(["features_compare.csv, cls_features_compare.csv", "both checkpoints' class scores and b − a"])
+    }
     if r.example != nil {
       rows.append(["example/attention.npy, example/tokens.json", "the example's maps, float32 [layers, heads, L, L]"])
       rows.append(["maps/\(ID.modelView)/L<layer>-H<head>.png", "each full map of the example, with token labels"])

@@ -14,6 +14,8 @@ import Foundation
 /// | `special.csv`, `cls_row.csv`, `special.json` | `special` (`SpecialResult`) |
 /// | `ablation.csv`, `ablation.json` | `ablation` (`AblationResult`) |
 /// | `compare.csv`, `compare.json` | `comparison` (`CompareResult`) |
+/// | `features.csv`, `cls_features.csv`, `dependencies.csv`, `dependency_best.csv`, `linguistic.json` | `linguistic` (`LinguisticResult`) |
+/// | `features_compare.csv`, `cls_features_compare.csv`, `linguistic_compare.json` | `linguisticComparison` |
 /// | `example/attention.npy` [layers, heads, L, L], `example/tokens.json` | `example` |
 /// | `report.json` (stage timings, corpus) | `run` (`ReportRecord`) |
 ///
@@ -59,6 +61,10 @@ public struct AnalysisResults: Sendable {
   public var ablation: AblationResult?
   /// `compare.csv`, `compare.json`.
   public var comparison: CompareResult?
+  /// `features.csv`, …, `linguistic.json` (`report --conllu`, `bertscope linguistic`).
+  public var linguistic: LinguisticResult?
+  /// `features_compare.csv`, `cls_features_compare.csv` (`linguistic --model-b`).
+  public var linguisticComparison: LinguisticComparisonResult?
   /// `example/attention.npy` and `example/tokens.json`: the model view's maps.
   public var example: Example?
   /// `report.json`: what `bertscope report` ran and the stage timings.
@@ -79,7 +85,9 @@ public struct AnalysisResults: Sendable {
   }
 
   /// The first run information found (model, backend, corpus size).
-  public var info: RunInfo? { patterns?.info ?? special?.info ?? ablation?.info ?? comparison?.info }
+  public var info: RunInfo? {
+    patterns?.info ?? special?.info ?? ablation?.info ?? comparison?.info ?? linguistic?.info
+  }
 
   /// (layers, heads) of the model, from whichever part is present.
   public var shape: (layers: Int, heads: Int)? {
@@ -93,7 +101,7 @@ public struct AnalysisResults: Sendable {
   /// The file names the analyses and `bertscope report` write, copied by `--from`.
   public static let fileNames =
     PatternsResult.fileNames + SpecialResult.fileNames + AblationResult.fileNames + CompareResult.fileNames
-    + [ReportRecord.fileName] + exampleFiles
+    + LinguisticResult.fileNames + LinguisticComparisonResult.fileNames + [ReportRecord.fileName] + exampleFiles
 
   /// Reads every analysis output present in `folder`; throws when none is, or when one is
   /// malformed or disagrees with the others about the model's shape.
@@ -106,13 +114,21 @@ public struct AnalysisResults: Sendable {
     if has(SpecialResult.tableFiles[0]) { r.special = try SpecialResult.read(from: folder) }
     if has(AblationResult.tableFiles[0]) { r.ablation = try AblationResult.read(from: folder) }
     if has(CompareResult.tableFiles[0]) { r.comparison = try CompareResult.read(from: folder) }
+    if has(LinguisticResult.tableFiles[0]) { r.linguistic = try LinguisticResult.read(from: folder) }
+    if has(LinguisticComparisonResult.tableFiles[0]) {
+      r.linguisticComparison = try LinguisticComparisonResult.read(from: folder)
+    }
     if has(exampleFiles[0]) { r.example = try readExample(folder) }
     if has(ReportRecord.fileName) {
       r.run = try AnalysisJSON.read(ReportRecord.self, from: folder.appendingPathComponent(ReportRecord.fileName))
     }
-    guard r.patterns != nil || r.special != nil || r.ablation != nil || r.comparison != nil || r.example != nil else {
+    guard
+      r.patterns != nil || r.special != nil || r.ablation != nil || r.comparison != nil || r.linguistic != nil
+        || r.example != nil
+    else {
       let tables =
-        [PatternsResult.self, SpecialResult.self, AblationResult.self, CompareResult.self] as [any AnalysisResult.Type]
+        [PatternsResult.self, SpecialResult.self, AblationResult.self, CompareResult.self, LinguisticResult.self]
+        as [any AnalysisResult.Type]
       throw BertScopeError.invalidInput(
         "\(folder.path): no analysis outputs (\(tables.map { $0.tableFiles[0] }.joined(separator: ", ")) or \(exampleFiles[0]))"
       )
@@ -122,6 +138,9 @@ public struct AnalysisResults: Sendable {
     if let s = r.special { shapes.append((SpecialResult.tableFiles[0], s.perHead.count, s.perHead[0].count)) }
     if let a = r.ablation { shapes.append((AblationResult.tableFiles[0], a.layers, a.heads)) }
     if let c = r.comparison { shapes.append((CompareResult.tableFiles[0], c.cosine.layers, c.cosine.heads)) }
+    if let l = r.linguistic, let f = l.features.first {
+      shapes.append((LinguisticResult.tableFiles[0], f.scores.count, f.scores[0].count))
+    }
     if let e = r.example { shapes.append((exampleFiles[0], e.maps.count, e.maps[0].count)) }
     if let first = shapes.first, let other = shapes.first(where: { $0.1 != first.1 || $0.2 != first.2 }) {
       throw BertScopeError.invalidInput(

@@ -42,6 +42,8 @@ public struct ReportPlan: Sendable {
   public var ablation: Ablation?
   /// A second checkpoint to compare with, head by head.
   public var modelB: URL?
+  /// A CoNLL-U corpus for the linguistic sections (attention to word classes, syntactic heads).
+  public var conllu: String?
   /// nil: line 1 of `input`, unless the folder already holds an example.
   public var example: Example?
   /// The page title; nil: one naming the model.
@@ -119,6 +121,7 @@ public struct ReportRun {
       let examples = try runPatternsAndSpecial(corpus, session: s)
       if let ablation = plan.ablation { try runAblation(ablation, session: s) }
       if let modelB = plan.modelB { try runComparison(corpus, modelB: modelB, session: s) }
+      if let conllu = plan.conllu { try runLinguistic(conllu, session: s) }
       try recorder?.finish()
       record.input = URL(fileURLWithPath: input).path
       record.examples = examples
@@ -229,6 +232,15 @@ public struct ReportRun {
       modelB: try recorder.map { _ in try ModelIdentity(other.model) }, recorder: recorder)
     stages.append(.init(name: "compare (\(count.examples) texts, two models)", seconds: count.seconds))
     note(written: try CompareResult(comparison, info: session.runInfo(count, options: options)).write(to: folder))
+  }
+
+  /// Attention to word classes and syntactic heads over a CoNLL-U corpus (as `bertscope linguistic`).
+  private mutating func runLinguistic(_ path: String, session: AnalysisSession) throws {
+    let corpus = CorpusSource(path: path, batchSize: plan.batchSize, shard: plan.control.shard)
+    let (state, count) = try session.run(
+      LinguisticAnalysis(), on: corpus, part: MergedRun.linguisticPart, options: corpus.options, recorder: recorder)
+    stages.append(.init(name: "linguistic (\(count.examples) sentences)", seconds: count.seconds))
+    note(written: try LinguisticResult(state, info: session.runInfo(count, options: corpus.options)).write(to: folder))
   }
 
   private func note(written files: [URL]) {

@@ -15,7 +15,8 @@ struct BertScopeCommand: ParsableCommand {
     subcommands: [
       TokenizeCommand.self, AttentionCommand.self, EmbedCommand.self, BenchCommand.self, DevicesCommand.self,
       SelftestCommand.self, PatternsCommand.self,
-      SpecialCommand.self, AblateCommand.self, CompareCommand.self, RelationsCommand.self, RolloutCommand.self,
+      SpecialCommand.self, AblateCommand.self, CompareCommand.self, RelationsCommand.self, LinguisticCommand.self,
+      RolloutCommand.self,
       ReportCommand.self, PlotCommand.self, MergeCommand.self,
     ])
 

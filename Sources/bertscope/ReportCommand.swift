@@ -13,7 +13,9 @@ struct ReportCommand: ParsableCommand {
       attention to [CLS], [SEP] and punctuation (Figure 6); ablation disables every head and \
       every layer in turn (Figure 8) on the first --ablation-limit texts (default 200: each \
       text takes one forward pass per head and per layer), or on --ablation-input; with \
-      --model-b the two checkpoints' maps are compared per head (Figure 5). The model view \
+      --model-b the two checkpoints' maps are compared per head (Figure 5); with --conllu FILE \
+      the attention to word classes, what [CLS] attends to by class (Figures 6–7) and the \
+      syntactic heads of Clark et al. 2019, as `bertscope linguistic` computes them. The model view \
       shows every head's map of one example (--example N: line N of --input, or \
       --example-text), framed by its pattern type; a click opens the full map.
 
@@ -32,6 +34,8 @@ struct ReportCommand: ParsableCommand {
   var from: String?
   @Option(help: "A second checkpoint (same architecture and vocabulary) to compare with --model, head by head.")
   var modelB: String?
+  @Option(help: "A CoNLL-U corpus: adds attention to word classes and syntactic heads (as `bertscope linguistic`).")
+  var conllu: String?
   @Option(help: "Line of --input (from 1) shown in the model view (default: 1, or the example already in --from).")
   var example: Int?
   @Option(help: "Text shown in the model view instead of a corpus line.") var exampleText: String?
@@ -50,12 +54,16 @@ struct ReportCommand: ParsableCommand {
     guard input != nil || from != nil else {
       throw ValidationError("give --input FILE (run the analyses) or --from DIR (redraw)")
     }
-    if input == "-" || ablationInput == "-" {
+    if conllu != nil && input == nil {
+      throw ValidationError("--conllu goes with --input (the corpus of the other sections)")
+    }
+    if input == "-" || ablationInput == "-" || conllu == "-" {
       throw ValidationError("the report reads its corpus more than once: give a file, not - (stdin)")
     }
     if from != nil {
       for (set, name) in [
         (input != nil, "--input"), (modelB != nil, "--model-b"), (ablationInput != nil, "--ablation-input"),
+        (conllu != nil, "--conllu"),
       ] where set {
         // --input stays allowed when it only names the example's corpus.
         if name == "--input" && example != nil { continue }
@@ -84,7 +92,10 @@ struct ReportCommand: ParsableCommand {
       plan.ablation = ReportPlan.Ablation(
         input: ablationInput ?? input, limit: ablationLimit, mode: ablationMode, task: ablationTask ?? .embeddingChange)
     }
-    if from == nil { plan.modelB = modelB.map { URL(fileURLWithPath: $0, isDirectory: true) } }
+    if from == nil {
+      plan.modelB = modelB.map { URL(fileURLWithPath: $0, isDirectory: true) }
+      plan.conllu = conllu
+    }
     if let exampleText {
       plan.example = .text(exampleText, pair: examplePair)
     } else if let example {

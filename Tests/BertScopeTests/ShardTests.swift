@@ -26,6 +26,27 @@ enum ShardCorpus {
     (0..<23).map { i in #"{"text": "the cat sat on mat \#(i) .", "pairs": [[[0, 3], [4, 7]], [[8, 11], [15, 18]]]}"# }
   }
 
+  /// CoNLL-U for `linguistic`: the non-blank lines' first texts as sentences (33 of them),
+  /// each word headed by the one before it, with rotating word classes and relations.
+  static var conllu: [String] {
+    let upos = ["DET", "NOUN", "VERB", "PRON", "ADP", "PROPN", "AUX"]
+    let rels = ["det", "nsubj", "obj", "dobj", "nmod", "case"]
+    var out: [String] = []
+    for (k, line) in lines.enumerated() where !line.isEmpty {
+      let words = line.split(separator: "\t")[0].split(separator: " ").map(String.init)
+      out.append("# sent_id = \(k + 1)")
+      for (i, w) in words.enumerated() {
+        let head = i == 0 ? 0 : i
+        let rel = i == 0 ? "root" : rels[(i + k) % rels.count]
+        out.append(
+          [String(i + 1), w, w, upos[(i + k) % upos.count], "_", "_", String(head), rel, "_", "_"].joined(
+            separator: "\t"))
+      }
+      out.append("")
+    }
+    return out
+  }
+
   static func write(_ lines: [String], in dir: URL, name: String = "corpus.txt") throws -> URL {
     let url = dir.appendingPathComponent(name)
     try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
@@ -152,6 +173,8 @@ struct ShardMergeTests {
     var command: String
     var arguments: [String]
     var relations = false
+    /// `linguistic` reads CoNLL-U as --input; `report` gets it as --conllu.
+    var conllu = false
     var files: [String]
     var testDescription: String { command }
   }
@@ -165,9 +188,13 @@ struct ShardMergeTests {
       files: CompareResult.fileNames),
     Case(command: "relations", arguments: [], relations: true, files: RelationsResult.fileNames),
     Case(
+      command: "linguistic", arguments: ["--model-b", Fixtures.model("tiny-bert-f16").path], conllu: true,
+      files: LinguisticResult.fileNames + LinguisticComparisonResult.fileNames),
+    Case(
       command: "report", arguments: ["--ablation-limit", "11", "--model-b", Fixtures.model("tiny-bert-f16").path],
+      conllu: true,
       files: PatternsResult.fileNames + SpecialResult.fileNames + AblationResult.fileNames + CompareResult.fileNames
-        + ["example/attention.npy", "example/tokens.json"]),
+        + LinguisticResult.fileNames + ["example/attention.npy", "example/tokens.json"]),
   ]
 
   @Test(
@@ -176,8 +203,13 @@ struct ShardMergeTests {
   func analyses(_ c: Case) throws {
     let dir = Fixtures.temporaryDirectory("bertscope-shards")
     defer { try? FileManager.default.removeItem(at: dir) }
-    let input = try ShardCorpus.write(c.relations ? ShardCorpus.relations : ShardCorpus.lines, in: dir)
-    let base = [c.command, "--model", tiny, "--input", input.path, "-q"] + c.arguments
+    var input = try ShardCorpus.write(c.relations ? ShardCorpus.relations : ShardCorpus.lines, in: dir)
+    var arguments = c.arguments
+    if c.conllu {
+      let conllu = try ShardCorpus.write(ShardCorpus.conllu, in: dir, name: "corpus.conllu")
+      if c.command == "linguistic" { input = conllu } else { arguments += ["--conllu", conllu.path] }
+    }
+    let base = [c.command, "--model", tiny, "--input", input.path, "-q"] + arguments
     let whole = dir.appendingPathComponent("whole")
     let plain = try CLI.run(base + ["--out", whole.path, "--batch-size", "5"])
     try #require(plain.status == 0, "\(plain.stderr)")

@@ -121,10 +121,10 @@ public final class AnalysisSession: Sendable {
       Checkpointing(everyBatches: everyBatches) { position in try save(state, position) }
     }
     let count = try CorpusRun.forEachBatch(
-      source, progress: progress(label ?? analysis.label), from: resuming?.position ?? CorpusPosition(),
-      checkpoint: checkpointing, observeBytes: observeBytes
-    ) { lines, path in
-      try analysis.add(lines, path: path, session: self, to: &state)
+      source, units: { try analysis.units(of: $0) }, progress: progress(label ?? analysis.label),
+      from: resuming?.position ?? CorpusPosition(), checkpoint: checkpointing, observeBytes: observeBytes
+    ) { units, path in
+      try analysis.add(units, path: path, session: self, to: &state)
     }
     return (state, count)
   }
@@ -135,12 +135,22 @@ public final class AnalysisSession: Sendable {
 /// the statistic of the whole.
 public protocol CorpusAnalysis: Sendable {
   associatedtype State: AnalysisState
+  /// What the analysis reads from its input: lines (the default) or, e.g., CoNLL-U sentences.
+  associatedtype Units: CorpusUnits = LineUnits
   /// The progress line's label.
   var label: String { get }
   /// The empty state for `session`'s model; throws when the analysis cannot run on it.
   func makeState(for session: AnalysisSession) throws -> State
-  /// Adds one batch of non-blank lines (from `path`) to `state`; returns the tokens encoded.
-  func add(_ lines: [CorpusLine], path: String, session: AnalysisSession, to state: inout State) throws -> Int
+  /// The units of the input `reader` reads.
+  func units(of reader: CorpusReader) throws -> Units
+  /// Adds one batch of units (non-blank lines, sentences) from `path` to `state`; returns the
+  /// tokens encoded.
+  func add(_ units: [Units.Unit], path: String, session: AnalysisSession, to state: inout State) throws -> Int
+}
+
+extension CorpusAnalysis where Units == LineUnits {
+  /// A corpus of lines; blank ones are skipped.
+  public func units(of reader: CorpusReader) -> LineUnits { LineUnits(reader, skipBlank: true) }
 }
 
 /// The running statistic of an analysis: a value (`Codable`) that another part of the same

@@ -45,6 +45,56 @@ public struct RunCount: Sendable, Equatable {
   }
 }
 
+/// What a corpus run reads one unit at a time from its input: a line (``LineUnits``) or a
+/// CoNLL-U sentence (`CoNLLUSentences`). Units are read from a ``CorpusReader``, so that
+/// resumption (which skips the lines a checkpoint consumed) and input hashing work on lines,
+/// whatever the unit.
+public protocol CorpusUnits<Unit>: AnyObject {
+  associatedtype Unit
+  /// The line reader the units come from.
+  var reader: CorpusReader { get }
+  /// What the units are called in messages: `texts`, `sentences`.
+  var unitName: String { get }
+  /// The next unit, nil at the end of the input.
+  func nextUnit() throws -> CorpusUnit<Unit>?
+}
+
+/// One unit of a corpus and where it lies in the input.
+public struct CorpusUnit<Unit> {
+  /// The unit (nil for a blank line, which advances the position but is no text).
+  public var value: Unit?
+  /// The last line the unit took: a run resumed after it starts at the next line.
+  public var lastLine: Int
+  /// The number `Shard.takes(line:)` decides on: a line's number, or nil for the unit's
+  /// ordinal among the input's texts (from 1), which a sentence uses.
+  public var shardKey: Int?
+
+  public init(_ value: Unit?, lastLine: Int, shardKey: Int?) {
+    self.value = value
+    self.lastLine = lastLine
+    self.shardKey = shardKey
+  }
+}
+
+/// A corpus of lines: one text per line (a TAB separates a pair); blank lines are no texts
+/// when `skipBlank`.
+public final class LineUnits: CorpusUnits {
+  public let reader: CorpusReader
+  public let skipBlank: Bool
+  public var unitName: String { "texts" }
+
+  public init(_ reader: CorpusReader, skipBlank: Bool = true) {
+    self.reader = reader
+    self.skipBlank = skipBlank
+  }
+
+  public func nextUnit() throws -> CorpusUnit<CorpusLine>? {
+    guard let line = try reader.nextLine() else { return nil }
+    let blank = skipBlank && line.fields.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty }
+    return CorpusUnit(blank ? nil : line, lastLine: line.number, shardKey: line.number)
+  }
+}
+
 /// The loop every corpus command shares: read → batches → the caller's step per batch, with
 /// a progress line and flat memory (one batch held at a time); the lines of one shard;
 /// checkpoints and resumption.
@@ -66,6 +116,20 @@ public enum CorpusRun {
     observeBytes: ((UnsafeRawBufferPointer) -> Void)? = nil,
     _ body: (_ lines: [CorpusLine], _ path: String) throws -> Int
   ) throws -> RunCount {
+    try forEachBatch(
+      source, units: { LineUnits($0, skipBlank: skipBlank) }, progress: progress, allowEmpty: allowEmpty, from: start,
+      checkpoint: checkpoint, observeBytes: observeBytes, body)
+  }
+
+  /// ``forEachBatch(_:progress:skipBlank:allowEmpty:from:checkpoint:observeBytes:_:)`` over the
+  /// units `units` reads from the input (lines, CoNLL-U sentences): `batchSize` and `limit`
+  /// count units, and a shard takes the units whose ordinal (or line, for lines) it owns.
+  public static func forEachBatch<Units: CorpusUnits>(
+    _ source: CorpusSource, units makeUnits: (CorpusReader) throws -> Units, progress: BertScope.Progress,
+    allowEmpty: Bool = false, from start: CorpusPosition = CorpusPosition(), checkpoint: Checkpointing? = nil,
+    observeBytes: ((UnsafeRawBufferPointer) -> Void)? = nil,
+    _ body: (_ units: [Units.Unit], _ path: String) throws -> Int
+  ) throws -> RunCount {
     guard source.batchSize >= 1 else { throw BertScopeError.invalidInput("the batch size must be at least 1") }
     let began = DispatchTime.now().uptimeNanoseconds
     let reader = try CorpusReader(path: source.path)
@@ -78,6 +142,7 @@ public enum CorpusRun {
         )
       }
     }
+    let units = try makeUnits(reader)
     if checkpoint != nil { StopRequest.arm() }
     defer { if checkpoint != nil { StopRequest.disarm() } }
     let limit = source.limit ?? .max
@@ -88,18 +153,18 @@ public enum CorpusRun {
       return p
     }
     while position.texts < limit {
-      var lines: [CorpusLine] = []
-      lines.reserveCapacity(Swift.min(source.batchSize, 1024))
-      while lines.count < source.batchSize, position.texts < limit, let line = try reader.nextLine() {
-        position.lines = line.number
-        if skipBlank && line.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
+      var batch: [Units.Unit] = []
+      batch.reserveCapacity(Swift.min(source.batchSize, 1024))
+      while batch.count < source.batchSize, position.texts < limit, let unit = try units.nextUnit() {
+        position.lines = unit.lastLine
+        guard let value = unit.value else { continue }
         position.texts += 1
-        if source.shard.takes(line: line.number) { lines.append(line) }
+        if source.shard.takes(line: unit.shardKey ?? position.texts) { batch.append(value) }
       }
       // Nothing more for this shard: the end of the input, or of the limit.
-      if lines.isEmpty { break }
-      position.tokens += try body(lines, reader.path)
-      position.examples += lines.count
+      if batch.isEmpty { break }
+      position.tokens += try body(batch, reader.path)
+      position.examples += batch.count
       progress.update(position.examples, tokens: position.tokens)
       batches += 1
       if let checkpoint {
@@ -110,13 +175,13 @@ public enum CorpusRun {
             signal: stop,
             message:
               "interrupted (\(StopRequest.name(stop))): checkpoint saved after line \(position.lines) of \(reader.path) "
-              + "(\(position.examples) texts done); \(checkpoint.resumeHint)")
+              + "(\(position.examples) \(units.unitName) done); \(checkpoint.resumeHint)")
         }
       }
     }
     progress.finish(position.examples, tokens: position.tokens)
     guard position.texts > 0 || allowEmpty else {
-      throw BertScopeError.invalidInput("\(reader.path): no texts (the input is empty or blank)")
+      throw BertScopeError.invalidInput("\(reader.path): no \(units.unitName) (the input is empty or blank)")
     }
     if observeBytes != nil { try reader.readToEnd() }
     return RunCount(now())

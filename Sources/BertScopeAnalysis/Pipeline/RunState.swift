@@ -145,9 +145,10 @@ public enum PartState: Codable, Sendable, Equatable {
   case comparison(MapComparison)
   case relations(RelationScores)
   case rows(RowsState)
+  case linguistic(LinguisticState)
 
   enum CodingKeys: String, CodingKey { case kind, value }
-  enum Kind: String, Codable { case statistics, ablation, comparison, relations, rows }
+  enum Kind: String, Codable { case statistics, ablation, comparison, relations, rows, linguistic }
 
   var kind: Kind {
     switch self {
@@ -156,6 +157,7 @@ public enum PartState: Codable, Sendable, Equatable {
     case .comparison: return .comparison
     case .relations: return .relations
     case .rows: return .rows
+    case .linguistic: return .linguistic
     }
   }
 
@@ -167,6 +169,7 @@ public enum PartState: Codable, Sendable, Equatable {
     case .comparison: self = .comparison(try c.decode(MapComparison.self, forKey: .value))
     case .relations: self = .relations(try c.decode(RelationScores.self, forKey: .value))
     case .rows: self = .rows(try c.decode(RowsState.self, forKey: .value))
+    case .linguistic: self = .linguistic(try c.decode(LinguisticState.self, forKey: .value))
     }
   }
 
@@ -179,6 +182,7 @@ public enum PartState: Codable, Sendable, Equatable {
     case .comparison(let s): try c.encode(s, forKey: .value)
     case .relations(let s): try c.encode(s, forKey: .value)
     case .rows(let s): try c.encode(s, forKey: .value)
+    case .linguistic(let s): try c.encode(s, forKey: .value)
     }
   }
 
@@ -190,6 +194,7 @@ public enum PartState: Codable, Sendable, Equatable {
     case (.comparison(let a), .comparison(let b)): return .comparison(try a.merged(with: b))
     case (.relations(let a), .relations(let b)): return .relations(try a.merged(with: b))
     case (.rows(let a), .rows(let b)): return .rows(try a.merged(with: b))
+    case (.linguistic(let a), .linguistic(let b)): return .linguistic(try a.merged(with: b))
     default:
       throw BertScopeError.invalidInput("cannot merge a \(kind.rawValue) state with a \(other.kind.rawValue) state")
     }
@@ -238,6 +243,14 @@ extension RowsState: StoredState {
   public var part: PartState { .rows(self) }
   public init?(_ part: PartState) {
     guard case .rows(let s) = part else { return nil }
+    self = s
+  }
+}
+
+extension LinguisticState: StoredState {
+  public var part: PartState { .linguistic(self) }
+  public init?(_ part: PartState) {
+    guard case .linguistic(let s) = part else { return nil }
     self = s
   }
 }

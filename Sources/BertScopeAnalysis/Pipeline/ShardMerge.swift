@@ -198,6 +198,16 @@ extension MergedRun {
       if let (s, p) = try state(RelationScores.self, Self.relationsPart) {
         out.append(RelationsResult(s, info: info(p)))
       }
+    case "linguistic":
+      if let (s, p) = try state(LinguisticState.self, Self.linguisticPart) {
+        let a = LinguisticResult(s, info: info(p))
+        out.append(a)
+        if let (sb, pb) = try state(LinguisticState.self, Self.linguisticPartB), let modelB = pb.modelB {
+          var infoB = info(pb)
+          infoB.model = modelB.info
+          out.append(LinguisticComparisonResult(a, LinguisticResult(sb, info: infoB)))
+        }
+      }
     case "report":
       if let (s, p) = try state(MapStatistics.self, Self.statisticsPart) {
         out.append(PatternsResult(s, info: info(p)))
@@ -205,6 +215,9 @@ extension MergedRun {
       }
       if let (s, p) = try state(AblationState.self, Self.ablationPart) { out.append(AblationResult(s, info: info(p))) }
       if let (s, p) = try state(MapComparison.self, Self.comparisonPart) { out.append(CompareResult(s, info: info(p))) }
+      if let (s, p) = try state(LinguisticState.self, Self.linguisticPart) {
+        out.append(LinguisticResult(s, info: info(p)))
+      }
     default:
       throw BertScopeError.invalidInput(
         "merge: the shards ran `\(printable(command))`, which has no analysis files to merge")
@@ -215,7 +228,7 @@ extension MergedRun {
 
   /// The part names the commands record.
   public static let statisticsPart = "statistics", ablationPart = "ablation", comparisonPart = "comparison",
-    relationsPart = "relations"
+    relationsPart = "relations", linguisticPart = "linguistic", linguisticPartB = "linguistic-b"
 
   /// Writes the rows of the shards' `.npy` files (`embed`) into `url` in input order: row `r`
   /// of the whole run is row `r / N` of shard `r mod N`. Streams: memory stays flat.
