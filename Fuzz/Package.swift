@@ -15,7 +15,7 @@ import PackageDescription
 let targets = [
   "fuzz-safetensors", "fuzz-weights", "fuzz-config", "fuzz-tokenizer-config", "fuzz-vocab",
   "fuzz-tokenizer", "fuzz-corpus", "fuzz-npy", "fuzz-analysis-lines", "fuzz-report-inputs",
-  "fuzz-run-state", "fuzz-tokenizer-json",
+  "fuzz-run-state", "fuzz-tokenizer-json", "fuzz-conllu",
 ]
 
 let package = Package(
@@ -29,7 +29,7 @@ let package = Package(
       .executableTarget(
         name: name,
         dependencies: ["CLibFuzzer", "FuzzSupport", .product(name: "BertScope", package: "bertscope-root")]
-          + (["fuzz-analysis-lines", "fuzz-run-state"].contains(name)
+          + (["fuzz-analysis-lines", "fuzz-run-state", "fuzz-conllu"].contains(name)
             ? [.product(name: "BertScopeAnalysis", package: "bertscope-root")] : [])
           + (name == "fuzz-report-inputs" ? [.product(name: "BertScopeReport", package: "bertscope-root")] : [])
       )
