@@ -105,9 +105,53 @@ public struct PatternClassifier: Sendable, Equatable, Codable {
   /// The classifier with the thresholds set on the labelled MiniLM maps.
   public init() {}
 
+  /// How these rules do on maps labelled by eye that they were not set on.
+  public struct Validation: Sendable {
+    /// Held-out maps: every map of 11 texts of the sample corpus (all-MiniLM-L6-v2).
+    public let maps: Int
+    public let agreement: Double
+    public let heterogeneousRecall: Double
+    public let heterogeneousPrecision: Double
+    /// Two labellers on the 183 maps both labelled: raw agreement and Cohen's κ (the ceiling).
+    public let labellerAgreement: Double
+    public let kappa: Double
+  }
+
+  /// Measured by `Tests/Fixtures/analysis/tune_pattern_classifier.py` on
+  /// `Tests/Fixtures/analysis/labelled/v2` (944 maps of 22 texts labelled by eye with its
+  /// PROTOCOL.md, split by text; the release test `AnalysisLabelledSetTests` recomputes it
+  /// with the encoder).
+  public static let validation = Validation(
+    maps: 472, agreement: 0.837, heterogeneousRecall: 0.55, heterogeneousPrecision: 0.57, labellerAgreement: 0.896,
+    kappa: 0.78)
+
   /// The pattern of one map, from its ``MapFeatures`` vector.
   public func classify(_ features: some Collection<Float>) -> AttentionPattern {
     classify(PatternScores(features))
+  }
+
+  /// The pattern of one map and how far it is from another type: the smallest relative margin
+  /// `(score − threshold) / threshold` of the tests that decided it (each on the side that
+  /// gave this type), capped at 1 — 0 on a threshold, 1 when every deciding score is at least
+  /// twice (or at most zero times) its threshold.
+  public func decide(_ features: some Collection<Float>) -> (pattern: AttentionPattern, confidence: Float) {
+    let s = PatternScores(features)
+    func m(_ x: Float, _ t: Float) -> Float { (x - t) / t }
+    let md = m(s.diagonal, diagonal)
+    let mv = max(
+      m(s.columnMass, columnMass), min(m(s.sharedProfile, sharedProfile), m(s.columnConcentration, columnConcentration))
+    )
+    let mb = s.isPair ? m(s.blockExcess, blockExcess) : -Float.infinity
+    let pattern = classify(s)
+    let margin: Float
+    switch pattern {
+    case .verticalDiagonal: margin = min(md, mv)
+    case .diagonal: margin = min(md, -mv)
+    case .vertical: margin = min(-md, mv)
+    case .block: margin = min(-md, -mv, mb)
+    case .heterogeneous: margin = min(-md, -mv, -mb)
+    }
+    return (pattern, min(1, max(0, margin)))
   }
 
   /// The pattern of one map, from its scores, by the rules above.

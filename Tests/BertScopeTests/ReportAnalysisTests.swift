@@ -153,7 +153,8 @@ struct ReportCommandTests {
     let r = try CLI.run([
       "report", "--model", Fixtures.tiny.path, "--model-b", Fixtures.tiny.path, "--input", input.path, "--out",
       out.path,
-      "--example", "3", "--ablation-limit", "6", "--batch-size", "4",
+      "--example", "3", "--ablation-limit", "6", "--batch-size", "4", "--conllu",
+      Fixtures.root.appendingPathComponent("linguistic/sample.conllu").path,
     ])
     guard r.status == 0 else { throw CLITestError(message: "report failed (\(r.status)): \(r.stderr)") }
     guard r.stdout == out.appendingPathComponent("index.html").absoluteString + "\n" else {
@@ -168,7 +169,9 @@ struct ReportCommandTests {
     let html = try String(contentsOf: dir.appendingPathComponent("index.html"), encoding: .utf8)
     let titles = [
       AnalysisReport.SectionTitle.modelView, AnalysisReport.SectionTitle.patterns, AnalysisReport.SectionTitle.special,
-      AnalysisReport.SectionTitle.ablation, AnalysisReport.SectionTitle.comparison, AnalysisReport.SectionTitle.files,
+      AnalysisReport.SectionTitle.ablation, AnalysisReport.SectionTitle.comparison,
+      AnalysisReport.SectionTitle.linguistic, AnalysisReport.SectionTitle.clsFeatures,
+      AnalysisReport.SectionTitle.syntacticHeads, AnalysisReport.SectionTitle.files,
     ]
     for t in titles { #expect(html.contains("<h2>\(escapeXML(t))</h2>"), "section \(t)") }
     #expect(html.contains("<h2>Summary</h2>"))
@@ -177,11 +180,13 @@ struct ReportCommandTests {
     ] {
       #expect(html.contains("<td>\(escapeXML(row))</td>"), "summary row \(row)")
     }
-    let ids = [
-      AnalysisReport.ID.modelView, AnalysisReport.ID.patternTypes, AnalysisReport.ID.specialTokens,
-      AnalysisReport.ID.clsRow,
-      AnalysisReport.ID.ablationHeads, AnalysisReport.ID.ablationLayers, AnalysisReport.ID.comparison,
-    ]
+    let ids =
+      [
+        AnalysisReport.ID.modelView, AnalysisReport.ID.patternTypes, AnalysisReport.ID.specialTokens,
+        AnalysisReport.ID.clsRow,
+        AnalysisReport.ID.ablationHeads, AnalysisReport.ID.ablationLayers, AnalysisReport.ID.comparison,
+        AnalysisReport.clsFeaturesID, AnalysisReport.syntacticHeadsID,
+      ] + LinguisticFeature.allCases.map(AnalysisReport.featureFigureID)
     for id in ids {
       #expect(html.contains("data-figure=\"\(id)\""), "figure \(id)")
       _ = try parseXML(try String(contentsOf: dir.appendingPathComponent("figures/\(id).svg"), encoding: .utf8))
@@ -200,7 +205,8 @@ struct ReportCommandTests {
       as? [String: Any]
     #expect((tokens?["source"] as? String)?.hasPrefix("line 3 of") == true)
     #expect((tokens?["segments"] as? [Int])?.last == 1)
-    for name in AnalysisResults.fileNames {
+    // Every file but the two-checkpoint linguistic comparison (`linguistic --model-b` writes it).
+    for name in AnalysisResults.fileNames where !LinguisticComparisonResult.fileNames.contains(name) {
       #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), "\(name)")
     }
   }

@@ -56,11 +56,17 @@ public struct MapStatisticsAnalysis: CorpusAnalysis {
   public var classifier: PatternClassifier
   /// The progress line's label.
   public var label: String
+  /// Receives every map's type and confidence as it is classified (`patterns --per-map`).
+  public var perMap: PerMapRows?
 
-  /// Classifies with `classifier`; `label` names the progress line.
-  public init(classifier: PatternClassifier = PatternClassifier(), label: String = "patterns + special") {
+  /// Classifies with `classifier`; `label` names the progress line; `perMap` gets a row per map.
+  public init(
+    classifier: PatternClassifier = PatternClassifier(), label: String = "patterns + special",
+    perMap: PerMapRows? = nil
+  ) {
     self.classifier = classifier
     self.label = label
+    self.perMap = perMap
   }
 
   /// Empty statistics for `session`'s model, classified by `classifier`.
@@ -74,9 +80,59 @@ public struct MapStatisticsAnalysis: CorpusAnalysis {
     -> Int
   {
     let encodings = try lines.map { try session.encode($0, path: path) }
-    for block in try FeatureBlock.compute(encodings, encoder: session.encoder) { state.add(block) }
+    var first = 0
+    for block in try FeatureBlock.compute(encodings, encoder: session.encoder) {
+      state.add(block)
+      try perMap?.add(block, lines: lines[first..<(first + block.sequences)].map(\.number), classifier: classifier)
+      first += block.sequences
+    }
     return tokenCount(encodings)
   }
+}
+
+/// `maps.csv` of `patterns --per-map`: one row per (text, layer, head) map, header
+/// `line,layer,head,type,confidence` (line from 1, layer and head from 1, the type's name, the
+/// classifier's margin for it), written as the run goes under a hidden name and renamed into
+/// place by `finish()`.
+public final class PerMapRows: @unchecked Sendable {
+  public static let fileName = "maps.csv"
+  public static let header = "line,layer,head,type,confidence"
+  let file: ResumableFile
+  private let lock = NSLock()
+  public private(set) var rows = 0
+
+  /// Starts `folder/maps.csv` (the header written).
+  public init(folder: URL) throws {
+    file = try ResumableFile(url: folder.appendingPathComponent(Self.fileName), resumable: false)
+    try file.append(Data((Self.header + "\n").utf8))
+  }
+
+  /// Classifies every map of `block` (sequence s is the text of corpus line `lines[s]`) and
+  /// appends its rows.
+  public func add(_ block: FeatureBlock, lines: [Int], classifier: PatternClassifier) throws {
+    var text = ""
+    for s in 0..<block.sequences {
+      for l in 0..<block.layers {
+        for h in 0..<block.heads {
+          let d = classifier.decide(block.features(s, l, h))
+          text += "\(lines[s]),\(l + 1),\(h + 1),\(d.pattern.name),\(String(format: "%.4f", d.confidence))\n"
+        }
+      }
+    }
+    lock.lock()
+    defer { lock.unlock() }
+    try file.append(Data(text.utf8))
+    rows += block.sequences * block.layers * block.heads
+  }
+
+  /// Renames the finished file into place; returns it.
+  public func finish() throws -> URL {
+    try file.commit()
+    return file.url
+  }
+
+  /// Removes the partial file (a failed run leaves no maps.csv).
+  public func abandon() { file.abandon() }
 }
 
 extension PatternsResult {
