@@ -99,56 +99,11 @@ FEATURE_NAMES = ["cls", "sep", "punct", "self", "prev", "next", "entropy", "spec
                  "clsRowCLS", "clsRowSEP", "clsRowPunct", "clsRowOther", "length", "withinUniform"]
 CLS, SEP, PUNCT, OTHER = 0, 1, 2, 3
 
-# ---------------------------------------------------------------- numpy BERT (as make_labelled_maps.py)
+# ---------------------------------------------------------------- numpy BERT: make_labelled_maps.py's
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_labelled_maps import attention_maps, load_safetensors  # noqa: E402
 
-def load_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, v in header.items():
-        if name == "__metadata__" or v["dtype"] != "F32":
-            continue
-        a, b = v["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype="<f4").reshape(v["shape"]).astype(np.float64)
-    return out
-
-
-def layer_norm(x, g, b, eps):
-    m = x.mean(-1, keepdims=True)
-    v = ((x - m) ** 2).mean(-1, keepdims=True)
-    return (x - m) / np.sqrt(v + eps) * g + b
-
-
-def attention_maps(w, cfg, ids, segments):
-    """[layers, heads, L, L] post-softmax maps of a BERT encoder (post-LayerNorm, exact GELU)."""
-    L, nh, H = len(ids), cfg["num_attention_heads"], cfg["hidden_size"]
-    d, eps = H // nh, cfg["layer_norm_eps"]
-    erf = np.vectorize(math.erf)
-    x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:L]
-    x = layer_norm(x + w["embeddings.token_type_embeddings.weight"][segments],
-                   w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
-    maps = []
-    for l in range(cfg["num_hidden_layers"]):
-        p = f"encoder.layer.{l}."
-        def proj(name):
-            y = x @ w[p + f"attention.self.{name}.weight"].T + w[p + f"attention.self.{name}.bias"]
-            return y.reshape(L, nh, d).transpose(1, 0, 2)
-        q, k, v = proj("query"), proj("key"), proj("value")
-        s = q @ k.transpose(0, 2, 1) / math.sqrt(d)
-        s -= s.max(-1, keepdims=True)
-        a = np.exp(s)
-        a /= a.sum(-1, keepdims=True)
-        maps.append(a)
-        c = (a @ v).transpose(1, 0, 2).reshape(L, H)
-        x = layer_norm(c @ w[p + "attention.output.dense.weight"].T + w[p + "attention.output.dense.bias"] + x,
-                       w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], eps)
-        f = x @ w[p + "intermediate.dense.weight"].T + w[p + "intermediate.dense.bias"]
-        f = 0.5 * f * (1 + erf(f / math.sqrt(2)))
-        x = layer_norm(f @ w[p + "output.dense.weight"].T + w[p + "output.dense.bias"] + x,
-                       w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
-    return np.stack(maps)
 
 # ---------------------------------------------------------------- token kinds and MapFeatures
 
