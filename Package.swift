@@ -24,6 +24,9 @@ let package = Package(
     // chosen by a run-time CPU check, so that no target needs unsafe flags (SwiftPM refuses
     // those in a package depended on by version).
     .target(name: "CHostKernels", path: "Sources/CHostKernels"),
+    // Cairo and Pango, opened with dlopen when a PNG or PDF figure is drawn (see
+    // bs_graphics.h): the binary starts, and runs everything else, without them.
+    .target(name: "CGraphics", path: "Sources/CGraphics", linkerSettings: [.linkedLibrary("dl")]),
 
     // The OpenCL C sources, shipped as resources next to the binary.
     .target(
@@ -52,10 +55,10 @@ let package = Package(
       name: "BertScopeAnalysis",
       dependencies: ["BertScope", .product(name: "Crypto", package: "swift-crypto")]
     ),
-    // PNG/SVG figures and the offline HTML report.
+    // PNG/SVG/PDF figures and the offline HTML report.
     .target(
       name: "BertScopeReport",
-      dependencies: ["BertScope", "BertScopeAnalysis", "CZlib"]
+      dependencies: ["BertScope", "BertScopeAnalysis", "CZlib", "CGraphics"]
     ),
     .executableTarget(
       name: "bertscope",

@@ -2,8 +2,12 @@ import BertScope
 import Foundation
 
 extension Report {
+  /// PNG pixels per figure unit of the figures in `figures/`: 300 dpi.
+  public static let paperScale = 300.0 / 96
+
   /// Writes `content` as a self-contained report into `directory`: `index.html` (figures
-  /// inlined as SVG, styles and script inline, no network) plus `figures/<id>.svg|png` and
+  /// inlined as SVG, styles and script inline, no network) plus `figures/<id>.svg|png|pdf`
+  /// (PNG at 300 dpi) and
   /// `maps/<model view id>/L<l>-H<h>.png` (layer and head from 1). Every file is written to a temporary name in its
   /// folder and renamed into place; `index.html` comes last, so an open page never sees a
   /// half-written report.
@@ -27,7 +31,8 @@ extension Report {
           let folder = directory.appendingPathComponent("figures")
           try createFolder(folder)
           try f.figure.writeSVG(to: folder.appendingPathComponent("\(f.id).svg"))
-          try f.figure.writePNG(to: folder.appendingPathComponent("\(f.id).png"))
+          try f.figure.writePNG(to: folder.appendingPathComponent("\(f.id).png"), scale: Report.paperScale)
+          try f.figure.writePDF(to: folder.appendingPathComponent("\(f.id).pdf"))
         case .modelView(let view):
           let folder = directory.appendingPathComponent("maps").appendingPathComponent(view.id)
           try createFolder(folder)
@@ -40,7 +45,8 @@ extension Report {
             let grid = try HeadGrid(
               maps: view.maps, categories: view.categories, assignments: view.assignments, title: view.title)
             try grid.writeSVG(to: figures.appendingPathComponent("\(view.id).svg"))
-            try grid.writePNG(to: figures.appendingPathComponent("\(view.id).png"))
+            try grid.writePNG(to: figures.appendingPathComponent("\(view.id).png"), scale: Report.paperScale)
+            try grid.writePDF(to: figures.appendingPathComponent("\(view.id).pdf"))
           }
         default:
           break
@@ -120,7 +126,7 @@ extension Report {
     let heads = view.maps[0].count
     let jobs = view.maps.count * heads
     let errors = ErrorBox()
-    let scale = view.tokens.count <= 64 ? 2 : 1
+    let scale: Double = view.tokens.count <= 64 ? 2 : 1
     let resolution: Heatmap.Resolution? = view.tokens.count > 360 ? .full(cellSize: 2) : nil
     @Sendable func heatmap(_ l: Int, _ h: Int) throws -> Heatmap {
       var title = "Layer \(l + 1), head \(h + 1)"
@@ -137,7 +143,7 @@ extension Report {
     }
     if let error = errors.first { throw error }
     let r = try heatmap(0, 0).mapRect
-    let s = Double(scale)
+    let s = scale
     return Rect(x: r.x * s, y: r.y * s, width: r.width * s, height: r.height * s)
   }
 }
@@ -193,7 +199,7 @@ struct HTMLPage {
     <div class="viewer-bar"><span id="viewer-title"></span><span id="viewer-cell" aria-live="polite"></span><span class="viewer-hint">← ↑ → ↓ to move, Esc to close</span><button type="button" id="viewer-close" aria-label="close">×</button></div>
     <img id="viewer-image" alt="">
     </dialog>
-    <footer>Made by BertScope. Self-contained: open offline; figures are also in <code>figures/</code> as SVG and PNG.</footer>
+    <footer>Made by BertScope. Self-contained: open offline; figures are also in <code>figures/</code> as SVG, PDF and PNG (300 dpi).</footer>
     <script>
     {{script}}
     </script>

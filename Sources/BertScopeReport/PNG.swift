@@ -59,9 +59,13 @@ public enum PNG {
   /// Encodes `bitmap` as a PNG file: IHDR, one IDAT (zlib `compress2`), IEND. Each row gets
   /// filter 0 (None) or 1 (Sub), whichever has the smaller sum of absolute values of its bytes
   /// read as signed: the PNG specification's minimum-sum heuristic, over two of its five filters.
-  /// - Parameter compressionLevel: zlib level, 0 (none) to 9 (smallest).
+  /// - Parameters:
+  ///   - compressionLevel: zlib level, 0 (none) to 9 (smallest).
+  ///   - dotsPerInch: when given, recorded in a pHYs chunk (what image viewers and LaTeX read
+  ///     as the print size).
   /// - Throws: ``BertScopeError/invalidInput(_:)`` for an empty bitmap or a zlib failure.
-  public static func encode(_ bitmap: Bitmap, compressionLevel: Int32 = 6) throws -> [UInt8] {
+  public static func encode(_ bitmap: Bitmap, compressionLevel: Int32 = 6, dotsPerInch: Double? = nil) throws -> [UInt8]
+  {
     let (w, h, n) = (bitmap.width, bitmap.height, bitmap.channels)
     guard w > 0, h > 0, w < 1 << 31, h < 1 << 31 else {
       throw BertScopeError.invalidInput("PNG: cannot encode a \(w)×\(h) image")
@@ -106,6 +110,15 @@ public enum PNG {
     // Bit depth 8; colour type 2 (RGB) or 6 (RGBA); deflate; adaptive filtering; no interlace.
     header += [8, n == 4 ? 6 : 2, 0, 0, 0]
     appendChunk("IHDR", header, to: &file)
+    if let dpi = dotsPerInch, dpi.isFinite, dpi > 0, dpi < 1e6 {
+      // Pixels per metre on both axes; unit 1 (metre).
+      let ppm = UInt32((dpi / 0.0254).rounded())
+      var phys = [UInt8]()
+      phys.appendBigEndian(ppm)
+      phys.appendBigEndian(ppm)
+      phys.append(1)
+      appendChunk("pHYs", phys, to: &file)
+    }
     appendChunk("IDAT", compressed, to: &file)
     appendChunk("IEND", [], to: &file)
     return file

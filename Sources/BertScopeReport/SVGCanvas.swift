@@ -1,8 +1,10 @@
 import Foundation
 
-/// A vector surface: collects SVG elements, in figure units. Text is real SVG text (any
-/// script renders natively), in a monospaced font whose advance (0.6 em) matches the bitmap
-/// font's 6-unit cell, so that layouts computed for PNG fit in SVG too.
+/// A vector surface: collects SVG elements, in figure units. Text is real SVG text (selectable,
+/// searchable, any script the viewer's fonts have), in the figures' proportional font
+/// (DejaVu Sans first in the font stack). Each text carries the width ``TextMetrics`` measured
+/// from that font (`textLength`, spacing and glyphs adjusted), so the layout holds even where
+/// the viewer substitutes another font.
 public final class SVGCanvas: Surface {
   /// Width in figure units: the root element's `width` and the `viewBox` width.
   public let width: Double
@@ -13,8 +15,9 @@ public final class SVGCanvas: Surface {
   public var maxCellRects: Int
   private var body: [String] = []
 
-  /// The CSS font stack of all text: monospaced fonts with a 0.6 em advance.
-  public static let fontFamily = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace"
+  /// The CSS font stack of all text: the font the layout was measured with, then proportional
+  /// fonts of similar width.
+  public static let fontFamily = "'DejaVu Sans', Verdana, 'Bitstream Vera Sans', Geneva, 'Noto Sans', sans-serif"
 
   /// An empty white canvas of `width` × `height` figure units.
   /// - Parameter maxCellRects: the largest grid drawn as one `<rect>` per cell.
@@ -86,10 +89,13 @@ public final class SVGCanvas: Surface {
     body.append("<polygon" + attrs([("points", p), ("fill", fill.hex)]) + "/>")
   }
 
-  /// Appends a `<text>` element, positioned so it lines up with the bitmap font's layout.
+  /// Appends a `<text>` element at the measured position, `textLength` = the measured width.
   public func text(_ text: String, at point: Point, style: TextStyle) {
-    let (_, across) = style.anchorOffsets(for: text)
-    let toBaseline = Double(BitmapFont.baseline * style.size) - across
+    guard !text.isEmpty else { return }
+    let e = style.extent(of: text)
+    let line = style.extent(of: "Ag")
+    let (_, across) = style.anchorOffsets(width: e.width, ascent: line.baseline, height: line.height)
+    let toBaseline = line.baseline - across
     let anchor: String
     switch style.anchor {
     case .start: anchor = "start"
@@ -103,9 +109,10 @@ public final class SVGCanvas: Surface {
     } else {
       a = [("x", num(point.x)), ("y", num(point.y + toBaseline))]
     }
-    a += [("font-size", num(Double(10 * style.size))), ("fill", style.colour.hex)]
+    a += [("font-size", num(style.fontSize)), ("fill", style.colour.hex)]
     if style.anchor != .start { a.append(("text-anchor", anchor)) }
     if style.bold { a.append(("font-weight", "bold")) }
+    if e.width > 0 { a += [("textLength", num(e.width)), ("lengthAdjust", "spacingAndGlyphs")] }
     a.append(("xml:space", "preserve"))
     body.append("<text" + attrs(a) + ">" + escapeXML(text) + "</text>")
   }

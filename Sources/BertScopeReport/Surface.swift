@@ -1,4 +1,5 @@
-/// A point in figure units (1 unit = 1 pixel of a PNG rendered at scale 1; SVG user units).
+/// A point in figure units: 1 unit = 1 CSS pixel (1/96 inch): an SVG user unit, 0.75 pt in a
+/// PDF, `scale` pixels of a PNG (scale 3.125 = 300 dpi).
 public struct Point: Hashable, Sendable {
   /// Horizontal position, growing rightwards from the figure's left edge.
   public var x: Double
@@ -41,14 +42,18 @@ public struct Rect: Hashable, Sendable {
 /// Where a text's anchor point lies along its reading direction.
 public enum TextAnchor: Sendable { case start, middle, end }
 
-/// Where a text's anchor point lies across its reading direction: the top of the 10-unit
-/// cell, the middle of the capitals, the baseline, or the bottom of the descenders.
+/// Where a text's anchor point lies across its reading direction: the top of the line (the
+/// font's ascent above the baseline), the middle of the capitals, the baseline, or the bottom
+/// of the line (the font's descent below it).
 public enum TextBaseline: Sendable { case top, middle, baseline, bottom }
 
-/// How a text is drawn. `size` multiplies the 6 × 10 font cell; `rotated` turns the text 90°
-/// anticlockwise so that it reads upwards (y-axis titles, column labels).
+/// How a text is drawn: in the figures' proportional font (DejaVu Sans, see ``Graphics``) at
+/// ``fontSize`` (10 figure units for body text, 13 for titles); `rotated` turns the text 90° anticlockwise so that
+/// it reads upwards (y-axis titles, column labels). Layout uses the font's real metrics
+/// (``TextMetrics``), the same for PNG, SVG and PDF.
 public struct TextStyle: Sendable {
-  /// Integer magnification of the 6 × 10 font cell (1 = 6 units per character, 10 per line).
+  /// The text's level: 1 = body text (tick labels, legends; 10 units), 2 = titles (13 units),
+  /// each level above 3 units more.
   public var size: Int
   /// Text colour.
   public var colour: RGB
@@ -73,33 +78,51 @@ public struct TextStyle: Sendable {
     self.bold = bold
   }
 
-  /// Length of `text` along its reading direction, in figure units (monospaced: 6 per character).
-  public func length(of text: String) -> Double { Double(text.count * BitmapFont.cellWidth * size) }
+  /// The font size in figure units: 10 for ``size`` 1, 3 more per level above (as plotting
+  /// libraries set titles a little larger than tick labels, not twice as large).
+  public var fontSize: Double { 10 + 3 * Double(max(0, size - 1)) }
 
-  /// Height of one line across the reading direction.
-  public var lineHeight: Double { Double(BitmapFont.cellHeight * size) }
+  /// The extent of `text` in this style's font.
+  public func extent(of text: String) -> TextExtent {
+    TextMetrics.shared.extent(of: text, size: fontSize, bold: bold)
+  }
 
-  /// Offsets (along, across) from the text's start/top corner to its anchor point.
-  func anchorOffsets(for text: String) -> (along: Double, across: Double) {
+  /// Length of `text` along its reading direction, in figure units (the font's advance widths).
+  public func length(of text: String) -> Double { extent(of: text).width }
+
+  /// Height of one line across the reading direction (the font's ascent + descent).
+  public var lineHeight: Double { extent(of: "Ag").height }
+
+  /// Offsets (along, across) from the text's start/top corner to its anchor point, for a
+  /// line `width` long whose baseline lies `ascent` below its top.
+  func anchorOffsets(width: Double, ascent: Double, height: Double) -> (along: Double, across: Double) {
     let along: Double
     switch anchor {
     case .start: along = 0
-    case .middle: along = length(of: text) / 2
-    case .end: along = length(of: text)
+    case .middle: along = width / 2
+    case .end: along = width
     }
     let across: Double
     switch baseline {
     case .top: across = 0
-    case .middle: across = 4.5 * Double(size)
-    case .baseline: across = Double(BitmapFont.baseline * size)
-    case .bottom: across = lineHeight
+    // Half of DejaVu Sans's cap height (0.729 em) above the baseline.
+    case .middle: across = ascent - 0.3645 * fontSize
+    case .baseline: across = ascent
+    case .bottom: across = height
     }
     return (along, across)
   }
+
+  /// ``anchorOffsets(width:ascent:height:)`` for `text` as ``TextMetrics`` measures it.
+  func anchorOffsets(for text: String) -> (along: Double, across: Double) {
+    let e = extent(of: text)
+    let line = extent(of: "Ag")
+    return anchorOffsets(width: e.width, ascent: line.baseline, height: line.height)
+  }
 }
 
-/// What figures draw on: a raster `Canvas` (PNG) or an `SVGCanvas`. Both take the same calls
-/// in figure units so that one drawing routine makes both files.
+/// What figures draw on: a `CairoSurface` (PNG pixels or a PDF page) or an `SVGCanvas`. All take
+/// the same calls in figure units so that one drawing routine makes every file.
 public protocol Surface: AnyObject {
   /// Fills `rect`. `attributes` are carried into SVG (e.g. `class`, `data-value`) and ignored
   /// by raster surfaces.

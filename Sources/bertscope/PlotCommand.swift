@@ -7,10 +7,12 @@ import Foundation
 struct PlotCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "plot",
-    abstract: "Draw one head's attention map of a text as a PNG or SVG figure with token labels.",
+    abstract: "Draw one head's attention map of a text as a PNG, SVG or PDF figure with token labels.",
     discussion: """
-      The format follows the extension of --out: .png (written by BertScope, --scale pixels per \
-      figure unit) or .svg. Rows are the attending tokens (query, "from"), columns the attended \
+      The format follows the extension of --out: .png (--scale pixels per figure unit, or --dpi; \
+      a figure unit is 1/96 inch), .svg, or .pdf (vector, fonts embedded). Text is set in DejaVu \
+      Sans with fontconfig's fallbacks, so tokens in any script an installed font covers render; \
+      PNG and PDF need Cairo and Pango at run time (Debian: libpangocairo-1.0-0). Rows are the attending tokens (query, "from"), columns the attended \
       ones (key, "to"); viridis colours from 0 to 1 with a colour bar; the title names the layer, \
       the head and the map's pattern type. Up to 360 tokens the map is 720 units wide; longer \
       inputs keep every token at 2 units per cell. Layers and heads are numbered from 1.
@@ -21,17 +23,30 @@ struct PlotCommand: ParsableCommand {
   @Option(help: "Second text of a pair (segment 1).") var pair: String?
   @Option(help: "Layer, from 1.") var layer: Int
   @Option(help: "Head, from 1.") var head: Int
-  @Option(help: "Output file: map.png or map.svg.") var out: String
-  @Option(help: "PNG pixels per figure unit (1–8).") var scale = 2
+  @Option(help: "Output file: map.png, map.svg or map.pdf.") var out: String
+  @Option(help: "PNG pixels per figure unit (0.5–16; 1 unit = 1/96 inch).") var scale = 2.0
+  @Option(help: "PNG resolution in dots per inch (e.g. 300); overrides --scale.") var dpi: Double?
+
+  var pixelScale: Double { dpi.map { $0 / 96 } ?? scale }
 
   func validate() throws {
     guard layer >= 1 else { throw ValidationError("--layer counts from 1 (got \(layer))") }
     guard head >= 1 else { throw ValidationError("--head counts from 1 (got \(head))") }
-    guard (1...8).contains(scale) else { throw ValidationError("--scale must be 1 to 8") }
+    guard (0.5...16).contains(scale) else { throw ValidationError("--scale must be 0.5 to 16") }
+    if let dpi { guard (48...1536).contains(dpi) else { throw ValidationError("--dpi must be 48 to 1536") } }
+    let format: FigureFormat
     do {
-      _ = try FigureFormat(path: out)
+      format = try FigureFormat(path: out)
     } catch let error as BertScopeError {
       throw ValidationError("--out \(error.description)")
+    }
+    if format != .svg && !Graphics.isAvailable {
+      // Before the model is loaded: say so at once rather than after the forward pass.
+      do {
+        _ = try CairoSurface(width: 1, height: 1, target: .image(scale: 1))
+      } catch let error as BertScopeError {
+        throw ValidationError(error.description)
+      }
     }
   }
 
@@ -55,14 +70,14 @@ struct PlotCommand: ParsableCommand {
       tokens: encoding.tokens, map: map, layer: layer - 1, head: head - 1, pattern: pattern)
     let url = URL(fileURLWithPath: out)
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    try figure.write(to: url, scale: scale)
+    try figure.write(to: url, scale: pixelScale)
     let size = figure.size
     let format = try FigureFormat(path: out)
     let pixels =
       format == .png
       ? String(
-        format: ", %d × %d px", Int((size.width * Double(scale)).rounded(.up)),
-        Int((size.height * Double(scale)).rounded(.up)))
+        format: ", %d × %d px at %.0f dpi", Int((size.width * pixelScale).rounded(.up)),
+        Int((size.height * pixelScale).rounded(.up)), 96 * pixelScale)
       : ""
     options.note("wrote \(url.path) (layer \(layer), head \(head), \(pattern.name), \(l) tokens\(pixels))")
   }

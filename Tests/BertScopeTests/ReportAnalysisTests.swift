@@ -235,12 +235,14 @@ struct ReportCommandTests {
         #expect(
           abs(drawn - v * plot.height) < 0.01, "layer \(layer + 1) \(figure.series[k]): \(drawn) vs \(v * plot.height)")
       }
-      // PNG at scale 2: count each colour's pixels down the middle of the bar.
-      let x = Int(figure.segmentRect(group: layer, series: 0).midX * 2)
+      // PNG at 300 dpi: count each colour's pixels down the middle of the bar.
+      let scale = Report.paperScale
+      let x = Int(figure.segmentRect(group: layer, series: 0).midX * scale)
       let column = (0..<image.height).map { image[x, $0] }
       for (k, v) in row.enumerated() {
         let pixels = column.filter { $0 == colours[k] }.count
-        #expect(abs(Double(pixels) - v * plot.height * 2) <= 1, "layer \(layer + 1) \(figure.series[k]): \(pixels) px")
+        #expect(
+          abs(Double(pixels) - v * plot.height * scale) <= 1, "layer \(layer + 1) \(figure.series[k]): \(pixels) px")
       }
     }
   }
@@ -367,7 +369,7 @@ struct ReportCommandTests {
     defer { try? FileManager.default.removeItem(at: dir) }
     let base = ["plot", "--model", tiny, "--text", "hello"]
     let jpg = try CLI.run(base + ["--layer", "1", "--head", "1", "--out", dir.appendingPathComponent("map.jpg").path])
-    #expect(jpg.status != 0 && jpg.stderr.contains(".png or .svg"), "\(jpg.stderr)")
+    #expect(jpg.status != 0 && jpg.stderr.contains(".png, .svg or .pdf"), "\(jpg.stderr)")
     let layer = try CLI.run(base + ["--layer", "3", "--head", "1", "--out", dir.appendingPathComponent("m.png").path])
     #expect(layer.status == 1 && layer.stderr == "error: --layer 3: tiny-bert has layers 1–2\n", "\(layer.stderr)")
     let head = try CLI.run(base + ["--layer", "1", "--head", "5", "--out", dir.appendingPathComponent("m.svg").path])

@@ -93,7 +93,7 @@ struct ReportPNGTests {
     m[3, 3] = 1
     let tokens = ["[CLS]", "a", "b", "[SEP]"]
     let figure = try Heatmap(values: m, rowLabels: tokens, title: "test", resolution: .full(cellSize: 10))
-    let scale = 2
+    let scale = 2.0
     let image = try PNG.decode(try figure.png(scale: scale))
     #expect(image.width == Int((figure.size.width * 2).rounded(.up)))
     #expect(image.height == Int((figure.size.height * 2).rounded(.up)))
@@ -105,8 +105,8 @@ struct ReportPNGTests {
         // Every device pixel of the cell, not just its centre.
         let x0 = Int(((map.x + Double(c) * 10) * Double(scale)).rounded())
         let y0 = Int(((map.y + Double(r) * 10) * Double(scale)).rounded())
-        for y in y0..<(y0 + 10 * scale) {
-          for x in x0..<(x0 + 10 * scale) where rgb(image[x, y]) != expected[m[r, c]]! {
+        for y in y0..<(y0 + 20) {
+          for x in x0..<(x0 + 20) where rgb(image[x, y]) != expected[m[r, c]]! {
             Issue.record("cell (\(r), \(c)) pixel (\(x), \(y)) is \(image[x, y]), expected \(expected[m[r, c]]!)")
             return
           }
