@@ -180,13 +180,14 @@ public final class CairoSurface: Surface {
     g.cairo_restore(cr)
   }
 
-  /// Fills the grid, cell edges snapped to device pixels; in a PDF, grids over 4,096 cells go in
-  /// as one image (pixelated). `value` is ignored.
+  /// Fills the grid, cell edges snapped to device pixels; grids over 4,096 cells go in as one
+  /// image, nearest neighbour (a 512-token map is 262,144 cells: one image, not that many
+  /// rectangles, in a PDF and in a PNG). `value` is ignored.
   public func cells(
     _ rect: Rect, rows: Int, columns: Int, colour: (Int, Int) -> RGB, value: ((Int, Int) -> String)?
   ) {
     guard rows > 0, columns > 0 else { return }
-    if case .pdf = target, rows * columns > 4096 {
+    if rows * columns > 4096 {
       var bitmap = Bitmap(width: columns, height: rows)
       for r in 0..<rows {
         for c in 0..<columns {

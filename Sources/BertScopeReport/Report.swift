@@ -4,8 +4,8 @@ import BertScopeAnalysis
 /// Namespace of the figures and the HTML report.
 ///
 /// Figures take plain inputs (`Matrix`, label arrays, tables of numbers) and render to PNG
-/// (`Figure.png(scale:)`, the project's own encoder and 6 × 10 bitmap font) and SVG
-/// (`Figure.svg()`):
+/// (`Figure.png(scale:)`) and PDF (`Figure.pdf()`) through Cairo and Pango, and to SVG
+/// (`Figure.svg()`, our own writer), all laid out with DejaVu Sans's metrics:
 /// - `Heatmap`: one attention map with token labels, full resolution or thumbnail.
 /// - `HeadGrid`: layers × heads thumbnails framed by pattern type (Kovaleva et al. 2019, Fig. 1).
 /// - `StackedBars`: pattern-type proportions per layer (Fig. 2).

@@ -3,7 +3,7 @@ import Foundation
 /// A vector surface: collects SVG elements, in figure units. Text is real SVG text (selectable,
 /// searchable, any script the viewer's fonts have), in the figures' proportional font
 /// (DejaVu Sans first in the font stack). Each text carries the width ``TextMetrics`` measured
-/// from that font (`textLength`, spacing and glyphs adjusted), so the layout holds even where
+/// from that font (`textLength`; the letter spacing adjusts), so the layout holds even where
 /// the viewer substitutes another font.
 public final class SVGCanvas: Surface {
   /// Width in figure units: the root element's `width` and the `viewBox` width.
@@ -103,17 +103,24 @@ public final class SVGCanvas: Surface {
     case .end: anchor = "end"
     }
     var a: [(String, String)]
+    // Text positions to 0.01 units and lengths to 0.1 units: finer than any screen or printer.
     if style.rotated {
       let (x, y) = (point.x + toBaseline, point.y)
-      a = [("x", num(x)), ("y", num(y)), ("transform", "rotate(-90 \(num(x)) \(num(y)))")]
+      a = [("x", num(x, decimals: 2)), ("y", num(y, decimals: 2))]
+      a.append(("transform", "rotate(-90 \(num(x, decimals: 2)) \(num(y, decimals: 2)))"))
     } else {
-      a = [("x", num(point.x)), ("y", num(point.y + toBaseline))]
+      a = [("x", num(point.x, decimals: 2)), ("y", num(point.y + toBaseline, decimals: 2))]
     }
     a += [("font-size", num(style.fontSize)), ("fill", style.colour.hex)]
     if style.anchor != .start { a.append(("text-anchor", anchor)) }
     if style.bold { a.append(("font-weight", "bold")) }
-    if e.width > 0 { a += [("textLength", num(e.width)), ("lengthAdjust", "spacingAndGlyphs")] }
-    a.append(("xml:space", "preserve"))
+    // textLength with SVG's default lengthAdjust="spacing": a viewer without the font spreads or
+    // tightens the letters to the measured width rather than distorting the glyphs.
+    if e.width > 0 { a.append(("textLength", num(e.width, decimals: 1))) }
+    // Runs of spaces, or spaces at either end, are kept only with xml:space.
+    if text.hasPrefix(" ") || text.hasSuffix(" ") || text.contains("  ") || text.contains("\t") {
+      a.append(("xml:space", "preserve"))
+    }
     body.append("<text" + attrs(a) + ">" + escapeXML(text) + "</text>")
   }
 
@@ -174,12 +181,14 @@ public final class SVGCanvas: Surface {
   }
 }
 
-/// A coordinate with at most 3 decimals and no trailing zeros ("12", "12.5", "0.333").
-func num(_ v: Double) -> String {
+/// A coordinate with at most `decimals` (default 3) decimals and no trailing zeros ("12",
+/// "12.5", "0.333").
+func num(_ v: Double, decimals: Int = 3) -> String {
   guard v.isFinite else { return "0" }
-  let r = (v * 1000).rounded() / 1000
+  let f = pow(10, Double(decimals))
+  let r = (v * f).rounded() / f
   if r == r.rounded() && abs(r) < 1e15 { return String(Int(r)) }
-  var s = String(format: "%.3f", r)
+  var s = String(format: "%.\(decimals)f", r)
   while s.hasSuffix("0") { s.removeLast() }
   return s
 }

@@ -87,11 +87,14 @@ public struct TextStyle: Sendable {
     TextMetrics.shared.extent(of: text, size: fontSize, bold: bold)
   }
 
-  /// Length of `text` along its reading direction, in figure units (the font's advance widths).
-  public func length(of text: String) -> Double { extent(of: text).width }
+  /// Length of `text` along its reading direction, in figure units: the font's advance widths,
+  /// rounded up to a whole unit (layouts built from it stay on whole units, which keeps SVG
+  /// coordinates short).
+  public func length(of text: String) -> Double { extent(of: text).width.rounded(.up) }
 
-  /// Height of one line across the reading direction (the font's ascent + descent).
-  public var lineHeight: Double { extent(of: "Ag").height }
+  /// Height of one line across the reading direction (the font's ascent + descent), rounded up
+  /// to a whole unit.
+  public var lineHeight: Double { extent(of: "Ag").height.rounded(.up) }
 
   /// Offsets (along, across) from the text's start/top corner to its anchor point, for a
   /// line `width` long whose baseline lies `ascent` below its top.
