@@ -41,6 +41,7 @@ let package = Package(
         .copy("embed.cl"),
         .copy("gemm_cpu.cl"),
         .copy("gemm_gpu.cl"),
+        .copy("head_distances.cl"),
         .copy("layer_norm.cl"),
       ]
     ),

@@ -9,7 +9,8 @@ import Foundation
 /// Sections, each present when its analysis is: the model view of one example (Kovaleva et al.
 /// 2019, Fig. 1), pattern types per layer (Fig. 2), attention to [CLS]/[SEP]/punctuation per
 /// layer (Fig. 6) and the last layer's [CLS] row (§4.5), disabling heads and layers (Fig. 8),
-/// and the comparison of two checkpoints (Fig. 5).
+/// the comparison of two checkpoints (Fig. 5), the linguistic sections, and the head
+/// clustering (Clark et al. 2019, §6 and Figure 6).
 public enum AnalysisReport {
   /// Figure and section ids of the report (also the names of `figures/<id>.svg|png`).
   public enum ID {
@@ -27,6 +28,8 @@ public enum AnalysisReport {
     public static let ablationLayers = "ablation-layers"
     /// The cosine per head of two checkpoints (`comparisonFigure`).
     public static let comparison = "comparison"
+    /// Every head at its 2-D MDS position (`clustersFigure`).
+    public static let headClusters = "head-clusters"
   }
 
   /// Section titles, in page order.
@@ -47,6 +50,8 @@ public enum AnalysisReport {
     public static let clsFeatures = "What [CLS] attends to, by feature"
     /// `dependencies.csv`, `dependency_best.csv`.
     public static let syntacticHeads = "Syntactic heads"
+    /// `head_distances.csv`, `head_mds.csv` (`bertscope clusters`, `report`).
+    public static let headClustering = "Head clustering"
     /// The list of the folder's files; always present.
     public static let files = "Files"
   }
@@ -211,6 +216,7 @@ public enum AnalysisReport {
     if let a = r.ablation { sections.append(try ablationSection(a, run: r.run)) }
     if let c = r.comparison { sections.append(try comparisonSection(c)) }
     if let l = r.linguistic { sections += try linguisticSections(l, comparison: r.linguisticComparison) }
+    if let c = r.clusters { sections.append(try clusteringSection(c, patterns: r.patterns)) }
     sections.append(filesSection(r))
     var subtitle: [String] = [modelName]
     if let input = r.run?.input ?? info?.options.input { subtitle.append((input as NSString).lastPathComponent) }
@@ -266,7 +272,7 @@ public enum AnalysisReport {
     } else {
       let parts: [(String, RunInfo?)] = [
         ("patterns", r.patterns?.info), ("special", r.special?.info), ("ablate", r.ablation?.info),
-        ("compare", r.comparison?.info), ("linguistic", r.linguistic?.info),
+        ("compare", r.comparison?.info), ("linguistic", r.linguistic?.info), ("clusters", r.clusters?.info),
       ]
       for (name, i) in parts { if let s = i?.seconds { rows.append(["time: \(name)", seconds(s)]) } }
     }
@@ -460,6 +466,12 @@ public enum AnalysisReport {
     }
     if r.linguisticComparison != nil {
       rows.append(["features_compare.csv, cls_features_compare.csv", "both checkpoints' class scores and b − a"])
+    }
+    if r.clusters != nil {
+      rows.append([
+        "head_distances.csv, head_mds.csv, clusters.json",
+        "Jensen–Shannon distance of every pair of heads; their 2-D MDS coordinates and pattern types",
+      ])
     }
     if r.example != nil {
       rows.append(["example/attention.npy, example/tokens.json", "the example's maps, float32 [layers, heads, L, L]"])

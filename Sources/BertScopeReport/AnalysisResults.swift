@@ -16,6 +16,7 @@ import Foundation
 /// | `compare.csv`, `compare.json` | `comparison` (`CompareResult`) |
 /// | `features.csv`, `cls_features.csv`, `dependencies.csv`, `dependency_best.csv`, `linguistic.json` | `linguistic` (`LinguisticResult`) |
 /// | `features_compare.csv`, `cls_features_compare.csv`, `linguistic_compare.json` | `linguisticComparison` |
+/// | `head_distances.csv`, `head_mds.csv`, `clusters.json` | `clusters` (`ClustersResult`) |
 /// | `example/attention.npy` [layers, heads, L, L], `example/tokens.json` | `example` |
 /// | `report.json` (stage timings, corpus) | `run` (`ReportRecord`) |
 ///
@@ -65,6 +66,8 @@ public struct AnalysisResults: Sendable {
   public var linguistic: LinguisticResult?
   /// `features_compare.csv`, `cls_features_compare.csv` (`linguistic --model-b`).
   public var linguisticComparison: LinguisticComparisonResult?
+  /// `head_distances.csv`, `head_mds.csv`, `clusters.json` (`bertscope clusters`, `report`).
+  public var clusters: ClustersResult?
   /// `example/attention.npy` and `example/tokens.json`: the model view's maps.
   public var example: Example?
   /// `report.json`: what `bertscope report` ran and the stage timings.
@@ -86,7 +89,7 @@ public struct AnalysisResults: Sendable {
 
   /// The first run information found (model, backend, corpus size).
   public var info: RunInfo? {
-    patterns?.info ?? special?.info ?? ablation?.info ?? comparison?.info ?? linguistic?.info
+    patterns?.info ?? special?.info ?? ablation?.info ?? comparison?.info ?? linguistic?.info ?? clusters?.info
   }
 
   /// (layers, heads) of the model, from whichever part is present.
@@ -101,7 +104,8 @@ public struct AnalysisResults: Sendable {
   /// The file names the analyses and `bertscope report` write, copied by `--from`.
   public static let fileNames =
     PatternsResult.fileNames + SpecialResult.fileNames + AblationResult.fileNames + CompareResult.fileNames
-    + LinguisticResult.fileNames + LinguisticComparisonResult.fileNames + [ReportRecord.fileName] + exampleFiles
+    + LinguisticResult.fileNames + LinguisticComparisonResult.fileNames + ClustersResult.fileNames
+    + [ReportRecord.fileName] + exampleFiles
 
   /// Reads every analysis output present in `folder`; throws when none is, or when one is
   /// malformed or disagrees with the others about the model's shape.
@@ -118,17 +122,20 @@ public struct AnalysisResults: Sendable {
     if has(LinguisticComparisonResult.tableFiles[0]) {
       r.linguisticComparison = try LinguisticComparisonResult.read(from: folder)
     }
+    if has(ClustersResult.tableFiles[0]) { r.clusters = try ClustersResult.read(from: folder) }
     if has(exampleFiles[0]) { r.example = try readExample(folder) }
     if has(ReportRecord.fileName) {
       r.run = try AnalysisJSON.read(ReportRecord.self, from: folder.appendingPathComponent(ReportRecord.fileName))
     }
     guard
       r.patterns != nil || r.special != nil || r.ablation != nil || r.comparison != nil || r.linguistic != nil
-        || r.example != nil
+        || r.clusters != nil || r.example != nil
     else {
       let tables =
-        [PatternsResult.self, SpecialResult.self, AblationResult.self, CompareResult.self, LinguisticResult.self]
-        as [any AnalysisResult.Type]
+        [
+          PatternsResult.self, SpecialResult.self, AblationResult.self, CompareResult.self, LinguisticResult.self,
+          ClustersResult.self,
+        ] as [any AnalysisResult.Type]
       throw BertScopeError.invalidInput(
         "\(folder.path): no analysis outputs (\(tables.map { $0.tableFiles[0] }.joined(separator: ", ")) or \(exampleFiles[0]))"
       )
@@ -141,6 +148,7 @@ public struct AnalysisResults: Sendable {
     if let l = r.linguistic, let f = l.features.first {
       shapes.append((LinguisticResult.tableFiles[0], f.scores.count, f.scores[0].count))
     }
+    if let c = r.clusters { shapes.append((ClustersResult.tableFiles[0], c.layers, c.heads)) }
     if let e = r.example { shapes.append((exampleFiles[0], e.maps.count, e.maps[0].count)) }
     if let first = shapes.first, let other = shapes.first(where: { $0.1 != first.1 || $0.2 != first.2 }) {
       throw BertScopeError.invalidInput(

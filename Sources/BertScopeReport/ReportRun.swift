@@ -192,15 +192,19 @@ public struct ReportRun {
     }
   }
 
-  /// One pass: every map's features feed both the pattern counts and the special-token means.
+  /// One pass: every map's features feed both the pattern counts and the special-token means,
+  /// and the pairwise head distances (computed next to the maps) the head clustering.
   private mutating func runPatternsAndSpecial(_ corpus: CorpusSource, session: AnalysisSession) throws -> Int {
-    let (statistics, count) = try session.run(
-      MapStatisticsAnalysis(), on: corpus, part: MergedRun.statisticsPart, options: corpus.options, recorder: recorder)
-    stages.append(.init(name: "patterns + special (\(count.examples) texts, one pass)", seconds: count.seconds))
+    let (state, count) = try session.run(
+      HeadClusteringAnalysis(label: "patterns + special + clusters"), on: corpus, part: MergedRun.clustersPart,
+      options: corpus.options, recorder: recorder)
+    stages.append(
+      .init(name: "patterns + special + clusters (\(count.examples) texts, one pass)", seconds: count.seconds))
     let info = session.runInfo(count, options: corpus.options)
-    for result in [PatternsResult(statistics, info: info), SpecialResult(statistics, info: info)]
-      as [any AnalysisResult]
-    {
+    for result in [
+      PatternsResult(state.statistics, info: info), SpecialResult(state.statistics, info: info),
+      try ClustersResult(state, info: info),
+    ] as [any AnalysisResult] {
       note(written: try result.write(to: folder))
     }
     return count.examples

@@ -16,7 +16,7 @@ struct BertScopeCommand: ParsableCommand {
       TokenizeCommand.self, AttentionCommand.self, EmbedCommand.self, BenchCommand.self, DevicesCommand.self,
       SelftestCommand.self, PatternsCommand.self,
       SpecialCommand.self, AblateCommand.self, CompareCommand.self, RelationsCommand.self, LinguisticCommand.self,
-      RolloutCommand.self,
+      RolloutCommand.self, ClustersCommand.self,
       ReportCommand.self, PlotCommand.self, MergeCommand.self,
     ])
 

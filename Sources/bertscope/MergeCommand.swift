@@ -10,7 +10,7 @@ struct MergeCommand: ParsableCommand {
     abstract: "Combine the shards of a sharded run (--shard I/N) into exactly what the unsharded run writes.",
     discussion: """
       Each SHARD is what a sharded run's --out named: a folder for patterns, special, ablate, \
-      compare, relations and report (its state.json holds the shard's sums and counts), an .npy \
+      compare, relations, linguistic, clusters and report (its state.json holds the shard's sums and counts), an .npy \
       file for embed (its state is X.npy.state.json). OUT gets the unsharded run's files: the \
       same names, headers and shapes, the statistics merged from sums and counts (not averaged \
       means), the rows of embed back in input order; a report's page is drawn from the merged \
@@ -73,7 +73,8 @@ struct MergeCommand: ParsableCommand {
     }
     let recordURL = first.appendingPathComponent(ReportRecord.fileName)
     if var record = try? AnalysisJSON.read(ReportRecord.self, from: recordURL) {
-      record.examples = merged.part(MergedRun.statisticsPart)?.position.examples
+      record.examples =
+        (merged.part(MergedRun.statisticsPart) ?? merged.part(MergedRun.clustersPart))?.position.examples
       record.stages = [
         .init(
           name: "\(merged.shards.count) shards (seconds added up)",

@@ -45,6 +45,8 @@ final class MutantBackend: ComputeBackend, @unchecked Sendable {
     case copyDropsLast
     /// attentionProbs: an empty batch refused.
     case emptyBatchRejected
+    /// headDistances: only pairs within a layer (the cross-layer ones left at 0).
+    case distancesWithinLayerOnly
 
     var testDescription: String { rawValue }
   }
@@ -156,6 +158,22 @@ final class MutantBackend: ComputeBackend, @unchecked Sendable {
       scale: scale, modes: self.modes(modes, heads: heads))
   }
 
+  func headDistances(
+    out: FloatStorage, entropies: FloatStorage, probs: FloatStorage, layers: Int, layout: Layout, batch: PackedBatch,
+    heads: Int
+  ) throws {
+    try base.headDistances(
+      out: out, entropies: entropies, probs: probs, layers: layers, layout: layout, batch: batch, heads: heads)
+    if mutation == .distancesWithinLayerOnly {
+      let k = layers * heads
+      for s in 0..<batch.count {
+        for a in 0..<k {
+          for b in (a + 1)..<k where a / heads != b / heads { out.pointer[(s * k + a) * k + b] = 0 }
+        }
+      }
+    }
+  }
+
   func attentionFeatures(
     out: FloatStorage, offset: Int, probs: FloatStorage, layout: Layout, batch: PackedBatch, heads: Int
   ) throws {
@@ -228,6 +246,7 @@ struct BackendCheckMutationTests {
       try checkReads(backend, label: label)
       try checkCopy(backend, label: label)
       try checkEmptyWork(backend, label: label)
+      try checkHeadDistances(backend, label: label)
     case .embedBatchPositions:
       try checkEmbed(backend, label: label)
     case .biasAppliesActivation:
@@ -250,6 +269,8 @@ struct BackendCheckMutationTests {
       try checkCopy(backend, label: label)
     case .emptyBatchRejected:
       try checkEmptyWork(backend, label: label)
+    case .distancesWithinLayerOnly:
+      try checkHeadDistances(backend, label: label)
     }
   }
 

@@ -187,6 +187,7 @@ struct ShardMergeTests {
       command: "compare", arguments: ["--model-b", Fixtures.model("tiny-bert-f16").path],
       files: CompareResult.fileNames),
     Case(command: "relations", arguments: [], relations: true, files: RelationsResult.fileNames),
+    Case(command: "clusters", arguments: [], files: ClustersResult.fileNames),
     Case(
       command: "linguistic", arguments: ["--model-b", Fixtures.model("tiny-bert-f16").path], conllu: true,
       files: LinguisticResult.fileNames + LinguisticComparisonResult.fileNames),
@@ -194,7 +195,7 @@ struct ShardMergeTests {
       command: "report", arguments: ["--ablation-limit", "11", "--model-b", Fixtures.model("tiny-bert-f16").path],
       conllu: true,
       files: PatternsResult.fileNames + SpecialResult.fileNames + AblationResult.fileNames + CompareResult.fileNames
-        + LinguisticResult.fileNames + ["example/attention.npy", "example/tokens.json"]),
+        + LinguisticResult.fileNames + ClustersResult.fileNames + ["example/attention.npy", "example/tokens.json"]),
   ]
 
   @Test(

@@ -205,6 +205,14 @@ protocol ComputeBackend: AnyObject, Sendable {
   /// written by `attentionProbs` and the batch's token kinds and segments.
   func attentionFeatures(out: Buffer, offset: Int, probs: Buffer, layout: Layout, batch: PackedBatch, heads: Int) throws
 
+  /// The `HeadDistances` of every pair of heads over all layers, per sequence, next to the
+  /// maps: `probs` holds the `layers` layers' probabilities back to back (layer l at
+  /// `l · batch.probCount`, each as `attentionProbs` writes it); `entropies` is scratch of
+  /// `2 · count · K` floats (each head's entropy sum as a float pair); `out[(s·K + a)·K + b]`
+  /// = d(a, b) of sequence s for a < b, K = layers · heads (the other entries are not written).
+  func headDistances(
+    out: Buffer, entropies: Buffer, probs: Buffer, layers: Int, layout: Layout, batch: PackedBatch, heads: Int) throws
+
   /// `out[r] = (x[r] - mean) / sqrt(var + eps) · gamma + beta` per row. out, input: [rows, cols].
   func layerNorm(out: Buffer, input: Buffer, rows: Int, cols: Int, gamma: Buffer, beta: Buffer, eps: Float) throws
 

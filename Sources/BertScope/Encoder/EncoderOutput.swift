@@ -55,6 +55,12 @@ public struct EncodeOptions: Sendable {
   /// any of them (``Encoder/encode(_:options:fromLayer:hidden:)``). They cost
   /// `(layers + 1) · T · hidden` floats of host memory.
   public var hiddenStates: Bool
+  /// When true, the backend computes the `HeadDistances` of every pair of heads over all
+  /// layers for each sequence, next to the maps: ``EncoderOutput/headDistances``. Every
+  /// layer's probabilities are then kept on the device until the last layer has run:
+  /// `layers · Σ heads·L²` floats more device (host, on the CPU backend) memory, plus
+  /// `count · (layers·heads)²` floats for the pairwise sums read back.
+  public var headDistances: Bool
 
   /// Options for a pass; the defaults return no maps and mean-pooled embeddings of the intact model.
   /// - Parameters:
@@ -65,13 +71,14 @@ public struct EncodeOptions: Sendable {
   ///   - hiddenStates: whether to return the hidden state at every layer boundary.
   public init(
     maps: MapRequest = .none, pooling: Pooling = .mean, headModes: [[HeadMode]]? = nil, featureKinds: [[Int32]]? = nil,
-    hiddenStates: Bool = false
+    hiddenStates: Bool = false, headDistances: Bool = false
   ) {
     self.maps = maps
     self.pooling = pooling
     self.headModes = headModes
     self.featureKinds = featureKinds
     self.hiddenStates = hiddenStates
+    self.headDistances = headDistances
   }
 }
 
@@ -188,6 +195,10 @@ public struct EncoderOutput: Sendable {
   /// The hidden state at every layer boundary the pass crossed when
   /// ``EncodeOptions/hiddenStates`` was set; nil otherwise.
   public let hiddenStates: HiddenStates?
+  /// `HeadDistances` when ``EncodeOptions/headDistances`` was set: per sequence, every pair
+  /// (a, b), a < b, of the `K = layers · heads` heads (k = layer · heads + head) in
+  /// `HeadDistances.pairIndex` order: `[count, K·(K−1)/2]`; empty otherwise.
+  public internal(set) var headDistances: [Double] = []
 
   /// Seconds spent reading the maps back to the host, after the pass's compute finished
   /// (the last hidden state is read first, which waits for it): the readback alone.

@@ -130,17 +130,23 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
       try layer(l, pass)
       try keepState(pass, boundary: l + 1)
     }
+    if let d = pass.distances {
+      try backend.headDistances(
+        out: d.out, entropies: d.entropies, probs: d.probs, layers: config.numLayers, layout: pass.layout,
+        batch: batch, heads: config.numHeads)
+    }
     let hidden = try backend.readStorage(pass.x, count: size)
     let readStart = DispatchTime.now().uptimeNanoseconds
     let maps = try readMaps(pass)
     let mapReadSeconds = Double(DispatchTime.now().uptimeNanoseconds - readStart) / 1e9
     let features = try readFeatures(pass)
     let states = try readStates(pass)
+    let distances = try readDistances(pass)
     let pooled = Self.pool(hidden, batch: batch, hiddenSize: config.hiddenSize, pooling: options.pooling)
     return EncoderOutput(
       lengths: batch.lengths, tokenOffsets: batch.tokenOffsets, hiddenSize: config.hiddenSize, hidden: hidden,
       pooled: pooled, maps: maps, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
-      features: features, hiddenStates: states, mapReadSeconds: mapReadSeconds)
+      features: features, hiddenStates: states, headDistances: distances, mapReadSeconds: mapReadSeconds)
   }
 
   private func emptyStates(_ first: Int) -> HiddenStates {
@@ -161,6 +167,7 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     let headModes: [[HeadMode]]?
     let wantsFeatures: Bool
     let wantsHiddenStates: Bool
+    let wantsDistances: Bool
 
     /// - Parameter given: whether the pass starts from a given hidden state (else from the
     ///   embeddings, which only layer 0 can).
@@ -201,8 +208,13 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
           throw BertScopeError.invalidInput("feature kinds must be AttentionFeatures.Kind raw values 0–3")
         }
       }
+      if options.headDistances && firstLayer > 0 {
+        throw BertScopeError.invalidInput(
+          "head distances compare every layer's maps: a pass that starts at layer \(firstLayer + 1) cannot give them")
+      }
       wantsFeatures = options.featureKinds != nil
       wantsHiddenStates = options.hiddenStates
+      wantsDistances = options.headDistances
     }
   }
 
@@ -223,6 +235,10 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     /// `firstLayer + i` at `i · T · H`.
     let states: B.Buffer?
     let featureStride: Int
+    /// When head distances are asked for: every layer's probabilities `[layers, probCount]`
+    /// (kept until the last layer ran), the per-head entropy sums `[sequences, K, 2]` and the
+    /// pairwise sums `[sequences, K, K]`, K = layers · heads.
+    let distances: (probs: B.Buffer, entropies: B.Buffer, out: B.Buffer)?
     /// The probabilities of each layer whose maps are kept, in `request.mapLayers` order.
     private(set) var heldProbs: [B.Buffer] = []
     private var scratchProbs: B.Buffer?
@@ -245,6 +261,13 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
       features = request.wantsFeatures ? try b.makeBuffer(count: c.numLayers * featureStride) : nil
       let boundaries = c.numLayers - request.firstLayer + 1
       states = request.wantsHiddenStates ? try b.makeBuffer(count: boundaries * t * h) : nil
+      let k = c.numLayers * c.numHeads
+      distances =
+        request.wantsDistances
+        ? (
+          try b.makeBuffer(count: c.numLayers * batch.probCount), try b.makeBuffer(count: batch.count * k * 2),
+          try b.makeBuffer(count: batch.count * k * k)
+        ) : nil
     }
 
     /// The buffer layer `l`'s probabilities go to.
@@ -307,6 +330,9 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     if let features = pass.features {
       try backend.attentionFeatures(
         out: features, offset: l * pass.featureStride, probs: probs, layout: pass.layout, batch: pass.batch, heads: nh)
+    }
+    if let d = pass.distances {
+      try backend.copy(probs, count: pass.batch.probCount, to: d.probs, at: l * pass.batch.probCount)
     }
     try backend.linear(
       out: pass.y, input: pass.context, rows: t, weight: w.attentionOutput, bias: w.attentionOutputBias,
@@ -376,6 +402,26 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
       for s in 0..<pass.batch.count {
         let src = l * stride + s * block, dst = (s * layers + l) * block
         out[dst..<(dst + block)] = raw[src..<(src + block)]
+      }
+    }
+    return out
+  }
+
+  /// The pairwise head distances, `[sequences, K, K]` on the device (upper triangle), packed
+  /// as `[sequences, K·(K−1)/2]` in `HeadDistances.pairIndex` order.
+  func readDistances(_ pass: Pass) throws -> [Double] {
+    guard let d = pass.distances else { return [] }
+    let k = config.numLayers * config.numHeads, pairs = HeadDistances.pairCount(k), n = pass.batch.count
+    guard pairs > 0 else { return [] }
+    let raw = try backend.read(d.out, range: 0..<(n * k * k))
+    var out = [Double](repeating: 0, count: n * pairs)
+    for s in 0..<n {
+      var at = s * pairs
+      for a in 0..<k {
+        for b in (a + 1)..<k {
+          out[at] = Double(raw[(s * k + a) * k + b])
+          at += 1
+        }
       }
     }
     return out

@@ -31,9 +31,12 @@ public enum MemoryBudget {
   /// activations `x, y, context` `[T, H]`, `qkv` `[T, 3H]`, `ffn` `[T, FFN]`, one scratch
   /// probability buffer `[Σ heads·L²]` plus one per layer whose maps are returned. Elsewhere
   /// only what comes back: the hidden state and the maps. Both: `hiddenStates` layer
-  /// boundaries `[T, H]` when they are kept.
+  /// boundaries `[T, H]` when they are kept; with `headDistances`, every layer's
+  /// probabilities (`layers · heads · Σ L²`, on the host for the CPU backend) and the pairwise
+  /// sums read back (`count · (layers·heads)²`).
   static func estimate(
-    lengths: [Int], config c: BertConfig, mapLayers: Int, mapHeads: Int, hostActivations: Bool, hiddenStates: Int = 0
+    lengths: [Int], config c: BertConfig, mapLayers: Int, mapHeads: Int, hostActivations: Bool, hiddenStates: Int = 0,
+    headDistances: Bool = false
   ) -> Int {
     let tokens = lengths.reduce(0, +)
     let squares = lengths.reduce(0) { $0 + $1 * $1 }
@@ -42,6 +45,10 @@ public enum MemoryBudget {
       floats += tokens * (5 * c.hiddenSize + c.intermediateSize) + squares * c.numHeads * (1 + mapLayers)
     } else {
       floats += squares * mapHeads * mapLayers
+    }
+    if headDistances {
+      let k = c.numLayers * c.numHeads
+      floats += lengths.count * k * (k + 2) + (hostActivations ? squares * k : 0)
     }
     return floats * 4
   }
@@ -61,7 +68,7 @@ public enum MemoryBudget {
     let need = estimate(
       lengths: lengths, config: config, mapLayers: layers.count, mapHeads: heads.count,
       hostActivations: hostActivations,
-      hiddenStates: boundaries)
+      hiddenStates: boundaries, headDistances: options.headDistances)
     let limit = budget ?? bytes
     guard need > limit else { return }
     let tokens = lengths.reduce(0, +)

@@ -87,6 +87,16 @@ public enum SelfTest {
       scale: 0.18, modes: [.normal, .uniform, .zero])
     results.append(
       ("attention (fused)", try backend.read(fusedContext, range: 0..<(batch.tokenCount * heads * d)), 1e-4))
+    // Two "layers": the probabilities above, then the fused pass's (the same maps).
+    let layered = try backend.makeBuffer(count: 2 * batch.probCount)
+    try backend.copy(probs, count: batch.probCount, to: layered, at: 0)
+    try backend.copy(fusedProbs, count: batch.probCount, to: layered, at: batch.probCount)
+    let pairs = 2 * heads
+    let distances = try backend.makeBuffer([Float](repeating: 0, count: batch.count * pairs * pairs))
+    let entropies = try backend.makeBuffer(count: batch.count * pairs * 2)
+    try backend.headDistances(
+      out: distances, entropies: entropies, probs: layered, layers: 2, layout: layout, batch: batch, heads: heads)
+    results.append(("headDistances", try backend.read(distances, range: 0..<(batch.count * pairs * pairs)), 1e-3))
     let hidden = 384
     let gamma = try backend.makeBuffer(rng.floats(hidden)), beta = try backend.makeBuffer(rng.floats(hidden))
     let y = try backend.makeBuffer(rng.floats(rows * hidden, in: -3...5))

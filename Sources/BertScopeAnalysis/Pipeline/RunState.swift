@@ -146,9 +146,10 @@ public enum PartState: Codable, Sendable, Equatable {
   case relations(RelationScores)
   case rows(RowsState)
   case linguistic(LinguisticState)
+  case clusters(HeadDistanceState)
 
   enum CodingKeys: String, CodingKey { case kind, value }
-  enum Kind: String, Codable { case statistics, ablation, comparison, relations, rows, linguistic }
+  enum Kind: String, Codable { case statistics, ablation, comparison, relations, rows, linguistic, clusters }
 
   var kind: Kind {
     switch self {
@@ -158,6 +159,7 @@ public enum PartState: Codable, Sendable, Equatable {
     case .relations: return .relations
     case .rows: return .rows
     case .linguistic: return .linguistic
+    case .clusters: return .clusters
     }
   }
 
@@ -170,6 +172,7 @@ public enum PartState: Codable, Sendable, Equatable {
     case .relations: self = .relations(try c.decode(RelationScores.self, forKey: .value))
     case .rows: self = .rows(try c.decode(RowsState.self, forKey: .value))
     case .linguistic: self = .linguistic(try c.decode(LinguisticState.self, forKey: .value))
+    case .clusters: self = .clusters(try c.decode(HeadDistanceState.self, forKey: .value))
     }
   }
 
@@ -183,6 +186,7 @@ public enum PartState: Codable, Sendable, Equatable {
     case .relations(let s): try c.encode(s, forKey: .value)
     case .rows(let s): try c.encode(s, forKey: .value)
     case .linguistic(let s): try c.encode(s, forKey: .value)
+    case .clusters(let s): try c.encode(s, forKey: .value)
     }
   }
 
@@ -195,6 +199,7 @@ public enum PartState: Codable, Sendable, Equatable {
     case (.relations(let a), .relations(let b)): return .relations(try a.merged(with: b))
     case (.rows(let a), .rows(let b)): return .rows(try a.merged(with: b))
     case (.linguistic(let a), .linguistic(let b)): return .linguistic(try a.merged(with: b))
+    case (.clusters(let a), .clusters(let b)): return .clusters(try a.merged(with: b))
     default:
       throw BertScopeError.invalidInput("cannot merge a \(kind.rawValue) state with a \(other.kind.rawValue) state")
     }
@@ -342,5 +347,13 @@ public struct RunState: Codable, Sendable, Equatable {
   struct RawShard: Decodable {
     var index: Int
     var count: Int
+  }
+}
+
+extension HeadDistanceState: StoredState {
+  public var part: PartState { .clusters(self) }
+  public init?(_ part: PartState) {
+    guard case .clusters(let s) = part else { return nil }
+    self = s
   }
 }

@@ -166,7 +166,8 @@ extension MergedRun {
   }
 
   /// The analysis results of the merged run, as the unsharded command writes them:
-  /// `patterns`, `special`, `ablate`, `compare`, `relations`, and a report's analyses.
+  /// `patterns`, `special`, `ablate`, `compare`, `relations`, `linguistic`, `clusters`, and a
+  /// report's analyses.
   public func results() throws -> [any AnalysisResult] {
     func statistics(_ name: String) throws -> (MapStatistics, RunState.Part)? {
       guard let p = part(name) else { return nil }
@@ -208,10 +209,20 @@ extension MergedRun {
           out.append(LinguisticComparisonResult(a, LinguisticResult(sb, info: infoB)))
         }
       }
+    case "clusters":
+      if let (s, p) = try state(HeadDistanceState.self, Self.clustersPart) {
+        out.append(try ClustersResult(s, info: info(p)))
+      }
     case "report":
       if let (s, p) = try state(MapStatistics.self, Self.statisticsPart) {
         out.append(PatternsResult(s, info: info(p)))
         out.append(SpecialResult(s, info: info(p)))
+      }
+      // A report's one pass over the corpus: the clusters with the patterns and special-token statistics.
+      if let (s, p) = try state(HeadDistanceState.self, Self.clustersPart) {
+        out.append(PatternsResult(s.statistics, info: info(p)))
+        out.append(SpecialResult(s.statistics, info: info(p)))
+        out.append(try ClustersResult(s, info: info(p)))
       }
       if let (s, p) = try state(AblationState.self, Self.ablationPart) { out.append(AblationResult(s, info: info(p))) }
       if let (s, p) = try state(MapComparison.self, Self.comparisonPart) { out.append(CompareResult(s, info: info(p))) }
@@ -228,7 +239,8 @@ extension MergedRun {
 
   /// The part names the commands record.
   public static let statisticsPart = "statistics", ablationPart = "ablation", comparisonPart = "comparison",
-    relationsPart = "relations", linguisticPart = "linguistic", linguisticPartB = "linguistic-b"
+    relationsPart = "relations", linguisticPart = "linguistic", linguisticPartB = "linguistic-b",
+    clustersPart = "clusters"
 
   /// Writes the rows of the shards' `.npy` files (`embed`) into `url` in input order: row `r`
   /// of the whole run is row `r / N` of shard `r mod N`. Streams: memory stays flat.
