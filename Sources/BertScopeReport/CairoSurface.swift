@@ -155,6 +155,22 @@ public final class CairoSurface: Surface {
     g.cairo_restore(cr)
   }
 
+  /// A filled, optionally outlined disc, anti-aliased.
+  public func circle(_ centre: Point, radius: Double, fill: RGB, stroke: RGB?, strokeWidth: Double) {
+    guard radius > 0, radius.isFinite else { return }
+    g.cairo_new_path(cr)
+    g.cairo_arc(cr, centre.x, centre.y, radius, 0, 2 * Double.pi)
+    source(fill)
+    if let stroke {
+      g.cairo_fill_preserve(cr)
+      source(stroke)
+      g.cairo_set_line_width(cr, max(strokeWidth, 0.5 / deviceScale))
+      g.cairo_stroke(cr)
+    } else {
+      g.cairo_fill(cr)
+    }
+  }
+
   /// One line of text, shaped by Pango in the figures' font (fallback fonts per character).
   public func text(_ text: String, at point: Point, style: TextStyle) {
     guard !text.isEmpty else { return }

@@ -129,8 +129,7 @@ public struct HeadScatter: Figure {
       let c = position(p)
       let colour = p.category.map { categories[$0].colour } ?? Self.unknown.colour
       s.group([("class", "head-point"), ("data-layer", "\(p.layer + 1)"), ("data-head", "\(p.head + 1)")]) {
-        s.polygon(Marker.circle.points(at: c, radius: radius + 1), fill: .ink)
-        s.polygon(Marker.circle.points(at: c, radius: radius), fill: colour)
+        s.circle(c, radius: radius + 0.5, fill: colour, stroke: .ink, strokeWidth: 1)
         s.text("\(p.layer + 1)", at: Point(c.x + radius + 2, c.y), style: label)
       }
     }

@@ -89,6 +89,14 @@ public final class SVGCanvas: Surface {
     body.append("<polygon" + attrs([("points", p), ("fill", fill.hex)]) + "/>")
   }
 
+  /// Appends a `<circle>`.
+  public func circle(_ centre: Point, radius: Double, fill: RGB, stroke: RGB?, strokeWidth: Double) {
+    var a: [(String, String)] = [("cx", num(centre.x, decimals: 2)), ("cy", num(centre.y, decimals: 2))]
+    a += [("r", num(radius, decimals: 2)), ("fill", fill.hex)]
+    if let stroke { a += [("stroke", stroke.hex), ("stroke-width", num(strokeWidth))] }
+    body.append("<circle" + attrs(a) + "/>")
+  }
+
   /// Appends a `<text>` element at the measured position, `textLength` = the measured width.
   public func text(_ text: String, at point: Point, style: TextStyle) {
     guard !text.isEmpty else { return }

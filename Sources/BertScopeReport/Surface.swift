@@ -136,6 +136,8 @@ public protocol Surface: AnyObject {
   func line(_ points: [Point], _ colour: RGB, width: Double)
   /// A filled polygon.
   func polygon(_ points: [Point], fill: RGB)
+  /// A filled disc of `radius` around `centre`, outlined `strokeWidth` thick in `stroke` when given.
+  func circle(_ centre: Point, radius: Double, fill: RGB, stroke: RGB?, strokeWidth: Double)
   /// One line of text.
   func text(_ text: String, at point: Point, style: TextStyle)
   /// A rows × columns grid of equal cells filling `rect` (heatmaps, colour bars): cell (r, c)

@@ -86,6 +86,8 @@ static void load(void) {
   BS_LOAD(cairo_move_to);
   BS_LOAD(cairo_line_to);
   BS_LOAD(cairo_close_path);
+  BS_LOAD(cairo_arc);
+  BS_LOAD(cairo_fill_preserve);
   BS_LOAD(cairo_fill);
   BS_LOAD(cairo_stroke);
   BS_LOAD(cairo_paint);

@@ -64,6 +64,8 @@ typedef struct bs_graphics {
   void (*_Nonnull cairo_move_to)(void *_Nonnull cr, double x, double y);
   void (*_Nonnull cairo_line_to)(void *_Nonnull cr, double x, double y);
   void (*_Nonnull cairo_close_path)(void *_Nonnull cr);
+  void (*_Nonnull cairo_arc)(void *_Nonnull cr, double xc, double yc, double radius, double angle1, double angle2);
+  void (*_Nonnull cairo_fill_preserve)(void *_Nonnull cr);
   void (*_Nonnull cairo_fill)(void *_Nonnull cr);
   void (*_Nonnull cairo_stroke)(void *_Nonnull cr);
   void (*_Nonnull cairo_paint)(void *_Nonnull cr);
