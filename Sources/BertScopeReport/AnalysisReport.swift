@@ -16,6 +16,14 @@ public enum AnalysisReport {
   public enum ID {
     /// The model view of the example (also `maps/model-view/L<l>-H<h>.png`).
     public static let modelView = "model-view"
+    /// The head view of the example (bertviz's; `headView`).
+    public static let headView = "head-view"
+    /// The relation heads' scores (`relationsFigure`).
+    public static let relations = "relations"
+    /// The last layer's attention rollout of the example (`rolloutFigure`).
+    public static let rollout = "rollout"
+    /// The first token's rollout per layer (`rolloutFirstTokenFigure`).
+    public static let rolloutFirstToken = "rollout-first-token"
     /// Pattern types per layer (`patternFigure`).
     public static let patternTypes = "pattern-types"
     /// Attention to [CLS], [SEP] and punctuation per layer (`specialFigure`).
@@ -44,6 +52,10 @@ public enum AnalysisReport {
     public static let ablation = "Disabling heads and layers"
     /// `compare.csv`.
     public static let comparison = "Checkpoint comparison"
+    /// `relations.csv` (`report --relations`, `bertscope relations`).
+    public static let relations = "Relation heads"
+    /// `rollout.npy` (`report --rollout`, `bertscope rollout`).
+    public static let rollout = "Attention rollout"
     /// `features.csv` (`report --conllu`).
     public static let linguistic = "Attention to linguistic features"
     /// `cls_features.csv`.
@@ -191,8 +203,19 @@ public enum AnalysisReport {
       assignments: types.map { $0.map { $0.rawValue } })
   }
 
-  /// A single attention map with token labels (`bertscope plot`, and the full maps of the
-  /// model view): every cell kept up to 360 tokens, 2 units per cell beyond.
+  /// The head view of the example: every layer and head, the first `HeadView.defaultMaxTokens`
+  /// tokens.
+  public static func headView(_ e: AnalysisResults.Example) -> HeadView {
+    HeadView(
+      id: ID.headView,
+      caption:
+        "Head view of the example: per layer, each token's attention (left: from, right: to), one colour per head.",
+      tokens: e.tokens, maps: e.maps)
+  }
+
+  /// A single attention map with token labels (`bertscope plot`; the model view's full maps
+  /// are its cells only, labelled by the page): every cell kept up to 360 tokens, 2 units per
+  /// cell beyond.
   public static func mapFigure(tokens: [String], map: Matrix, layer: Int, head: Int, pattern: AttentionPattern? = nil)
     throws
     -> Heatmap
@@ -215,6 +238,8 @@ public enum AnalysisReport {
     if let s = r.special { sections.append(try specialSection(s)) }
     if let a = r.ablation { sections.append(try ablationSection(a, run: r.run)) }
     if let c = r.comparison { sections.append(try comparisonSection(c)) }
+    if let rel = r.relations { sections.append(try relationsSection(rel)) }
+    if let ro = r.rollout { sections.append(try rolloutSection(ro)) }
     if let l = r.linguistic { sections += try linguisticSections(l, comparison: r.linguisticComparison) }
     if let c = r.clusters { sections.append(try clusteringSection(c, patterns: r.patterns)) }
     sections.append(filesSection(r))
@@ -265,6 +290,15 @@ public enum AnalysisReport {
       if let input = l.info.options.input { what += " of \((input as NSString).lastPathComponent)" }
       rows.append(["linguistic (CoNLL-U)", what])
     }
+    if let rel = r.relations {
+      var what = "\(rel.pairs) span pairs"
+      if let input = rel.info.options.input { what += " of \((input as NSString).lastPathComponent)" }
+      if rel.skippedPairs > 0 { what += " (\(rel.skippedPairs) skipped)" }
+      rows.append(["relations", what])
+    }
+    if let ro = r.rollout {
+      rows.append(["attention rollout", "\(ro.layers.count) layers, \(ro.tokens.count) tokens"])
+    }
     if let e = r.example { rows.append(["example", "\(e.source ?? "one text"), \(e.tokens.count) tokens"]) }
     if let stages = r.run?.stages, !stages.isEmpty {
       for s in stages { rows.append(["time: \(s.name)", seconds(s.seconds)]) }
@@ -290,7 +324,10 @@ public enum AnalysisReport {
       text += "\n\nExample: \"\(t)\""
       if let p = e.pair { text += " / \"\(p)\"" }
     }
-    return ReportSection(title: SectionTitle.modelView, description: text, items: [.modelView(try modelView(e))])
+    text +=
+      "\n\nThe head view below (after bertviz, Vig 2019) shows one layer's heads at once: a line from each attending token (left) to each token it attends to (right), one colour per head, as opaque as the weight."
+    return ReportSection(
+      title: SectionTitle.modelView, description: text, items: [.modelView(try modelView(e)), .headView(headView(e))])
   }
 
   static func percent(_ x: Double) -> String { formatNumber(100 * x, decimals: 1) + " %" }
@@ -475,7 +512,16 @@ public enum AnalysisReport {
     }
     if r.example != nil {
       rows.append(["example/attention.npy, example/tokens.json", "the example's maps, float32 [layers, heads, L, L]"])
-      rows.append(["maps/\(ID.modelView)/L<layer>-H<head>.png", "each full map of the example, with token labels"])
+      rows.append([
+        "maps/\(ID.modelView)/L<layer>-H<head>.png",
+        "each full map of the example, its cells only (the page adds the token labels)",
+      ])
+    }
+    if r.relations != nil {
+      rows.append(["relations.csv, relations.json", "relation score per head; span pairs scored and skipped"])
+    }
+    if r.rollout != nil {
+      rows.append(["rollout.npy, tokens.json", "attention rollout of the example, float32 [layers, L, L]"])
     }
     rows.append(["figures/<name>.svg, .png", "every figure of this page, for papers"])
     return ReportSection(

@@ -17,6 +17,8 @@ import Foundation
 /// | `features.csv`, `cls_features.csv`, `dependencies.csv`, `dependency_best.csv`, `linguistic.json` | `linguistic` (`LinguisticResult`) |
 /// | `features_compare.csv`, `cls_features_compare.csv`, `linguistic_compare.json` | `linguisticComparison` |
 /// | `head_distances.csv`, `head_mds.csv`, `clusters.json` | `clusters` (`ClustersResult`) |
+/// | `relations.csv`, `relations.json` (`bertscope relations`, `report --relations`) | `relations` (`RelationsResult`) |
+/// | `rollout.npy` [layers, L, L], `tokens.json` (`bertscope rollout`, `report --rollout`) | `rollout` |
 /// | `example/attention.npy` [layers, heads, L, L], `example/tokens.json` | `example` |
 /// | `report.json` (stage timings, corpus) | `run` (`ReportRecord`) |
 ///
@@ -52,6 +54,23 @@ public struct AnalysisResults: Sendable {
     }
   }
 
+  /// One text's attention rollout, as `bertscope rollout` writes it.
+  public struct RolloutMaps: Sendable {
+    /// The tokens, L of them.
+    public var tokens: [String]
+    /// layers[l] = R_{l+1}, (L, L): rows are tokens after that layer, columns input tokens.
+    public var layers: [Matrix]
+    /// The input text, when `tokens.json` records it.
+    public var text: String?
+
+    /// Rollout maps from their parts.
+    public init(tokens: [String], layers: [Matrix], text: String? = nil) {
+      self.tokens = tokens
+      self.layers = layers
+      self.text = text
+    }
+  }
+
   /// The folder the files were read from.
   public var folder: URL
   /// `patterns.csv`, `patterns_by_layer.csv`, `patterns.json`.
@@ -70,6 +89,10 @@ public struct AnalysisResults: Sendable {
   public var clusters: ClustersResult?
   /// `example/attention.npy` and `example/tokens.json`: the model view's maps.
   public var example: Example?
+  /// `relations.csv`, `relations.json`.
+  public var relations: RelationsResult?
+  /// `rollout.npy` and `tokens.json`.
+  public var rollout: RolloutMaps?
   /// `report.json`: what `bertscope report` ran and the stage timings.
   public var run: ReportRecord?
 
@@ -90,6 +113,7 @@ public struct AnalysisResults: Sendable {
   /// The first run information found (model, backend, corpus size).
   public var info: RunInfo? {
     patterns?.info ?? special?.info ?? ablation?.info ?? comparison?.info ?? linguistic?.info ?? clusters?.info
+      ?? relations?.info
   }
 
   /// (layers, heads) of the model, from whichever part is present.
@@ -100,12 +124,14 @@ public struct AnalysisResults: Sendable {
   }
 
   static let exampleFiles = ["example/attention.npy", "example/tokens.json"]
+  /// What `bertscope rollout --out DIR` writes (and `report --rollout`).
+  public static let rolloutFiles = ["rollout.npy", "tokens.json"]
 
   /// The file names the analyses and `bertscope report` write, copied by `--from`.
   public static let fileNames =
     PatternsResult.fileNames + SpecialResult.fileNames + AblationResult.fileNames + CompareResult.fileNames
     + LinguisticResult.fileNames + LinguisticComparisonResult.fileNames + ClustersResult.fileNames
-    + [ReportRecord.fileName] + exampleFiles
+    + RelationsResult.fileNames + [ReportRecord.fileName] + exampleFiles + rolloutFiles
 
   /// Reads every analysis output present in `folder`; throws when none is, or when one is
   /// malformed or disagrees with the others about the model's shape.
@@ -124,12 +150,14 @@ public struct AnalysisResults: Sendable {
     }
     if has(ClustersResult.tableFiles[0]) { r.clusters = try ClustersResult.read(from: folder) }
     if has(exampleFiles[0]) { r.example = try readExample(folder) }
+    if has(RelationsResult.tableFiles[0]) { r.relations = try RelationsResult.read(from: folder) }
+    if has(rolloutFiles[0]) { r.rollout = try readRollout(folder) }
     if has(ReportRecord.fileName) {
       r.run = try AnalysisJSON.read(ReportRecord.self, from: folder.appendingPathComponent(ReportRecord.fileName))
     }
     guard
       r.patterns != nil || r.special != nil || r.ablation != nil || r.comparison != nil || r.linguistic != nil
-        || r.clusters != nil || r.example != nil
+        || r.clusters != nil || r.example != nil || r.relations != nil || r.rollout != nil
     else {
       let tables =
         [
@@ -150,12 +178,38 @@ public struct AnalysisResults: Sendable {
     }
     if let c = r.clusters { shapes.append((ClustersResult.tableFiles[0], c.layers, c.heads)) }
     if let e = r.example { shapes.append((exampleFiles[0], e.maps.count, e.maps[0].count)) }
+    if let rel = r.relations {
+      shapes.append((RelationsResult.tableFiles[0], rel.scores.layers, rel.scores.heads))
+    }
+    if let ro = r.rollout, let first = shapes.first, ro.layers.count != first.1 {
+      throw BertScopeError.invalidInput(
+        "\(folder.path): \(first.0) has \(first.1) layers but \(rolloutFiles[0]) has \(ro.layers.count): "
+          + "the files come from different models")
+    }
     if let first = shapes.first, let other = shapes.first(where: { $0.1 != first.1 || $0.2 != first.2 }) {
       throw BertScopeError.invalidInput(
         "\(folder.path): \(first.0) has \(first.1) layers × \(first.2) heads but \(other.0) has \(other.1) × \(other.2): "
           + "the files come from different models")
     }
     return r
+  }
+
+  static func readRollout(_ folder: URL) throws -> RolloutMaps {
+    let npyURL = folder.appendingPathComponent(rolloutFiles[0])
+    let npy = try NPY.read(npyURL)
+    guard npy.shape.count == 3, npy.shape[1] == npy.shape[2], npy.shape[0] > 0, npy.shape[1] > 0 else {
+      throw BertScopeError.invalidInput("\(npyURL.path): shape \(npy.shape), expected [layers, L, L]")
+    }
+    let (layers, l) = (npy.shape[0], npy.shape[1])
+    let tokensURL = folder.appendingPathComponent(rolloutFiles[1])
+    guard FileManager.default.fileExists(atPath: tokensURL.path) else {
+      throw BertScopeError.invalidInput("\(tokensURL.path): missing (the tokens of \(rolloutFiles[0]))")
+    }
+    let tokens = try TokensFile.read(from: tokensURL, length: l)
+    let maps = try (0..<layers).map { li in
+      try Matrix(rows: l, columns: l, values: Array(npy.values[(li * l * l)..<((li + 1) * l * l)]))
+    }
+    return RolloutMaps(tokens: tokens.tokens, layers: maps, text: tokens.text)
   }
 
   static func readExample(_ folder: URL) throws -> Example {

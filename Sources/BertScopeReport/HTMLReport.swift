@@ -8,7 +8,8 @@ extension Report {
   /// Writes `content` as a self-contained report into `directory`: `index.html` (figures
   /// inlined as SVG, styles and script inline, no network) plus `figures/<id>.svg|png|pdf`
   /// (PNG at 300 dpi) and
-  /// `maps/<model view id>/L<l>-H<h>.png` (layer and head from 1). Every file is written to a temporary name in its
+  /// `maps/<model view id>/L<l>-H<h>.png` (layer and head from 1; the cells only, the viewer adds
+  /// the token labels as HTML text). Every file is written to a temporary name in its
   /// folder and renamed into place; `index.html` comes last, so an open page never sees a
   /// half-written report.
   ///
@@ -91,6 +92,16 @@ extension Report {
               throw BertScopeError.invalidInput("model view \(v.id): assignments do not match the maps or categories")
             }
           }
+        case .headView(let v):
+          id = v.id
+          let l = v.tokens.count
+          guard l > 0, !v.maps.isEmpty, let heads = v.maps.first?.count, heads > 0,
+            v.maps.allSatisfy({ $0.count == heads }),
+            v.maps.allSatisfy({ $0.allSatisfy { $0.rows == l && $0.columns == l } })
+          else {
+            throw BertScopeError.invalidInput(
+              "head view \(v.id): maps must be layers × heads, each \(l) × \(l) like its \(l) tokens")
+          }
         default: continue
         }
         guard !id.isEmpty, id.allSatisfy({ allowed.contains($0) }) else {
@@ -115,36 +126,49 @@ extension Report {
     }
   }
 
-  /// The labelled full-size heatmap of every head, written in parallel (they are independent).
-  /// Every cell is kept: up to 48 tokens each cell takes 16 units, up to 360 the map fills
-  /// 720 units, beyond that each cell takes 2 units (a 512-token map is 1024 pixels wide).
-  /// Maps of up to 64 tokens are written at PNG scale 2, longer ones at scale 1.
+  /// The full-size map of every head, its cells only (the page labels them with HTML text),
+  /// written in parallel (they are independent): every cell an integer number of pixels, 16
+  /// up to 32 tokens, then `512 / L` (at least 1: a 512-token map is 512 pixels square, which
+  /// the viewer scales up pixelated).
   ///
-  /// - Returns: where the cells lie in each PNG, in its pixels (the same for every head),
-  ///   so that the page can tell which tokens the pointer is over.
+  /// - Returns: where the cells lie in each PNG, in its pixels (the whole image).
   static func writeFullMaps(_ view: ModelView, to folder: URL) throws -> Rect {
     let heads = view.maps[0].count
     let jobs = view.maps.count * heads
     let errors = ErrorBox()
-    let scale: Double = view.tokens.count <= 64 ? 2 : 1
-    let resolution: Heatmap.Resolution? = view.tokens.count > 360 ? .full(cellSize: 2) : nil
-    @Sendable func heatmap(_ l: Int, _ h: Int) throws -> Heatmap {
-      var title = "Layer \(l + 1), head \(h + 1)"
-      if let a = view.assignments?[l][h] { title += " (\(view.categories[a].name))" }
-      return try Heatmap(values: view.maps[l][h], rowLabels: view.tokens, title: title, resolution: resolution)
-    }
+    let l = view.tokens.count
+    let cell = fullMapCellPixels(tokens: l)
     DispatchQueue.concurrentPerform(iterations: jobs) { job in
-      let (l, h) = (job / heads, job % heads)
+      let (li, h) = (job / heads, job % heads)
       do {
-        try heatmap(l, h).writePNG(to: folder.appendingPathComponent("L\(l + 1)-H\(h + 1).png"), scale: scale)
+        let bitmap = scaled(view.maps[li][h].bitmap(colourMap: .viridis), by: cell)
+        try PNG.write(bitmap, to: folder.appendingPathComponent("L\(li + 1)-H\(h + 1).png"))
       } catch {
         errors.record(error)
       }
     }
     if let error = errors.first { throw error }
-    let r = try heatmap(0, 0).mapRect
-    let s = scale
-    return Rect(x: r.x * s, y: r.y * s, width: r.width * s, height: r.height * s)
+    let side = Double(l * cell)
+    return Rect(x: 0, y: 0, width: side, height: side)
+  }
+
+  /// Pixels per cell side of the full maps for `tokens` tokens.
+  static func fullMapCellPixels(tokens l: Int) -> Int { max(1, min(16, 512 / max(l, 1))) }
+
+  /// `bitmap` with every pixel repeated `k` × `k` times.
+  static func scaled(_ bitmap: Bitmap, by k: Int) -> Bitmap {
+    guard k > 1 else { return bitmap }
+    var out = Bitmap(width: bitmap.width * k, height: bitmap.height * k, channels: bitmap.channels)
+    let c = bitmap.channels
+    let (w, ow) = (bitmap.width, bitmap.width * k)
+    for y in 0..<out.height {
+      let sy = y / k
+      for x in 0..<ow {
+        let (src, dst) = ((sy * w + x / k) * c, (y * ow + x) * c)
+        for ch in 0..<c { out.bytes[dst + ch] = bitmap.bytes[src + ch] }
+      }
+    }
+    return out
   }
 }
 
@@ -197,7 +221,8 @@ struct HTMLPage {
     </main>
     <dialog id="viewer" aria-label="attention map">
     <div class="viewer-bar"><span id="viewer-title"></span><span id="viewer-cell" aria-live="polite"></span><span class="viewer-hint">← ↑ → ↓ to move, Esc to close</span><button type="button" id="viewer-close" aria-label="close">×</button></div>
-    <img id="viewer-image" alt="">
+    <div id="viewer-map"><div id="viewer-cols" class="viewer-labels"></div><div id="viewer-rows" class="viewer-labels"></div><img id="viewer-image" alt=""></div>
+    <p class="viewer-axes">rows: from (query token) · columns: to (key token) · colour: attention weight, 0 (dark) to 1 (yellow)</p>
     </dialog>
     <footer>Made by BertScope. Self-contained: open offline; figures are also in <code>figures/</code> as SVG, PDF and PNG (300 dpi).</footer>
     <script>
@@ -248,6 +273,10 @@ struct HTMLPage {
           figureNumber += 1
           body += "<!--figure:\(v.id)-->\n"
           figures[v.id] = modelView(v, number: figureNumber)
+        case .headView(let v):
+          figureNumber += 1
+          body += "<!--figure:\(v.id)-->\n"
+          figures[v.id] = try v.html(number: figureNumber)
         }
       }
       body += "</section>\n"
@@ -260,7 +289,8 @@ struct HTMLPage {
       HTMLPage.template,
       [
         "title": escapeXML(content.title), "subtitle": escapeXML(content.subtitle), "nav": nav.joined(separator: "\n"),
-        "style": HTMLAssets.style, "script": HTMLAssets.script, "body": body,
+        "style": HTMLAssets.compact(HTMLAssets.style), "script": HTMLAssets.compact(HTMLAssets.script),
+        "body": body,
       ])
   }
 
@@ -352,7 +382,7 @@ struct HTMLPage {
         " <span class=\"downloads\"><a href=\"figures/\(v.id).svg\">SVG</a> · <a href=\"figures/\(v.id).png\">PNG</a></span>"
     }
     s +=
-      "<figcaption><b>Figure \(number).</b> \(escapeXML(v.caption)) Click a map to open it with its token labels (rows: from, columns: to).\(links) <span class=\"tokens\">\(escapeXML(sentence))</span></figcaption>\n</figure>"
+      "<figcaption><b>Figure \(number).</b> \(escapeXML(v.caption)) Click a map to open it with its token labels (rows: from, columns: to; the labels are page text, the map file its cells only).\(links) <span class=\"tokens\">\(escapeXML(sentence))</span></figcaption>\n</figure>"
     return s
   }
 }

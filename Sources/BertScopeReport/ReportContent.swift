@@ -44,6 +44,8 @@ public enum ReportItem: Sendable {
   case table(ReportTable)
   /// A numbered layers × heads grid of map thumbnails for one example.
   case modelView(ModelView)
+  /// A numbered head view (bertviz's) of one example: lines between its tokens per layer.
+  case headView(HeadView)
   /// Plain text; a blank line starts a new paragraph.
   case text(String)
 }
@@ -90,8 +92,10 @@ public struct ReportTable: Sendable {
 }
 
 /// Every head's attention map for one example: small thumbnails inline in the page (PNG data
-/// URIs), and one full-size labelled map per head in `maps/<id>/` that the page loads only
-/// when its thumbnail is clicked. Keeps the page small whatever the corpus size.
+/// URIs), and one full-size map per head in `maps/<id>/` (its cells only) that the page loads
+/// only when its thumbnail is clicked; the viewer puts the token labels around it as HTML
+/// text, so that any script the browser can show renders. Keeps the page small whatever the
+/// corpus size.
 public struct ModelView: Sendable {
   /// Unique in the report; letters, digits, '-' and '_' only (it names a folder).
   public var id: String

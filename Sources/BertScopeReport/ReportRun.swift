@@ -44,6 +44,12 @@ public struct ReportPlan: Sendable {
   public var modelB: URL?
   /// A CoNLL-U corpus for the linguistic sections (attention to word classes, syntactic heads).
   public var conllu: String?
+  /// A JSON Lines corpus of texts with annotated span pairs for the relation heads (as
+  /// `bertscope relations --input` takes it).
+  public var relations: String?
+  /// Write the attention rollout of the model-view example (`rollout.npy`, `tokens.json`, as
+  /// `bertscope rollout` does), computed from its maps: no model run of its own.
+  public var rollout = false
   /// nil: line 1 of `input`, unless the folder already holds an example.
   public var example: Example?
   /// The page title; nil: one naming the model.
@@ -122,6 +128,7 @@ public struct ReportRun {
       if let ablation = plan.ablation { try runAblation(ablation, session: s) }
       if let modelB = plan.modelB { try runComparison(corpus, modelB: modelB, session: s) }
       if let conllu = plan.conllu { try runLinguistic(conllu, session: s) }
+      if let relations = plan.relations { try runRelations(relations, session: s) }
       try recorder?.finish()
       record.input = URL(fileURLWithPath: input).path
       record.examples = examples
@@ -138,6 +145,11 @@ public struct ReportRun {
       let start = DispatchTime.now().uptimeNanoseconds
       try writeExample(session: s)
       stages.append(.init(name: "example", seconds: secondsSince(start)))
+    }
+    if plan.rollout {
+      let start = DispatchTime.now().uptimeNanoseconds
+      try writeRollout()
+      stages.append(.init(name: "rollout", seconds: secondsSince(start)))
     }
     record.stages = stages
     try AnalysisJSON.write(record, to: folder.appendingPathComponent(ReportRecord.fileName))
@@ -245,6 +257,39 @@ public struct ReportRun {
       LinguisticAnalysis(), on: corpus, part: MergedRun.linguisticPart, options: corpus.options, recorder: recorder)
     stages.append(.init(name: "linguistic (\(count.examples) sentences)", seconds: count.seconds))
     note(written: try LinguisticResult(state, info: session.runInfo(count, options: corpus.options)).write(to: folder))
+  }
+
+  /// Relation heads over a JSON Lines corpus of annotated span pairs (as `bertscope relations`).
+  private mutating func runRelations(_ path: String, session: AnalysisSession) throws {
+    let corpus = CorpusSource(path: path, batchSize: plan.batchSize, shard: plan.control.shard)
+    let (state, count) = try session.run(
+      RelationsAnalysis(), on: corpus, part: MergedRun.relationsPart, options: corpus.options, recorder: recorder)
+    stages.append(.init(name: "relations (\(count.examples) texts, \(state.pairs) span pairs)", seconds: count.seconds))
+    if state.skippedPairs > 0 { notes?("relations: \(state.skippedPairs) pairs skipped: a span covered no token") }
+    note(written: try RelationsResult(state, info: session.runInfo(count, options: corpus.options)).write(to: folder))
+  }
+
+  /// The rollout of the model-view example from its maps in `example/` (the same numbers as
+  /// `bertscope rollout --text` on that text), as `rollout.npy` and `tokens.json`.
+  private func writeRollout() throws {
+    let exampleFolder = folder.appendingPathComponent("example")
+    guard FileManager.default.fileExists(atPath: exampleFolder.appendingPathComponent("attention.npy").path) else {
+      throw BertScopeError.invalidInput(
+        "--rollout needs the model-view example (\(exampleFolder.path)/attention.npy): give --input or --example-text")
+    }
+    let e = try AnalysisResults.readExample(folder)
+    let l = e.tokens.count
+    let layerMaps = e.maps.map { heads in
+      var mean = [Double](repeating: 0, count: l * l)
+      for m in heads { for k in 0..<(l * l) { mean[k] += Double(m.values[k]) } }
+      return mean.map { $0 / Double(heads.count) }
+    }
+    let rollout = Rollout.compute(layerMaps: layerMaps, length: l)
+    try NPY.write(rollout, shape: [e.maps.count, l, l], to: folder.appendingPathComponent("rollout.npy"))
+    let tokens = try FileBytes.read(
+      exampleFolder.appendingPathComponent("tokens.json"), limit: AnalysisJSON.maxFileBytes)
+    try AtomicFile.write(tokens, to: folder.appendingPathComponent("tokens.json"))
+    notes?("rollout of the example (\(l) tokens) -> \(folder.path)/rollout.npy, tokens.json")
   }
 
   private func note(written files: [URL]) {

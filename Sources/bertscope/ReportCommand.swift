@@ -15,16 +15,23 @@ struct ReportCommand: ParsableCommand {
       text takes one forward pass per head and per layer), or on --ablation-input; with \
       --model-b the two checkpoints' maps are compared per head (Figure 5); with --conllu FILE \
       the attention to word classes, what [CLS] attends to by class (Figures 6–7) and the \
-      syntactic heads of Clark et al. 2019, as `bertscope linguistic` computes them. The model view \
-      shows every head's map of one example (--example N: line N of --input, or \
-      --example-text), framed by its pattern type; a click opens the full map.
+      syntactic heads of Clark et al. 2019, as `bertscope linguistic` computes them; with \
+      --relations FILE (JSON Lines of texts with annotated span pairs, as `bertscope relations` \
+      takes) the relation heads of §4.2. The model view shows every head's map of one example \
+      (--example N: line N of --input, or --example-text), framed by its pattern type; a click \
+      opens the full map with the token labels as page text; the head view below it draws one \
+      layer's heads as lines between the tokens. --rollout adds the attention rollout of that \
+      example (computed from its maps, so it works with --from too).
 
-      DIR gets the analyses' CSV/JSON (as `patterns`, `special`, `ablate` and `compare` write \
-      them), example/attention.npy + tokens.json, report.json (stage timings), index.html \
+      DIR gets the analyses' CSV/JSON (as `patterns`, `special`, `ablate`, `compare`, \
+      `linguistic` and `relations` write them: relations.csv + relations.json), \
+      example/attention.npy + tokens.json, with --rollout rollout.npy + tokens.json (as \
+      `bertscope rollout --out DIR` writes them), report.json (stage timings), index.html \
       (works offline: open it from the file system), figures/<name>.svg and .png, and \
-      maps/model-view/L<l>-H<h>.png. The page is drawn from those files only: \
+      maps/model-view/L<l>-H<h>.png (the cells only). The page is drawn from those files only: \
       `--from DIR` redraws it without running the model (or from the outputs of the analysis \
-      commands written into one folder). Prints the page's file:// URL on stdout.
+      commands written into one folder, relations.csv and rollout.npy included). Prints the \
+      page's file:// URL on stdout.
       """)
 
   @OptionGroup var options: ModelOptions
@@ -36,6 +43,12 @@ struct ReportCommand: ParsableCommand {
   var modelB: String?
   @Option(help: "A CoNLL-U corpus: adds attention to word classes and syntactic heads (as `bertscope linguistic`).")
   var conllu: String?
+  @Option(
+    help:
+      "JSON Lines of texts with annotated span pairs: adds the relation heads (as `bertscope relations --input`)."
+  )
+  var relations: String?
+  @Flag(help: "Add the attention rollout of the model-view example (as `bertscope rollout`).") var rollout = false
   @Option(help: "Line of --input (from 1) shown in the model view (default: 1, or the example already in --from).")
   var example: Int?
   @Option(help: "Text shown in the model view instead of a corpus line.") var exampleText: String?
@@ -57,13 +70,16 @@ struct ReportCommand: ParsableCommand {
     if conllu != nil && input == nil {
       throw ValidationError("--conllu goes with --input (the corpus of the other sections)")
     }
-    if input == "-" || ablationInput == "-" || conllu == "-" {
+    if relations != nil && input == nil {
+      throw ValidationError("--relations goes with --input (the corpus of the other sections)")
+    }
+    if input == "-" || ablationInput == "-" || conllu == "-" || relations == "-" {
       throw ValidationError("the report reads its corpus more than once: give a file, not - (stdin)")
     }
     if from != nil {
       for (set, name) in [
         (input != nil, "--input"), (modelB != nil, "--model-b"), (ablationInput != nil, "--ablation-input"),
-        (conllu != nil, "--conllu"),
+        (conllu != nil, "--conllu"), (relations != nil, "--relations"),
       ] where set {
         // --input stays allowed when it only names the example's corpus.
         if name == "--input" && example != nil { continue }
@@ -95,7 +111,9 @@ struct ReportCommand: ParsableCommand {
     if from == nil {
       plan.modelB = modelB.map { URL(fileURLWithPath: $0, isDirectory: true) }
       plan.conllu = conllu
+      plan.relations = relations
     }
+    plan.rollout = rollout
     if let exampleText {
       plan.example = .text(exampleText, pair: examplePair)
     } else if let example {

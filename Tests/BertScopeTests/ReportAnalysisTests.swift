@@ -78,7 +78,7 @@ struct ReportAnalysisTests {
     return m
   }
 
-  @Test("a 512-token example: small thumbnails, every token in the full map, the pointer read-out on the cells")
+  @Test("a 512-token example: small thumbnails, every token in the full map (cells only), a bounded head view")
   func longExample() throws {
     let l = 512
     let tokens = ["[CLS]"] + (1..<(l - 1)).map { "w\($0)" } + ["[SEP]"]
@@ -102,7 +102,8 @@ struct ReportAnalysisTests {
     // The full map keeps every token, 2 pixels a cell, and the page knows where the cells are.
     let rect = try #require(figureAttribute(html, id: AnalysisReport.ID.modelView, "data-map")).split(separator: " ")
       .map { Double($0)! }
-    #expect(rect[2] == 1024 && rect[3] == 1024)
+    // Cells only, one pixel each (the viewer scales it up and labels it with HTML text).
+    #expect(rect == [0, 0, 512, 512])
     let tokenJSON = unescapeXML(try #require(figureAttribute(html, id: AnalysisReport.ID.modelView, "data-tokens")))
     #expect(try JSONSerialization.jsonObject(with: Data(tokenJSON.utf8)) as? [String] == tokens)
     for (h, map) in maps[0].enumerated() {
@@ -117,6 +118,61 @@ struct ReportAnalysisTests {
     }
     #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("figures/model-view.svg").path))
     #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("figures/model-view.png").path))
+    // The head view keeps the first 128 tokens and says so.
+    let n = try #require(figureAttribute(html, id: AnalysisReport.ID.headView, "data-n"))
+    #expect(n == "128")
+    #expect(html.contains("Only the first 128 of the 512 tokens are shown"))
+  }
+
+  @Test("relations and rollout sections appear when their files are in the folder, and not otherwise")
+  func relationsAndRollout() throws {
+    let dir = temporaryFolder("relations-rollout")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let tokens = ["[CLS]", "the", "cat", "sat", "[SEP]"]
+    let l = tokens.count
+    let maps = (0..<2).map { layer in
+      (0..<2).map { h in SampleData.attentionMap(tokens: tokens, kind: h, seed: UInt64(layer)) }
+    }
+    let example = AnalysisResults.Example(tokens: tokens, segments: Array(repeating: 0, count: l), maps: maps)
+    let without = try AnalysisReport.content(AnalysisResults(folder: dir, example: example))
+    let titles = without.sections.map(\.title)
+    #expect(
+      !titles.contains(AnalysisReport.SectionTitle.relations) && !titles.contains(AnalysisReport.SectionTitle.rollout))
+
+    // relations.csv as `bertscope relations` writes it (2 × 2 heads), rollout.npy + tokens.json as `bertscope rollout`.
+    try Self.write("layer,head,score\n1,1,0.1\n1,2,0.25\n2,1,0.5\n2,2,0.125\n", "relations.csv", in: dir)
+    let layerMaps = maps.map { heads in (0..<(l * l)).map { k in heads.map { Double($0.values[k]) }.reduce(0, +) / 2 } }
+    let rollout = Rollout.compute(layerMaps: layerMaps, length: l)
+    try NPY.write(rollout, shape: [2, l, l], to: dir.appendingPathComponent("rollout.npy"))
+    let tokensJSON = try JSONSerialization.data(withJSONObject: [
+      "tokens": tokens, "ids": Array(0..<l), "segments": Array(repeating: 0, count: l), "text": "the cat sat",
+    ])
+    try tokensJSON.write(to: dir.appendingPathComponent("tokens.json"))
+    var results = try AnalysisResults.load(from: dir)
+    let relations = try #require(results.relations)
+    #expect(relations.scores.values == [[0.1, 0.25], [0.5, 0.125]])
+    let ro = try #require(results.rollout)
+    #expect(ro.layers.count == 2 && ro.tokens == tokens && ro.layers[1][0, 2] == rollout[l * l + 2])
+    results.example = example
+    let content = try AnalysisReport.content(results)
+    let sectionTitles = content.sections.map(\.title)
+    #expect(sectionTitles.contains(AnalysisReport.SectionTitle.relations))
+    #expect(sectionTitles.contains(AnalysisReport.SectionTitle.rollout))
+    let index = try Report.write(content, to: dir)
+    let html = try String(contentsOf: index, encoding: .utf8)
+    for id in [AnalysisReport.ID.relations, AnalysisReport.ID.rollout, AnalysisReport.ID.rolloutFirstToken] {
+      #expect(html.contains("data-figure=\"\(id)\""), "figure \(id)")
+      #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("figures/\(id).svg").path))
+    }
+    // The best head first in the relations table; rows of the rollout sum to 1.
+    #expect(html.contains("<tr><td class=\"num\">2</td><td class=\"num\">1</td><td class=\"num\">0.5000</td></tr>"))
+    let rowSum: Float = (0..<l).map { ro.layers[1][3, $0] }.reduce(0, +)
+    #expect(abs(rowSum - 1) < 1e-4)
+    #expect(html.contains("relations.csv, relations.json") && html.contains("rollout.npy, tokens.json"))
+
+    // A rollout whose tokens.json is missing is an error naming it.
+    try FileManager.default.removeItem(at: dir.appendingPathComponent("tokens.json"))
+    #expect(throws: (any Error).self) { try AnalysisResults.load(from: dir) }
   }
 }
 
@@ -154,7 +210,8 @@ struct ReportCommandTests {
       "report", "--model", Fixtures.tiny.path, "--model-b", Fixtures.tiny.path, "--input", input.path, "--out",
       out.path,
       "--example", "3", "--ablation-limit", "6", "--batch-size", "4", "--conllu",
-      Fixtures.root.appendingPathComponent("linguistic/sample.conllu").path,
+      Fixtures.root.appendingPathComponent("linguistic/sample.conllu").path, "--relations",
+      Fixtures.root.appendingPathComponent("analysis/written-by-v1/rel.jsonl").path, "--rollout",
     ])
     guard r.status == 0 else { throw CLITestError(message: "report failed (\(r.status)): \(r.stderr)") }
     guard r.stdout == out.appendingPathComponent("index.html").absoluteString + "\n" else {
@@ -171,10 +228,12 @@ struct ReportCommandTests {
       AnalysisReport.SectionTitle.modelView, AnalysisReport.SectionTitle.patterns, AnalysisReport.SectionTitle.special,
       AnalysisReport.SectionTitle.ablation, AnalysisReport.SectionTitle.comparison,
       AnalysisReport.SectionTitle.linguistic, AnalysisReport.SectionTitle.clsFeatures,
-      AnalysisReport.SectionTitle.syntacticHeads, AnalysisReport.SectionTitle.files,
+      AnalysisReport.SectionTitle.syntacticHeads, AnalysisReport.SectionTitle.relations,
+      AnalysisReport.SectionTitle.rollout, AnalysisReport.SectionTitle.files,
     ]
     for t in titles { #expect(html.contains("<h2>\(escapeXML(t))</h2>"), "section \(t)") }
     #expect(html.contains("<h2>Summary</h2>"))
+    #expect(html.contains("data-figure=\"\(AnalysisReport.ID.headView)\""))
     for row in [
       "model", "backend", "corpus", "time: load model", "time: ablation (6 texts × 11 passes)", "time: total",
     ] {
@@ -185,7 +244,8 @@ struct ReportCommandTests {
         AnalysisReport.ID.modelView, AnalysisReport.ID.patternTypes, AnalysisReport.ID.specialTokens,
         AnalysisReport.ID.clsRow,
         AnalysisReport.ID.ablationHeads, AnalysisReport.ID.ablationLayers, AnalysisReport.ID.comparison,
-        AnalysisReport.clsFeaturesID, AnalysisReport.syntacticHeadsID,
+        AnalysisReport.clsFeaturesID, AnalysisReport.syntacticHeadsID, AnalysisReport.ID.relations,
+        AnalysisReport.ID.rollout, AnalysisReport.ID.rolloutFirstToken,
       ] + LinguisticFeature.allCases.map(AnalysisReport.featureFigureID)
     for id in ids {
       #expect(html.contains("data-figure=\"\(id)\""), "figure \(id)")
@@ -316,6 +376,16 @@ struct ReportCommandTests {
 
     let bad = try CLI.run(["report", "--from", dir.path, "--out", again.path, "--model-b", tiny])
     #expect(bad.status != 0 && bad.stderr.contains("--from only redraws"))
+    let relations = try CLI.run(["report", "--from", dir.path, "--out", again.path, "--relations", "x.jsonl"])
+    #expect(relations.status != 0 && relations.stderr.contains("--relations goes with --input"))
+    // --rollout needs no model: it is computed from the example's maps, the same numbers again.
+    let rollout = try CLI.run([
+      "report", "--from", dir.path, "--out", again.path, "--rollout", "--model", "/nonexistent/model", "--quiet",
+    ])
+    #expect(rollout.status == 0, "\(rollout.stderr)")
+    #expect(
+      try Data(contentsOf: again.appendingPathComponent("rollout.npy"))
+        == Data(contentsOf: dir.appendingPathComponent("rollout.npy")))
     let none = try CLI.run(["report", "--out", again.path])
     #expect(none.status != 0 && none.stderr.contains("--input"))
   }

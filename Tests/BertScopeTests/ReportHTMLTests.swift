@@ -73,7 +73,7 @@ struct ReportHTMLTests {
     for l in 1...2 {
       for h in 1...2 {
         let png = try Data(contentsOf: dir.appendingPathComponent("maps/ex/L\(l)-H\(h).png"))
-        #expect(try PNG.decode(Array(png)).width > 100)
+        #expect(try PNG.decode(Array(png)).width == 64)  // 4 cells of 16 pixels: the labels are page text
         #expect(html.contains("data-full=\"maps/ex/L\(l)-H\(h).png\""))
       }
     }
@@ -132,6 +132,84 @@ struct ReportHTMLTests {
     let mismatched = ReportContent(title: "t", sections: [ReportSection(title: "s", items: [.modelView(view)])])
     #expect(throws: (any Error).self) { try Report.write(mismatched, to: dir) }
     #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("index.html").path))
+  }
+}
+
+@Suite("HTML report: head view and viewer labels")
+struct ReportHeadViewTests {
+  static func view(tokens: [String], layers: Int = 2, heads: Int = 3) -> (HeadView, [[Matrix]]) {
+    let maps = (0..<layers).map { l in
+      (0..<heads).map { h in SampleData.attentionMap(tokens: tokens, kind: (l + h) % 5, seed: UInt64(10 * l + h)) }
+    }
+    return (HeadView(id: "hv", caption: "Head view.", tokens: tokens, maps: maps), maps)
+  }
+
+  @Test("the page carries the head view's quantized weights, its tokens and its script")
+  func headViewData() throws {
+    let tokens = SampleData.tokens
+    let (view, maps) = Self.view(tokens: tokens)
+    let content = ReportContent(
+      title: "t", sections: [ReportSection(title: "s", items: [.headView(view)])])
+    let dir = temporaryFolder("head-view")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let html = try String(contentsOf: try Report.write(content, to: dir), encoding: .utf8)
+    #expect(figureAttribute(html, id: "hv", "data-kind") == "head-view")
+    #expect(
+      figureAttribute(html, id: "hv", "data-layers") == "2" && figureAttribute(html, id: "hv", "data-heads") == "3")
+    let n = tokens.count
+    #expect(figureAttribute(html, id: "hv", "data-n") == "\(n)")
+    let tokenJSON = unescapeXML(try #require(figureAttribute(html, id: "hv", "data-tokens")))
+    #expect(try JSONSerialization.jsonObject(with: Data(tokenJSON.utf8)) as? [String] == tokens)
+    let encoded = try #require(figureAttribute(html, id: "hv", "data-weights"))
+    let bytes = try #require(HeadView.decodedWeights(encoded, count: 2 * 3 * n * n))
+    for (l, h, i, j) in [(0, 0, 0, 0), (1, 2, 5, 7), (1, 1, n - 1, 0)] {
+      let w = maps[l][h][i, j]
+      let want: UInt8 = w < HeadView.minimumWeight ? 0 : UInt8((Double(w) * Double(HeadView.levels)).rounded())
+      let got: UInt8 = bytes[((l * 3 + h) * n + i) * n + j]
+      #expect(got == want, "layer \(l) head \(h) cell (\(i), \(j))")
+    }
+    // The script that draws it, offline: a canvas, the browser's own inflate, head toggles.
+    for part in ["function headView(", "DecompressionStream(\"deflate\")", "dblclick", "mouseenter", "hv-layer"] {
+      #expect(html.contains(part), "\(part)")
+    }
+    #expect(!html.contains("Only the first"))
+  }
+
+  @Test("a long example's head view is capped and stays small")
+  func headViewBound() throws {
+    let tokens = ["[CLS]"] + (1..<511).map { "w\($0)" } + ["[SEP]"]
+    let (view, _) = Self.view(tokens: tokens, layers: 6, heads: 12)
+    #expect(view.shownTokens == 128)
+    let markup = try view.html(number: 1)
+    let bytes = markup.utf8.count
+    #expect(bytes < 160_000, "head view of a 512-token example, 6 × 12 heads: \(bytes) bytes")
+    #expect(markup.contains("Only the first 128 of the 512 tokens are shown"))
+  }
+
+  @Test("full maps are the cells only; the viewer labels them with HTML text")
+  func viewerLabels() throws {
+    let tokens = ["[CLS]", "café", "naïve", "москва", "東京", "[SEP]"]
+    let maps = [[SampleData.attentionMap(tokens: tokens, kind: 1, seed: 3)]]
+    let content = ReportContent(
+      title: "t",
+      sections: [ReportSection(title: "s", items: [.modelView(ModelView(id: "mv", tokens: tokens, maps: maps))])])
+    let dir = temporaryFolder("viewer-labels")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let html = try String(contentsOf: try Report.write(content, to: dir), encoding: .utf8)
+    // The PNG is the 6 × 6 cells, 16 pixels each, and nothing else (no label margins, no text).
+    let image = try PNG.decode(Array(try Data(contentsOf: dir.appendingPathComponent("maps/mv/L1-H1.png"))))
+    #expect(image.width == 96 && image.height == 96)
+    for (i, j) in [(0, 0), (5, 0), (2, 3), (5, 5)] {
+      #expect(image[j * 16 + 8, i * 16 + 8] == ColourMap.viridis.colour(for: Double(maps[0][0][i, j]), in: 0...1))
+    }
+    #expect(figureAttribute(html, id: "mv", "data-map") == "0 0 96 96")
+    // The tokens travel as text (JSON in an attribute), and the viewer has its label boxes.
+    let tokenJSON = unescapeXML(try #require(figureAttribute(html, id: "mv", "data-tokens")))
+    #expect(try JSONSerialization.jsonObject(with: Data(tokenJSON.utf8)) as? [String] == tokens)
+    #expect(html.contains("<div id=\"viewer-rows\" class=\"viewer-labels\"></div>"))
+    #expect(html.contains("<div id=\"viewer-cols\" class=\"viewer-labels\"></div>"))
+    #expect(html.contains("r.textContent = tokens[i]") && html.contains("k.textContent = tokens[i]"))
+    #expect(Report.fullMapCellPixels(tokens: 512) == 1 && Report.fullMapCellPixels(tokens: 100) == 5)
   }
 }
 

@@ -6,6 +6,7 @@ marks data-viewer="ok" once its image has loaded; "#solo=ID" shows one figure al
 script dumps the DOM to read those marks, then takes screenshots and checks they are not blank.
 """
 
+import json
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import tempfile
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
 from pathlib import Path
 
 results = []  # (name, ok, detail)
@@ -98,6 +100,128 @@ def content_stats(path):
     return ink / sampled_box, len(colours), (x0, y0, x1, y1)
 
 
+class Dom(HTMLParser):
+    """What the checks read from the dumped DOM: every figure's attributes, the viewer's label
+    spans (text and token index) and, per figure, the elements of class head-point."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.figures = []  # attribute dicts, in page order
+        self.labels = {"viewer-rows": [], "viewer-cols": []}  # [(index, text)]
+        self.points = {}  # figure id -> [(layer, head)]
+        self.stack = []  # (tag, figure id, label box)
+        self.span = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        figure = self.stack[-1][1] if self.stack else None
+        box = self.stack[-1][2] if self.stack else None
+        if tag == "figure" and "data-figure" in a:
+            self.figures.append(a)
+            figure = a["data-figure"]
+        if a.get("id") in self.labels:
+            box = a["id"]
+        if figure and "head-point" in (a.get("class") or "").split():
+            self.points.setdefault(figure, []).append((a.get("data-layer"), a.get("data-head")))
+        if tag == "span" and box:
+            self.span = [box, a.get("data-i"), ""]
+        if tag not in ("br", "img", "input", "meta", "link", "hr", "source", "wbr"):
+            self.stack.append((tag, figure, box))
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in ("br", "img", "input", "meta", "link", "hr", "source", "wbr") and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if self.span is not None:
+            self.span[2] += data
+
+    def handle_endtag(self, tag):
+        if tag == "span" and self.span is not None:
+            box, i, text = self.span
+            self.labels[box].append((i, text))
+            self.span = None
+        for k in range(len(self.stack) - 1, -1, -1):
+            if self.stack[k][0] == tag:
+                del self.stack[k:]
+                break
+
+
+def counts(value):
+    """(lines, checksum) of a head-view mark "count checksum", or None."""
+    try:
+        n, total = value.split()
+        return int(n), float(total)
+    except (AttributeError, ValueError):
+        return None
+
+
+def check_dom(dom):
+    """The viewer's HTML labels, the head views' interaction marks and the clustering plot."""
+    parsed = Dom()
+    parsed.feed(dom)
+    views = [f for f in parsed.figures if f.get("data-kind") == "model-view"]
+    if views and "data-tokens" in views[0]:
+        tokens = json.loads(views[0]["data-tokens"])
+        check("viewer token labels are placed against the cells", (re.search(r'data-labels="ok', dom) is not None),
+              (re.search(r'data-labels="([^"]*)"', dom) or [None, "no mark"])[1])
+        for box, axis in (("viewer-rows", "row"), ("viewer-cols", "column")):
+            spans = parsed.labels[box]
+            wrong = [(i, t) for i, t in spans if i is None or not i.isdigit() or int(i) >= len(tokens)
+                     or tokens[int(i)] != t]
+            check(f"viewer {axis} labels are HTML text holding the tokens", spans and not wrong,
+                  f"{len(spans)} of {len(tokens)} tokens shown" + (f", wrong: {wrong[:3]}" if wrong else ""))
+        wide = [t for t in tokens if any(ord(ch) > 127 for ch in t)]
+        if wide:
+            shown = [t for _, t in parsed.labels["viewer-rows"] if any(ord(ch) > 127 for ch in t)]
+            if len(parsed.labels["viewer-rows"]) == len(tokens):
+                check("viewer labels show the non-ASCII tokens as text", sorted(shown) == sorted(wide),
+                      ", ".join(shown[:6]))
+            else:
+                print(f"note: labels thinned ({len(parsed.labels['viewer-rows'])} of {len(tokens)}); "
+                      f"non-ASCII tokens present: {', '.join(wide[:4])}")
+        else:
+            print("note: the example has no non-ASCII token; labels checked on ASCII tokens only")
+    for f in (f for f in parsed.figures if f.get("data-kind") == "head-view"):
+        name = f.get("data-figure")
+        lines, toggled = counts(f.get("data-hv-lines")), counts(f.get("data-hv-toggled"))
+        solo, hovered = counts(f.get("data-hv-solo")), counts(f.get("data-hv-hovered"))
+        restored = counts(f.get("data-hv-restored"))
+        check(f"head view {name} draws lines", lines is not None and lines[0] > 0 and lines[1] > 0,
+              f"lines, checksum: {f.get('data-hv-lines')}")
+        check(f"head view {name}: toggling head 1 off changes the lines",
+              lines is not None and toggled is not None and toggled[0] < lines[0] and toggled[1] != lines[1],
+              f"{f.get('data-hv-toggled')} vs {f.get('data-hv-lines')}")
+        if int(f.get("data-heads", "1")) > 1:
+            check(f"head view {name}: double-click shows one head alone",
+                  lines is not None and solo is not None and 0 < solo[0] < lines[0], f"{f.get('data-hv-solo')}")
+        check(f"head view {name}: pointing at a token shows only its lines",
+              lines is not None and hovered is not None and 0 < hovered[0] < lines[0],
+              f"{f.get('data-hv-hovered')} vs {f.get('data-hv-lines')}")
+        check(f"head view {name}: leaving the token restores the lines", restored == lines,
+              f"{f.get('data-hv-restored')}")
+    clusters = [f for f in parsed.figures if f.get("data-figure") == "head-clusters"]
+    if not clusters:
+        print("skip: no head-clusters figure in this report (the head clustering section is not in it)")
+    else:
+        shape = None
+        if views and views[0].get("data-layers") and views[0].get("data-heads"):
+            shape = int(views[0]["data-layers"]), int(views[0]["data-heads"])
+        else:
+            m = re.search(r"(\d+) layers × (\d+) heads", dom)
+            if m:
+                shape = int(m[1]), int(m[2])
+        points = parsed.points.get("head-clusters", [])
+        if shape is None:
+            print(f"skip: head-clusters has {len(points)} points but the model's shape is not on the page")
+        else:
+            want = shape[0] * shape[1]
+            distinct = len(set(points))
+            check("head-clusters plots one point per head", len(points) == want and distinct == want,
+                  f"{len(points)} points ({distinct} distinct layer/head), {shape[0]} × {shape[1]} heads")
+
+
 def main():
     report, out = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -143,6 +267,7 @@ def main():
     if "data-tokens=" in dom:
         check("viewer names the tokens under the pointer", 'data-readout="ok"' in dom,
               (re.search(r'data-readout="([^"]*)"', dom) or [None, "no mark"])[1])
+    check_dom(dom)
 
     # Screenshots: the whole page top, each figure alone, the open viewer.
     shots = [("page", url, "1280,2400")] + [(f"figure-{f}", f"{url}#solo={f}", "1440,1000") for f in figures]

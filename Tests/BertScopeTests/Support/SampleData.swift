@@ -160,6 +160,9 @@ enum SampleData {
               ModelView(
                 id: "example-1", caption: "Attention maps of the example sentence pair.", tokens: tokens, maps: maps,
                 assignments: assignments)),
+            .headView(
+              HeadView(
+                id: "head-view", caption: "Head view of the example sentence pair.", tokens: tokens, maps: maps)),
             .figure(
               ReportFigure(
                 id: "heatmap", caption: "One vertical head: most attention goes to [SEP] and punctuation.",
