@@ -7,7 +7,7 @@ extension Report {
 
   /// Writes `content` as a self-contained report into `directory`: `index.html` (figures
   /// inlined as SVG, styles and script inline, no network) plus `figures/<id>.svg|png|pdf`
-  /// (PNG at 300 dpi) and
+  /// (PNG at 300 dpi; PNG and PDF only where Cairo and Pango load, see ``Graphics``) and
   /// `maps/<model view id>/L<l>-H<h>.png` (layer and head from 1; the cells only, the viewer adds
   /// the token labels as HTML text). Every file is written to a temporary name in its
   /// folder and renamed into place; `index.html` comes last, so an open page never sees a
@@ -32,8 +32,10 @@ extension Report {
           let folder = directory.appendingPathComponent("figures")
           try createFolder(folder)
           try f.figure.writeSVG(to: folder.appendingPathComponent("\(f.id).svg"))
-          try f.figure.writePNG(to: folder.appendingPathComponent("\(f.id).png"), scale: Report.paperScale)
-          try f.figure.writePDF(to: folder.appendingPathComponent("\(f.id).pdf"))
+          if page.drawsRaster {
+            try f.figure.writePNG(to: folder.appendingPathComponent("\(f.id).png"), scale: Report.paperScale)
+            try f.figure.writePDF(to: folder.appendingPathComponent("\(f.id).pdf"))
+          }
         case .modelView(let view):
           let folder = directory.appendingPathComponent("maps").appendingPathComponent(view.id)
           try createFolder(folder)
@@ -46,8 +48,10 @@ extension Report {
             let grid = try HeadGrid(
               maps: view.maps, categories: view.categories, assignments: view.assignments, title: view.title)
             try grid.writeSVG(to: figures.appendingPathComponent("\(view.id).svg"))
-            try grid.writePNG(to: figures.appendingPathComponent("\(view.id).png"), scale: Report.paperScale)
-            try grid.writePDF(to: figures.appendingPathComponent("\(view.id).pdf"))
+            if page.drawsRaster {
+              try grid.writePNG(to: figures.appendingPathComponent("\(view.id).png"), scale: Report.paperScale)
+              try grid.writePDF(to: figures.appendingPathComponent("\(view.id).pdf"))
+            }
           }
         default:
           break
@@ -192,11 +196,20 @@ final class ErrorBox: @unchecked Sendable {
 /// filled, then checked to be all filled.
 struct HTMLPage {
   let content: ReportContent
+  /// Whether figures also go to PNG and PDF (Cairo and Pango are there); SVG always.
+  var drawsRaster = Graphics.isAvailable
   var thumbnails: [String: [[String]]] = [:]
   /// Per model view: where the cells lie in its full-map PNGs, in pixels.
   var mapRects: [String: Rect] = [:]
 
   init(content: ReportContent) { self.content = content }
+
+  /// The links to a figure's files in `figures/`.
+  func downloads(_ id: String) -> String {
+    var links = ["<a href=\"figures/\(id).svg\">SVG</a>"]
+    if drawsRaster { links += ["<a href=\"figures/\(id).pdf\">PDF</a>", "<a href=\"figures/\(id).png\">PNG</a>"] }
+    return " <span class=\"downloads\">" + links.joined(separator: " · ") + "</span>"
+  }
 
   static let template = """
     <!DOCTYPE html>
@@ -224,7 +237,7 @@ struct HTMLPage {
     <div id="viewer-map"><div id="viewer-cols" class="viewer-labels"></div><div id="viewer-rows" class="viewer-labels"></div><img id="viewer-image" alt=""></div>
     <p class="viewer-axes">rows: from (query token) · columns: to (key token) · colour: attention weight, 0 (dark) to 1 (yellow)</p>
     </dialog>
-    <footer>Made by BertScope. Self-contained: open offline; figures are also in <code>figures/</code> as SVG, PDF and PNG (300 dpi).</footer>
+    <footer>Made by BertScope. Self-contained: open offline; figures are also in <code>figures/</code> as {{formats}}.</footer>
     <script>
     {{script}}
     </script>
@@ -254,7 +267,7 @@ struct HTMLPage {
           var links = ""
           if f.exportFiles {
             links =
-              " <span class=\"downloads\"><a href=\"figures/\(f.id).svg\">SVG</a> · <a href=\"figures/\(f.id).png\">PNG</a></span>"
+              downloads(f.id)
           }
           // Shown 1.5 × larger than its figure units (the viewBox keeps it sharp); CSS caps
           // the width at the page's.
@@ -291,6 +304,8 @@ struct HTMLPage {
         "title": escapeXML(content.title), "subtitle": escapeXML(content.subtitle), "nav": nav.joined(separator: "\n"),
         "style": HTMLAssets.compact(HTMLAssets.style), "script": HTMLAssets.compact(HTMLAssets.script),
         "body": body,
+        "formats": drawsRaster
+          ? "SVG, PDF and PNG (300 dpi)" : "SVG (PNG and PDF need Cairo and Pango: \(Graphics.packages))",
       ])
   }
 
@@ -379,7 +394,7 @@ struct HTMLPage {
     var links = ""
     if v.exportFiles {
       links =
-        " <span class=\"downloads\"><a href=\"figures/\(v.id).svg\">SVG</a> · <a href=\"figures/\(v.id).png\">PNG</a></span>"
+        downloads(v.id)
     }
     s +=
       "<figcaption><b>Figure \(number).</b> \(escapeXML(v.caption)) Click a map to open it with its token labels (rows: from, columns: to; the labels are page text, the map file its cells only).\(links) <span class=\"tokens\">\(escapeXML(sentence))</span></figcaption>\n</figure>"

@@ -131,6 +131,11 @@ struct ReportCommand: ParsableCommand {
     let page = try report.run()
     options.note(
       String(format: "figures and page in %.1f s; index.html is %.0f kB", page.seconds, Double(page.bytes) / 1000))
+    if !Graphics.isAvailable {
+      options.note(
+        "figures written as SVG only: PNG and PDF need Cairo and Pango (install \(Graphics.packages), then `bertscope report --from \(out) --out DIR`)"
+      )
+    }
     options.note("open \(page.index.absoluteString)")
     print(page.index.absoluteString)
   }

@@ -231,6 +231,28 @@ struct ReportRendererTests {
     #expect(text.contains("textLength") && text.contains("DejaVu Sans"))
   }
 
+  @Test(
+    "without the libraries a report still has its page, SVG figures and maps, and says so", .enabled(if: CLI.available))
+  func reportWithoutLibraries() throws {
+    let dir = Fixtures.temporaryDirectory("bertscope-nographics-report")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let corpus = dir.appendingPathComponent("corpus.txt")
+    try "the cat sat on the mat .\na dog ran far .\n".write(to: corpus, atomically: true, encoding: .utf8)
+    let out = dir.appendingPathComponent("report")
+    let r = try CLI.run(
+      ["report", "--model", Fixtures.tiny.path, "--input", corpus.path, "--out", out.path, "--no-ablation"],
+      env: ["BERTSCOPE_NO_GRAPHICS": "1"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stderr.contains("figures written as SVG only") && r.stderr.contains("libpangocairo-1.0-0"))
+    let figures = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("figures").path)
+    #expect(!figures.isEmpty && figures.allSatisfy { $0.hasSuffix(".svg") }, "\(figures)")
+    let maps = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("maps/model-view").path)
+    #expect(maps.contains("L1-H1.png"))
+    let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+    #expect(!html.contains(".pdf\">PDF</a>") && html.contains(".svg\">SVG</a>"))
+  }
+
   @Test("bad figure sizes and scales are errors, not crashes", .enabled(if: Graphics.isAvailable, graphicsMissing))
   func badSizes() {
     #expect(throws: BertScopeError.self) { try CairoSurface(width: 0, height: 10, target: .image(scale: 1)) }
