@@ -13,6 +13,12 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     // SHA-256 of corpora and checkpoints: what identifies a shard's input and model.
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    // `bertscope serve`: the HTTP server, its metrics in Prometheus' text format.
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
   ],
   targets: [
     // C libraries from the system (see README: apt packages).
@@ -61,17 +67,31 @@ let package = Package(
       name: "BertScopeReport",
       dependencies: ["BertScope", "BertScopeAnalysis", "CZlib", "CGraphics"]
     ),
+    // `bertscope serve`: embeddings, tokens and attention over HTTP, with dynamic batching.
+    .target(
+      name: "BertScopeServer",
+      dependencies: [
+        "BertScope", "BertScopeAnalysis",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+      ]
+    ),
     .executableTarget(
       name: "bertscope",
       dependencies: [
-        "BertScope", "BertScopeAnalysis", "BertScopeReport",
+        "BertScope", "BertScopeAnalysis", "BertScopeReport", "BertScopeServer",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
 
     .testTarget(
       name: "BertScopeTests",
-      dependencies: ["BertScope", "BertScopeAnalysis", "BertScopeReport", "CHostKernels", "CZlib"]
+      dependencies: [
+        "BertScope", "BertScopeAnalysis", "BertScopeReport", "BertScopeServer", "CHostKernels", "CZlib",
+      ]
     ),
   ]
 )

@@ -17,7 +17,7 @@ struct BertScopeCommand: ParsableCommand {
       SelftestCommand.self, PatternsCommand.self,
       SpecialCommand.self, AblateCommand.self, CompareCommand.self, RelationsCommand.self, LinguisticCommand.self,
       RolloutCommand.self, ClustersCommand.self,
-      ReportCommand.self, PlotCommand.self, MergeCommand.self,
+      ReportCommand.self, PlotCommand.self, MergeCommand.self, ServeCommand.self,
     ])
 
   /// Parses, runs, and turns every failure into one line on stderr and a non-zero exit.
