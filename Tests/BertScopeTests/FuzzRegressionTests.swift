@@ -13,7 +13,7 @@ struct FuzzRegressionTests {
 
   /// Inputs committed per target (`ls Tests/Fixtures/fuzz-regressions/<target> | wc -l`): a
   /// replay that runs fewer has lost some. Raise a count when committing a new input.
-  static let committed: [String: Int] = ["analysis-lines": 1, "npy": 1, "run-state": 2]
+  static let committed: [String: Int] = ["analysis-lines": 1, "npy": 1, "run-state": 2, "tokenizer-json": 1]
 
   /// The committed inputs of `target`, sorted. A folder that is missing or unreadable throws
   /// (the test fails); one with fewer files than `committed` says is a failure too.
@@ -33,6 +33,33 @@ struct FuzzRegressionTests {
     #expect(
       raw == nil, "message holds \(raw?.escaped(asASCII: true) ?? ""): \(message.debugDescription)",
       sourceLocation: sourceLocation)
+  }
+
+  // MARK: - tokenizer.json (fuzz-tokenizer-json)
+
+  @Test("every committed tokenizer-json regression input loads or fails with a printable BertScopeError")
+  func tokenizerJSONInputs() throws {
+    for url in try Self.inputs("tokenizer-json") {
+      // The fuzz target's layout: a length byte, a flags byte, then the tokenizer.json bytes.
+      let json = try Data(contentsOf: url).dropFirst(2)
+      do {
+        _ = try PipelineTokenizer(json: Data(json), path: "tokenizer.json", config: nil, maxPositions: 64)
+      } catch let error as BertScopeError {
+        expectPrintable(error.description)
+      }
+    }
+  }
+
+  @Test("a model type with a control character is quoted escaped")
+  func tokenizerJSONModelType() throws {
+    let json = Data(#"{"model": {"type": "W\u007Frd\nPiece", "vocab": {}}}"#.utf8)
+    do {
+      _ = try PipelineTokenizer(json: json, path: "tokenizer.json", config: nil, maxPositions: 64)
+      Issue.record("an unknown model type loaded")
+    } catch let error as BertScopeError {
+      expectPrintable(error.description)
+      #expect(error.description.contains(#"W\u{7F}rd\nPiece"#), "\(error.description)")
+    }
   }
 
   // MARK: - Labelled lines of the analyses (fuzz-analysis-lines)

@@ -207,14 +207,9 @@ struct ModelJSONReader {
   }
 }
 
-/// `s` in double quotes, shortened to 40 scalars, for error messages.
-func quoted(_ s: String) -> String {
-  let scalars = s.unicodeScalars
-  if scalars.count <= 40 { return "\"\(s)\"" }
-  var short = String.UnicodeScalarView()
-  short.append(contentsOf: scalars.prefix(40))
-  return "\"\(String(short))…\""
-}
+/// `s` in double quotes, shortened to 40 scalars, control and format characters escaped
+/// (``printable(_:limit:)``), for error messages.
+func quoted(_ s: String) -> String { "\"\(printable(s, limit: 40))\"" }
 
 /// The vocabulary ids of the byte tokens `<0x00>` … `<0xFF>` (-1 where absent).
 func byteTokenIDs(_ lookup: (String) -> Int32?) -> [Int32] {
