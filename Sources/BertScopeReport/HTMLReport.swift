@@ -65,11 +65,7 @@ extension Report {
   }
 
   static func createFolder(_ url: URL) throws {
-    do {
-      try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    } catch {
-      throw BertScopeError.io(path: url.path, problem: "cannot create folder: \(error.localizedDescription)")
-    }
+    try AtomicFile.createFolder(url)
   }
 
   static func validate(_ content: ReportContent) throws {

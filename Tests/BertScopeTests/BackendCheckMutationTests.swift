@@ -54,6 +54,7 @@ final class MutantBackend: ComputeBackend, @unchecked Sendable {
   let base: CPUBackend
   let mutation: Mutation
   var name: String { "mutant(\(mutation.rawValue)) of \(base.name)" }
+  var activationsInHostMemory: Bool { base.activationsInHostMemory }
 
   init(_ mutation: Mutation) throws {
     base = try CPUBackend(gemm: .openBLAS)

@@ -585,4 +585,98 @@ struct AttentionDumpTests {
     let both = try CLI.run(["attention", "--model", tiny, "--input", input.path, "--text", "x", "--out", half.path])
     #expect(both.status != 0 && both.stderr.contains("not both"))
   }
+
+  /// Runs `attention --input` into `out` under `limit`, after a complete dump of `small` was
+  /// written there: the failed run must exit non-zero with one line naming attention.npy,
+  /// leave no partial file, and leave the earlier dump as it was.
+  func fillsUp(_ dir: URL, out: URL, limit: (_ args: [String]) throws -> CLI.Result) throws {
+    let small = try ShardCorpus.write(["a short line .", "and another one"], in: dir, name: "small.txt")
+    let good = try CLI.run(["attention", "--model", tiny, "--input", small.path, "--out", out.path, "-q"])
+    try #require(good.status == 0, "\(good.stderr)")
+    let before = try AttentionDump.fileNames.map { try Data(contentsOf: out.appendingPathComponent($0)) }
+    let long = (0..<400).map { "line \($0) : the cat sat on the mat while the dog slept by the door ." }
+    let big = try ShardCorpus.write(long, in: dir, name: "big.txt")
+    let r = try limit(["attention", "--model", tiny, "--input", big.path, "--out", out.path, "-q"])
+    let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("note:") }
+    #expect(r.status != 0)
+    #expect(lines.count == 1 && lines.first?.contains("attention.npy") == true, "\(r.stderr)")
+    let left = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+    #expect(left == AttentionDump.fileNames.sorted(), "files left: \(left)")
+    let after = try AttentionDump.fileNames.map { try Data(contentsOf: out.appendingPathComponent($0)) }
+    #expect(after == before, "the earlier dump was changed")
+  }
+
+  @Test("an output folder that cannot be made or written: one line naming it, exit 1, nothing written")
+  func unwritableFolder() throws {
+    let dir = Fixtures.temporaryDirectory("bertscope-dump-unwritable")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = try ShardCorpus.write(["a short line ."], in: dir)
+    let file = dir.appendingPathComponent("a-file")
+    try Data("x".utf8).write(to: file)
+    var targets = [file.appendingPathComponent("dump")]  // a folder inside a file: ENOTDIR
+    var disk: TinyDisk?
+    if TinyDisk.available {
+      disk = try TinyDisk(megabytes: 1, readOnly: true)  // EROFS, which root cannot override
+      targets.append(disk!.url.appendingPathComponent("dump"))
+    }
+    defer { disk?.unmount() }
+    for out in targets {
+      let r = try CLI.run(["attention", "--model", tiny, "--input", input.path, "--out", out.path, "-q"])
+      let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("note:") }
+      #expect(r.status == 1, "\(out.path): \(r.stderr)")
+      #expect(lines.count == 1 && lines.first?.contains(out.deletingLastPathComponent().path) == true, "\(r.stderr)")
+      #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+    #expect(try Data(contentsOf: file) == Data("x".utf8))
+  }
+
+  @Test("a file-size limit hit mid-dump (EFBIG): one line naming the file, no partial file, the earlier dump kept")
+  func fileSizeLimit() throws {
+    let dir = Fixtures.temporaryDirectory("bertscope-dump-limit")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    // The shell ignores SIGXFSZ (kept across exec), so an over-limit write fails with EFBIG.
+    try fillsUp(dir, out: dir.appendingPathComponent("dump")) { args in
+      try CLI.run(
+        ["-c", "trap '' XFSZ; ulimit -f 256; exec \"$0\" \"$@\"", CLI.binary.path] + args, executable: "/bin/sh")
+    }
+  }
+
+  @Test(
+    "a disk that fills up mid-dump (ENOSPC, a 1 MiB tmpfs): one line naming the file, no partial file, the earlier dump kept",
+    .enabled(
+      if: TinyDisk.available, "mounting a tmpfs needs root with CAP_SYS_ADMIN (the file-size test covers the same path)"
+    ))
+  func diskFull() throws {
+    let disk = try TinyDisk(megabytes: 1)
+    defer { disk.unmount() }
+    let dir = Fixtures.temporaryDirectory("bertscope-dump-full")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try fillsUp(dir, out: disk.url.appendingPathComponent("dump")) { args in try CLI.run(args) }
+  }
+}
+
+/// A tmpfs of a few MiB mounted for a test (root with CAP_SYS_ADMIN only).
+struct TinyDisk {
+  let url: URL
+
+  static let available: Bool = {
+    guard getuid() == 0, let disk = try? TinyDisk(megabytes: 1) else { return false }
+    disk.unmount()
+    return true
+  }()
+
+  init(megabytes: Int, readOnly: Bool = false) throws {
+    url = Fixtures.temporaryDirectory("bertscope-tmpfs")
+    let options = "size=\(megabytes)m" + (readOnly ? ",ro" : "")
+    let r = try CLI.run(["-t", "tmpfs", "-o", options, "tmpfs", url.path], executable: "/bin/mount")
+    guard r.status == 0 else {
+      try? FileManager.default.removeItem(at: url)
+      throw BertScopeError.io(path: url.path, problem: "mount: \(r.stderr)")
+    }
+  }
+
+  func unmount() {
+    _ = try? CLI.run([url.path], executable: "/bin/umount")
+    try? FileManager.default.removeItem(at: url)
+  }
 }

@@ -122,6 +122,7 @@ final class CPUBackend: ComputeBackend, @unchecked Sendable {
     }
   }
 
+  var activationsInHostMemory: Bool { true }
   func makeBuffer(count: Int) throws -> FloatStorage { FloatStorage(count: count) }
   func makeBuffer(_ values: [Float]) throws -> FloatStorage { FloatStorage(values) }
   func makeMatrix(_ weight: [Float], rows: Int, cols: Int) throws -> Matrix {

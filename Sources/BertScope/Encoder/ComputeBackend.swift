@@ -156,6 +156,9 @@ protocol ComputeBackend: AnyObject, Sendable {
   /// A batch's integer data (ids, segments, positions, lengths, offsets), uploaded.
   associatedtype Layout
 
+  /// Whether buffers are host memory (the CPU backend, an OpenCL CPU device).
+  var activationsInHostMemory: Bool { get }
+
   /// Human-readable, e.g. "cpu (packed AVX-512 GEMM, AVX2+FMA kernels, 2 threads)".
   var name: String { get }
 
@@ -233,6 +236,40 @@ protocol ComputeBackend: AnyObject, Sendable {
 
   /// `ranges` of `buffer` concatenated into one host storage, waiting once.
   func readStorage(_ buffer: Buffer, ranges: [Range<Int>]) throws -> FloatStorage
+
+  /// Starts reading `extent` of `buffer` to the host once the work queued so far has run,
+  /// without waiting: a GPU backend copies it while later ops compute (the forward pass
+  /// starts each kept layer's maps this way right after the layer's attention). The encoder
+  /// calls it only for buffers it never writes again. Host backends read when asked for the
+  /// result (the default).
+  func startRead(_ buffer: Buffer, _ extent: ReadExtent) throws -> PendingRead
+}
+
+/// What `startRead` copies: the first `count` floats of a buffer, or ranges of it back to back.
+enum ReadExtent {
+  case first(Int)
+  case ranges([Range<Int>])
+}
+
+/// A copy to the host that may still be in flight; `result()` waits for it (once).
+final class PendingRead: @unchecked Sendable {
+  private var finish: (() throws -> (FloatStorage, Double?))?
+  private var done: FloatStorage?
+  /// Device seconds the copy itself took, when the backend timed it (after `result()`).
+  private(set) var transferSeconds: Double?
+
+  /// `finish` waits for the copy and gives the storage and, if known, the copy's device time.
+  init(_ finish: @escaping () throws -> (FloatStorage, Double?)) { self.finish = finish }
+
+  func result() throws -> FloatStorage {
+    if let done { return done }
+    guard let finish else { throw BertScopeError.invalidInput("a failed read was waited on twice") }
+    self.finish = nil
+    let (storage, seconds) = try finish()
+    done = storage
+    transferSeconds = seconds
+    return storage
+  }
 }
 
 extension ComputeBackend {
@@ -252,6 +289,15 @@ extension ComputeBackend {
 
   func readStorage(_ buffer: Buffer, count: Int) throws -> FloatStorage {
     FloatStorage(try read(buffer, range: 0..<count))
+  }
+
+  func startRead(_ buffer: Buffer, _ extent: ReadExtent) throws -> PendingRead {
+    PendingRead {
+      switch extent {
+      case .first(let count): (try self.readStorage(buffer, count: count), nil)
+      case .ranges(let ranges): (try self.readStorage(buffer, ranges: ranges), nil)
+      }
+    }
   }
 
   func readStorage(_ buffer: Buffer, ranges: [Range<Int>]) throws -> FloatStorage {

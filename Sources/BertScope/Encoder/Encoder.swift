@@ -88,7 +88,7 @@ public final class Encoder: Sendable {
 
   /// Runs the encoder on already tokenized inputs.
   public func encode(_ encodings: [Encoding], options: EncodeOptions = EncodeOptions()) throws -> EncoderOutput {
-    try MemoryBudget.check(encodings, config: config, options: options, hostActivations: backend == .cpu)
+    try MemoryBudget.check(encodings, config: config, options: options, hostActivations: engine.activationsInHostMemory)
     return try engine.run(encodings, options: options, fromLayer: 0, hidden: nil)
   }
 
@@ -110,7 +110,7 @@ public final class Encoder: Sendable {
     hidden: UnsafeBufferPointer<Float>
   ) throws -> EncoderOutput {
     try MemoryBudget.check(
-      encodings, config: config, options: options, hostActivations: backend == .cpu, fromLayer: layer)
+      encodings, config: config, options: options, hostActivations: engine.activationsInHostMemory, fromLayer: layer)
     return try engine.run(encodings, options: options, fromLayer: layer, hidden: hidden)
   }
 

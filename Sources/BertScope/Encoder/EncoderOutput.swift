@@ -204,6 +204,11 @@ public struct EncoderOutput: Sendable {
   /// (the last hidden state is read first, which waits for it): the readback alone.
   public internal(set) var mapReadSeconds: Double = 0
 
+  /// Device seconds the maps' copies to the host took, summed, when the backend timed them
+  /// (a GPU's pinned-staging reads, which run while later layers compute: `mapReadSeconds`
+  /// is then only the part not hidden behind the compute); nil when not timed.
+  public internal(set) var mapTransferSeconds: Double?
+
   /// Bytes of the maps returned (float32 `[layers, heads, L, L]` per sequence).
   public var mapBytes: Int { maps.reduce(0) { $0 + $1.layers.count * $1.heads.count * $1.length * $1.length * 4 } }
 

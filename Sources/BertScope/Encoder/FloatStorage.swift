@@ -26,6 +26,16 @@ public final class FloatStorage: @unchecked Sendable {
         .bindMemory(to: Float.self, capacity: max(count, 1))
       capacity = 0
     }
+    release = nil
+  }
+
+  /// `count` floats at `pointer`, memory someone else owns (a pinned staging block of an
+  /// OpenCL backend): `release` runs once, when this storage is gone, and gives it back.
+  init(borrowing pointer: UnsafeMutablePointer<Float>, count: Int, release: @escaping @Sendable () -> Void) {
+    self.pointer = pointer
+    self.count = count
+    capacity = 0
+    self.release = release
   }
 
   /// A copy of `values`.
@@ -38,14 +48,22 @@ public final class FloatStorage: @unchecked Sendable {
 
   /// Bytes of a large block (returned to `LargeBlocks` in deinit), 0 for a small one.
   private let capacity: Int
+  /// For borrowed memory: what gives it back.
+  private let release: (@Sendable () -> Void)?
 
   deinit {
-    if capacity > 0 {
+    if let release {
+      release()
+    } else if capacity > 0 {
       LargeBlocks.shared.give(UnsafeMutableRawPointer(pointer), bytes: capacity)
     } else {
       pointer.deallocate()
     }
   }
+
+  /// Frees the large blocks kept idle for reuse (they count in the process's resident memory
+  /// until then); `bench` does this between configurations so each one's peak is its own.
+  public static func releaseIdleMemory() { LargeBlocks.shared.releaseIdle() }
 
   /// All ``count`` floats, without copying; valid while the storage lives.
   public var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
@@ -98,6 +116,16 @@ final class LargeBlocks: @unchecked Sendable {
       _ = madvise(raw, rounded, 14)  // MADV_HUGEPAGE
     #endif
     return (raw, rounded)
+  }
+
+  /// Frees every idle block.
+  func releaseIdle() {
+    lock.lock()
+    let blocks = idle
+    idle = []
+    idleBytes = 0
+    lock.unlock()
+    for block in blocks { free(block.pointer) }
   }
 
   /// Keeps `pointer` for reuse, or frees it when the idle pool is full.

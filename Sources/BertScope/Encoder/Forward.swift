@@ -3,6 +3,9 @@ import Foundation
 /// The engine behind `Encoder`, type-erased over the backend.
 protocol EncoderEngine: Sendable {
   var backendName: String { get }
+  /// Whether the pass's activations are host memory (the CPU backend; OpenCL on a CPU device),
+  /// which the host memory budget then counts.
+  var activationsInHostMemory: Bool { get }
   /// A pass over `encodings`: from their embeddings when `hidden` is nil, else from `hidden`,
   /// the input of layer `fromLayer` (`[T, H]`, packed as `EncoderOutput.hidden`), through
   /// layers `fromLayer..<layers`.
@@ -46,6 +49,7 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
   let layers: [Layer]
 
   var backendName: String { backend.name }
+  var activationsInHostMemory: Bool { backend.activationsInHostMemory }
 
   init(backend: B, weights: BertWeights) throws {
     let c = weights.config
@@ -137,7 +141,7 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     }
     let hidden = try backend.readStorage(pass.x, count: size)
     let readStart = DispatchTime.now().uptimeNanoseconds
-    let maps = try readMaps(pass)
+    let (maps, mapTransferSeconds) = try readMaps(pass)
     let mapReadSeconds = Double(DispatchTime.now().uptimeNanoseconds - readStart) / 1e9
     let features = try readFeatures(pass)
     let states = try readStates(pass)
@@ -146,7 +150,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     return EncoderOutput(
       lengths: batch.lengths, tokenOffsets: batch.tokenOffsets, hiddenSize: config.hiddenSize, hidden: hidden,
       pooled: pooled, maps: maps, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
-      features: features, hiddenStates: states, headDistances: distances, mapReadSeconds: mapReadSeconds)
+      features: features, hiddenStates: states, headDistances: distances, mapReadSeconds: mapReadSeconds,
+      mapTransferSeconds: mapTransferSeconds)
   }
 
   private func emptyStates(_ first: Int) -> HiddenStates {
@@ -239,8 +244,8 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     /// (kept until the last layer ran), the per-head entropy sums `[sequences, K, 2]` and the
     /// pairwise sums `[sequences, K, K]`, K = layers · heads.
     let distances: (probs: B.Buffer, entropies: B.Buffer, out: B.Buffer)?
-    /// The probabilities of each layer whose maps are kept, in `request.mapLayers` order.
-    private(set) var heldProbs: [B.Buffer] = []
+    /// The reads of each kept layer's maps, started after its attention, in layer order.
+    var mapReads: [PendingRead] = []
     private var scratchProbs: B.Buffer?
     private let backend: B
 
@@ -273,9 +278,7 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     /// The buffer layer `l`'s probabilities go to.
     func probs(layer l: Int) throws -> B.Buffer {
       if request.mapLayers.contains(l) {
-        let buffer = try backend.makeBuffer(count: batch.probCount)
-        heldProbs.append(buffer)
-        return buffer
+        return try backend.makeBuffer(count: batch.probCount)
       }
       if scratchProbs == nil { scratchProbs = try backend.makeBuffer(count: batch.probCount) }
       return scratchProbs!
@@ -334,6 +337,9 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
     if let d = pass.distances {
       try backend.copy(probs, count: pass.batch.probCount, to: d.probs, at: l * pass.batch.probCount)
     }
+    if pass.request.mapLayers.contains(l) {
+      pass.mapReads.append(try backend.startRead(probs, mapExtent(pass).extent))
+    }
     try backend.linear(
       out: pass.y, input: pass.context, rows: t, weight: w.attentionOutput, bias: w.attentionOutputBias,
       epilogue: .biasResidual(pass.x), activation: activation)
@@ -350,44 +356,47 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
       out: pass.x, input: pass.y, rows: t, cols: h, gamma: w.outputGamma, beta: w.outputBeta, eps: c.layerNormEps)
   }
 
-  /// The kept maps of every sequence, cropped to its tokens: whole layers when every head is
-  /// kept, else only the kept heads' blocks (read in one go per layer).
-  func readMaps(_ pass: Pass) throws -> [AttentionMaps] {
-    let batch = pass.batch, request = pass.request
-    guard !request.mapLayers.isEmpty else { return [] }
-    let allHeads = request.mapHeads.count == config.numHeads
-    var storages: [FloatStorage] = []
-    // blocks[s][layer][head]: offset of the L×L block in storages[layer].
-    var blocks = [[[Int]]](repeating: [], count: batch.count)
-    for probs in pass.heldProbs {
-      if allHeads {
-        storages.append(try backend.readStorage(probs, count: batch.probCount))
-        for s in 0..<batch.count {
-          let l2 = batch.lengths[s] * batch.lengths[s]
-          blocks[s].append(request.mapHeads.map { batch.probOffsets[s] + $0 * l2 })
-        }
-      } else {
-        var ranges: [Range<Int>] = []
-        var at = 0
-        for s in 0..<batch.count {
-          let l2 = batch.lengths[s] * batch.lengths[s]
-          var offsets: [Int] = []
-          for head in request.mapHeads {
-            let begin = batch.probOffsets[s] + head * l2
-            ranges.append(begin..<(begin + l2))
-            offsets.append(at)
-            at += l2
-          }
-          blocks[s].append(offsets)
-        }
-        storages.append(try backend.readStorage(probs, ranges: ranges))
+  /// What is read of a kept layer's probabilities: the whole buffer when every head is kept,
+  /// else only the kept heads' blocks; and where each sequence's `[head]` blocks land in it.
+  func mapExtent(_ pass: Pass) -> (extent: ReadExtent, blocks: [[Int]]) {
+    let batch = pass.batch, heads = pass.request.mapHeads
+    if heads.count == config.numHeads {
+      let blocks = (0..<batch.count).map { s in
+        heads.map { batch.probOffsets[s] + $0 * batch.lengths[s] * batch.lengths[s] }
       }
+      return (.first(batch.probCount), blocks)
     }
-    return (0..<batch.count).map { s in
+    var ranges: [Range<Int>] = [], blocks: [[Int]] = []
+    var at = 0
+    for s in 0..<batch.count {
+      let l2 = batch.lengths[s] * batch.lengths[s]
+      var offsets: [Int] = []
+      for head in heads {
+        let begin = batch.probOffsets[s] + head * l2
+        ranges.append(begin..<(begin + l2))
+        offsets.append(at)
+        at += l2
+      }
+      blocks.append(offsets)
+    }
+    return (.ranges(ranges), blocks)
+  }
+
+  /// The kept maps of every sequence, cropped to its tokens, from the reads each kept layer
+  /// started (`startRead`, right after its attention); and the device seconds those copies
+  /// took, when the backend timed them.
+  func readMaps(_ pass: Pass) throws -> (maps: [AttentionMaps], transferSeconds: Double?) {
+    let batch = pass.batch, request = pass.request
+    guard !request.mapLayers.isEmpty else { return ([], nil) }
+    let blocks = mapExtent(pass).blocks
+    let storages = try pass.mapReads.map { try $0.result() }
+    let times = pass.mapReads.compactMap(\.transferSeconds)
+    let maps = (0..<batch.count).map { s in
       AttentionMaps(
         layers: request.mapLayers, heads: request.mapHeads, length: batch.lengths[s], storages: storages,
-        blocks: blocks[s])
+        blocks: Array(repeating: blocks[s], count: storages.count))
     }
+    return (maps, times.count == storages.count ? times.reduce(0, +) : nil)
   }
 
   /// The map features, `[layers, sequences, heads, K]` on the device, as

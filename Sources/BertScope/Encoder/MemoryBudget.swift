@@ -27,7 +27,8 @@ public enum MemoryBudget {
     return Int(trimmed).flatMap { $0 > 0 ? $0 : nil }
   }
 
-  /// Host bytes of a forward pass over sequences of `lengths` tokens. On the CPU backend:
+  /// Host bytes of a forward pass over sequences of `lengths` tokens. On the CPU backend (and
+  /// OpenCL on a CPU device, whose buffers are host memory):
   /// activations `x, y, context` `[T, H]`, `qkv` `[T, 3H]`, `ffn` `[T, FFN]`, one scratch
   /// probability buffer `[Σ heads·L²]` plus one per layer whose maps are returned. Elsewhere
   /// only what comes back: the hidden state and the maps. Both: `hiddenStates` layer

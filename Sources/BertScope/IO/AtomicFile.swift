@@ -13,6 +13,31 @@ import Synchronization
 /// none when the process gets to call `removeTemporaries()` (the CLI does on SIGINT/SIGTERM);
 /// the next write of the same file deletes what a killed writer left.
 public enum AtomicFile {
+  /// Creates `folder` and its parents (`mkdir -p`); the error names the folder and the
+  /// system's reason for the first part that could not be made (e.g. "…/x is a file, not a
+  /// folder", "Read-only file system").
+  public static func createFolder(_ folder: URL) throws {
+    var missing: [URL] = []
+    var at = folder.standardizedFileURL
+    var isFolder: ObjCBool = false
+    while !FileManager.default.fileExists(atPath: at.path, isDirectory: &isFolder) {
+      missing.append(at)
+      let parent = at.deletingLastPathComponent()
+      if parent.path == at.path { break }
+      at = parent
+    }
+    if FileManager.default.fileExists(atPath: at.path), !isFolder.boolValue {
+      throw BertScopeError.io(path: folder.path, problem: "cannot create folder: \(at.path) is a file, not a folder")
+    }
+    for part in missing.reversed() where mkdir(part.path, 0o755) != 0 && errno != EEXIST {
+      let reason = String(cString: strerror(errno))
+      throw BertScopeError.io(
+        path: folder.path,
+        problem: "cannot create folder" + (part.path == folder.standardizedFileURL.path ? "" : " \(part.path)")
+          + ": \(reason)")
+    }
+  }
+
   /// Temporaries being written → their destinations.
   private static let inFlight = Mutex<[String: String]>([:])
 
@@ -99,11 +124,7 @@ public enum AtomicFile {
     public init(url: URL) throws {
       self.url = url
       let folder = url.deletingLastPathComponent()
-      do {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-      } catch {
-        throw BertScopeError.io(path: folder.path, problem: "cannot create folder: \(error.localizedDescription)")
-      }
+      try AtomicFile.createFolder(folder)
       AtomicFile.removeStaleTemporaries(of: url)
       temporary = folder.appendingPathComponent(
         ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial")

@@ -35,11 +35,7 @@ public final class ResumableFile {
     self.resumable = resumable
     partial = Self.partialURL(of: url)
     let folder = url.deletingLastPathComponent()
-    do {
-      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    } catch {
-      throw BertScopeError.io(path: folder.path, problem: "cannot create folder: \(error.localizedDescription)")
-    }
+    try AtomicFile.createFolder(folder)
     let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (resume == nil ? O_TRUNC : 0)
     fd = open(partial.path, flags, 0o644)
     guard fd >= 0 else {

@@ -4,7 +4,7 @@ import Foundation
 // Buffers, batch layouts and readback.
 extension OpenCLBackend {
   func makeBuffer(count: Int) throws -> OpenCLBuffer {
-    try locked { try allocate(count: count, copying: nil) }
+    try locked { try allocate(count: count, copying: nil, hostVisible: true) }
   }
 
   func makeBuffer(_ values: [Float]) throws -> OpenCLBuffer {
@@ -78,19 +78,9 @@ extension OpenCLBackend {
     return results
   }
 
-  func readStorage(_ buffer: OpenCLBuffer, count: Int) throws -> FloatStorage {
-    try readStorage(buffer, ranges: [0..<count])
-  }
-
-  func readStorage(_ buffer: OpenCLBuffer, ranges: [Range<Int>]) throws -> FloatStorage {
-    let storage = FloatStorage(count: ranges.reduce(0) { $0 + $1.count })
-    try read(buffer, ranges: ranges, into: storage.pointer)
-    return storage
-  }
-
   /// Copies `ranges` of `buffer` back to back into `host`: reads are queued without blocking
   /// and waited on once.
-  private func read(_ buffer: OpenCLBuffer, ranges: [Range<Int>], into host: UnsafeMutablePointer<Float>) throws {
+  func read(_ buffer: OpenCLBuffer, ranges: [Range<Int>], into host: UnsafeMutablePointer<Float>) throws {
     for range in ranges {
       try require(
         range.lowerBound >= 0 && range.upperBound <= buffer.count,

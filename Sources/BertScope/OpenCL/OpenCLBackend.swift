@@ -22,9 +22,13 @@ public final class OpenCLBackend: @unchecked Sendable {
   public let device: OpenCLDeviceInfo
   let config: OpenCLKernelConfig
   let faults: OpenCLFaults
-  private let shared: OpenCLDeviceContext
+  let shared: OpenCLDeviceContext
   let queue: CLQueue
-  private let ledger = DeviceMemoryLedger()
+  let ledger = DeviceMemoryLedger()
+  /// The pinned readback's second queue (profiled, to time the copies) and staging blocks,
+  /// made on first use.
+  var transferQueue: CLQueue?
+  var staging: PinnedStaging?
 
   private let lock = NSLock()
   // Guarded by `lock`:
@@ -44,7 +48,16 @@ public final class OpenCLBackend: @unchecked Sendable {
     let shared = try OpenCLDeviceContext.shared(index: index)
     self.shared = shared
     self.device = shared.info
-    self.config = config ?? .defaults(for: shared.info.type, maxWorkGroupSize: shared.info.maxWorkGroupSize)
+    var chosen = config ?? .defaults(for: shared.info.type, maxWorkGroupSize: shared.info.maxWorkGroupSize)
+    if config == nil, let name = ProcessInfo.processInfo.environment["BERTSCOPE_OPENCL_READBACK"], !name.isEmpty {
+      guard let mode = OpenCLKernelConfig.Readback(rawValue: name) else {
+        throw BertScopeError.invalidInput(
+          "BERTSCOPE_OPENCL_READBACK=\(printable(name)): use "
+            + OpenCLKernelConfig.Readback.allCases.map(\.rawValue).joined(separator: ", "))
+      }
+      chosen.readback = mode
+    }
+    self.config = chosen
     self.faults = faults
     var status: cl_int = 0
     guard let handle = clCreateCommandQueue(shared.context, shared.device, 0, &status), status == CL_SUCCESS
@@ -58,6 +71,9 @@ public final class OpenCLBackend: @unchecked Sendable {
   public var name: String {
     "opencl (\(device.name), \(device.platformName), \(config.variant.rawValue) kernels)"
   }
+
+  /// A CPU device's buffers are host memory (zero-copy or not).
+  var activationsInHostMemory: Bool { device.type == .cpu }
 
   /// Bytes held by this backend's live buffers.
   public var allocatedBytes: Int { ledger.bytes }
@@ -113,7 +129,9 @@ public final class OpenCLBackend: @unchecked Sendable {
         + "reduce the batch size or the sequence length")
   }
 
-  func allocate(count: Int, copying host: UnsafeRawPointer?) throws -> OpenCLBuffer {
+  /// A buffer of `count` floats, initialised from `host` when given. `hostVisible` (with the
+  /// zero-copy readback, for large buffers): in host memory the device uses in place.
+  func allocate(count: Int, copying host: UnsafeRawPointer?, hostVisible: Bool = false) throws -> OpenCLBuffer {
     guard count >= 0, count <= Int(Int32.max) else {
       throw BertScopeError.invalidInput("OpenCL buffer of \(count) floats: more than 2³¹ elements")
     }
@@ -129,6 +147,9 @@ public final class OpenCLBackend: @unchecked Sendable {
           Double(device.maxAllocationBytes) / 1_048_576))
     }
     try useDevice("clCreateBuffer")
+    if hostVisible && host == nil && config.readback == .zeroCopy && bytes >= LargeBlocks.threshold {
+      return try allocateInHostMemory(count: count, bytes: bytes)
+    }
     var status: cl_int = 0
     let copy = host != nil && count > 0
     let flags = cl_mem_flags(CL_MEM_READ_WRITE) | (copy ? cl_mem_flags(CL_MEM_COPY_HOST_PTR) : 0)

@@ -11,6 +11,13 @@ final class CLQueue: @unchecked Sendable {
   deinit { clReleaseCommandQueue(handle) }
 }
 
+/// An event, released in deinit.
+final class CLEvent: @unchecked Sendable {
+  let handle: cl_event
+  init(_ handle: cl_event) { self.handle = handle }
+  deinit { clReleaseEvent(handle) }
+}
+
 /// A program built for one device with one set of build options.
 final class CLProgram: @unchecked Sendable {
   let handle: cl_program
@@ -51,11 +58,16 @@ public final class OpenCLBuffer: @unchecked Sendable {
   public let count: Int
   private let bytes: Int
   private let ledger: DeviceMemoryLedger
-  init(mem: cl_mem, count: Int, bytes: Int, ledger: DeviceMemoryLedger) {
+  /// On a CPU device, the host memory the buffer lives in (`CL_MEM_USE_HOST_PTR`): read back
+  /// by mapping it in place, and handed out as it is. The memory object keeps it alive until
+  /// the runtime deletes the object (a destructor callback), not only until this deinit.
+  let host: FloatStorage?
+  init(mem: cl_mem, count: Int, bytes: Int, ledger: DeviceMemoryLedger, host: FloatStorage? = nil) {
     self.mem = mem
     self.count = count
     self.bytes = bytes
     self.ledger = ledger
+    self.host = host
     ledger.add(bytes)
   }
   // NOTE: OpenCL defers the release until queued commands that use the buffer have finished.

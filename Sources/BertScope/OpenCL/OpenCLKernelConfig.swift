@@ -28,8 +28,26 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   /// Work-group size of the reduction kernels (a power of two).
   var reductionGroup = 128
 
+  /// How results reach the host (not a kernel setting, but chosen by device type the same way).
+  enum Readback: String, Sendable, CaseIterable {
+    /// Activations and maps live in host memory the device uses in place
+    /// (`CL_MEM_USE_HOST_PTR`); reading them is a map, no copy. For CPU devices (PoCL), where
+    /// "device memory" is host memory anyway.
+    case zeroCopy = "zero-copy"
+    /// Reads go into pinned staging blocks (`CL_MEM_ALLOC_HOST_PTR`, mapped once, reused), on a
+    /// second queue, each kept layer's maps as soon as its attention has run, so the copies
+    /// overlap the later layers' compute. For GPUs, where pageable reads run at a fraction of
+    /// the link's speed.
+    case pinned
+    /// `clEnqueueReadBuffer` into fresh pageable memory after the pass (the old way; for
+    /// comparison).
+    case pageable
+  }
+  var readback: Readback = .pinned
+
   static func defaults(for type: OpenCLDeviceType, maxWorkGroupSize: Int) -> OpenCLKernelConfig {
     var config = OpenCLKernelConfig(variant: type == .cpu ? .cpu : .gpu)
+    config.readback = type == .cpu ? .zeroCopy : .pinned
     if config.variant == .gpu { config.attentionRows = 8 }
     // 16 × 16 work-items per GEMM tile by default; smaller devices get 8 × 8.
     if maxWorkGroupSize < (config.tileM / config.wptM) * (config.tileN / config.wptN) {

@@ -15,13 +15,14 @@ enum CLI {
     let stderr: String
   }
 
-  /// Runs `bertscope args…` with `stdin` fed in, the environment extended by `env` and without
-  /// the variables named in `unset`.
+  /// Runs `bertscope args…` (or `executable args…`) with `stdin` fed in, the environment
+  /// extended by `env` and without the variables named in `unset`.
   static func run(
-    _ args: [String], stdin: String? = nil, env: [String: String] = [:], unset: Set<String> = []
+    _ args: [String], stdin: String? = nil, env: [String: String] = [:], unset: Set<String> = [],
+    executable: String? = nil
   ) throws -> Result {
     let process = Process()
-    process.executableURL = binary
+    process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? binary
     process.arguments = args
     var environment = ProcessInfo.processInfo.environment
     for k in unset { environment[k] = nil }
