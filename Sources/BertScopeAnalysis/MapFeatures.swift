@@ -64,9 +64,18 @@ public struct MapContext: Sendable, Equatable {
 /// | 14–17 | `clsRowCLS`, `clsRowSEP`, `clsRowPunct`, `clsRowOther` | row 0 (the [CLS] query) summed by key kind (§4.5) |
 /// | 18 | `length` | L |
 /// | 19 | `withinUniform` | what `withinOther / (withinOther + crossOther)` would be for uniform rows (1 for a single text) |
+/// | 20 | `darkColumn` | `max_j (1/L) Σᵢ ramp(A[i,j]/m, 0.4)`, m = the map's largest entry: the share of rows in which the darkest column is at least medium grey |
+/// | 21 | `greyColumn` | the same at 0.25 (light grey) |
+/// | 22 | `darkBand` | `(1/L) Σᵢ ramp(bᵢ/m, 0.4)`, `bᵢ = max_{|j−i|≤1} A[i,j]`: rows whose diagonal band is at least medium grey |
+/// | 23 | `nearBand` | `(1/L) Σᵢ ramp(bᵢ/rᵢ, 0.5)`, `rᵢ = max_j A[i,j]`: rows whose band is at least half as dark as their darkest cell |
 ///
 /// Features 18–19 depend on the input only; they make the vector self-contained for
-/// `PatternClassifier`. Averages of the vector over examples are the `special` statistics.
+/// `PatternClassifier`. Features 20–23 (issue 20) are row-wise: what `PROTOCOL.md` of the
+/// labelled maps judges by eye ("a column dark in most rows", the image scaled to the map's
+/// largest entry), which averages over rows cannot tell from a faint column in every row.
+/// `ramp(x, t) = clamp((x − t)·10 + 0.5, 0, 1)` (`AttentionFeatures.ramp`) is a soft
+/// threshold, so that maps that differ by rounding (CPU, OpenCL, float64) give features that
+/// differ by as little. Averages of the vector over examples are the `special` statistics.
 public enum MapFeatures {
   /// The position of each feature in the vector; the raw value is the index in the table above.
   public enum Index: Int, CaseIterable, Sendable {
@@ -75,6 +84,7 @@ public enum MapFeatures {
     case bandOther, withinOther, crossOther
     case clsRowCLS, clsRowSEP, clsRowPunct, clsRowOther
     case length, withinUniform
+    case darkColumn, greyColumn, darkBand, nearBand
 
     /// The feature's name in CSV headers and JSON keys (the table's "name" column).
     public var name: String {
@@ -99,6 +109,10 @@ public enum MapFeatures {
       case .clsRowOther: return "clsRowOther"
       case .length: return "length"
       case .withinUniform: return "withinUniform"
+      case .darkColumn: return "darkColumn"
+      case .greyColumn: return "greyColumn"
+      case .darkBand: return "darkBand"
+      case .nearBand: return "nearBand"
       }
     }
   }
@@ -213,7 +227,7 @@ struct UnsafeSendablePointer: @unchecked Sendable {
 extension FeatureBlock {
   /// Encodes `encodings` and returns the features of all their maps. The backend computes
   /// them next to the maps (`EncodeOptions.featureKinds`), so no map leaves the device and
-  /// a corpus run moves 80 bytes per map; batches are split so that one layer's maps fit in
+  /// a corpus run moves 96 bytes per map; batches are split so that one layer's maps fit in
   /// `budgetBytes` on the device.
   public static func compute(_ encodings: [Encoding], encoder: Encoder, budgetBytes: Int = 256 << 20) throws
     -> [FeatureBlock]

@@ -342,14 +342,16 @@ public enum AnalysisReport {
     let description = """
       Every (text, layer, head) map is put in one of the five types of Kovaleva et al. (2019, §4.1) — vertical \
       (attention to [CLS], [SEP] or punctuation), diagonal (previous, same or next token), both, block (within \
-      each text of a pair) or heterogeneous — by explicit rules on measurable features of the map (see \
-      PatternClassifier). The paper found 32–61 % of heads heterogeneous, depending on the task. \
-      Checked on \(PatternClassifier.validation.maps) maps of all-MiniLM-L6-v2 labelled by eye from texts the rules \
-      were not set on, they agree with the labels on \(percent(PatternClassifier.validation.agreement)) (two \
-      people agree with each other on \(percent(PatternClassifier.validation.labellerAgreement)), Cohen's κ \
-      \(formatNumber(PatternClassifier.validation.kappa, decimals: 2))); they find \
-      \(percent(PatternClassifier.validation.heterogeneousRecall)) of the maps a person calls heterogeneous, so \
-      that share is a lower bound.
+      each text of a pair) or heterogeneous — by a linear model on measurable features of the map, among them \
+      the share of rows in which a column or the diagonal is dark (see PatternClassifier). The paper found \
+      32–61 % of heads heterogeneous, depending on the task. Checked on \(PatternClassifier.validation.maps) maps \
+      of all-MiniLM-L6-v2 labelled by eye from texts the model was not fitted on, it agrees with the labels on \
+      \(percent(PatternClassifier.validation.agreement)) (two people agree with each other on \
+      \(percent(PatternClassifier.validation.labellerAgreement)), Cohen's κ \
+      \(formatNumber(PatternClassifier.validation.kappa, decimals: 2))); it finds \
+      \(percent(PatternClassifier.validation.heterogeneousRecall)) of the maps a person calls heterogeneous, and \
+      \(percent(PatternClassifier.validation.heterogeneousPrecision)) of the maps it calls heterogeneous are, so \
+      that share is more likely too high than too low.
 
       Per-head shares are in patterns.csv, per-layer ones in patterns_by_layer.csv.
       """

@@ -9,12 +9,13 @@ struct PatternsCommand: ParsableCommand {
     abstract:
       "Classify every (example, layer, head) attention map as vertical, diagonal, vertical+diagonal, block or heterogeneous.",
     discussion: """
-      Kovaleva et al. 2019 §4.1, with explicit rules on per-map features instead of their CNN \
+      Kovaleva et al. 2019 §4.1, with a linear model on per-map features instead of their CNN \
       (see PatternClassifier). Writes DIR/patterns.csv (layer,head,vertical,diagonal,\
       vertical+diagonal,block,heterogeneous: fractions of examples), DIR/patterns_by_layer.csv \
       (the paper's Figure 2) and DIR/patterns.json. Blank lines are skipped. --per-map also \
       writes DIR/maps.csv (line,layer,head,type,confidence): every map's type and the \
-      classifier's margin for it (0: on a threshold, 1: far from any).
+      classifier's margin for it (its probability minus the runner-up's: 0 on a decision \
+      boundary, near 1 for a clear map).
       """)
 
   @OptionGroup var options: ModelOptions

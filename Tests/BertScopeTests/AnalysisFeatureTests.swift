@@ -33,6 +33,13 @@ struct AnalysisFeatureTests {
       (.clsRowCLS, 0.4), (.clsRowSEP, 0.1), (.clsRowPunct, 0.2), (.clsRowOther, 0.3), (.length, 4), (.withinUniform, 1),
     ]
     for (i, v) in expected { #expect(abs(value(f, i) - v) < 1e-6, "\(i.name): \(value(f, i)) vs \(v)") }
+    // Row-wise (m = 0.6): column 1 is ≥ 0.45·m in rows 0 and 2, 0.25/0.6 = 0.417 (ramp 2/3) in
+    // rows 1 and 3; at 0.25 columns 1 and 2 are past it in every row; the band is past 0.45·m
+    // in rows 0–2 and at 0.417 in row 3, and it holds each row's largest entry.
+    let rowWise: [(MapFeatures.Index, Float)] = [
+      (.darkColumn, 10.0 / 12), (.greyColumn, 1), (.darkBand, 11.0 / 12), (.nearBand, 1),
+    ]
+    for (i, v) in rowWise { #expect(abs(value(f, i) - v) < 1e-5, "\(i.name): \(value(f, i)) vs \(v)") }
   }
 
   @Test("uniform and identity maps: entropy ln L and 0, self 1/L and 1")

@@ -157,20 +157,24 @@ struct AnalysisLabelledSetTests {
       if m.split == "heldout" { held.add(truth, predicted) } else { tuned.add(truth, predicted) }
     }
     print("held-out texts: \(held)tune texts: \(tuned)")
-    // The Python port of the rules on the stored (float64) features gave this confusion matrix;
-    // the encoder's float32 features may move a map that lies on a threshold, not more.
+    // tune_pattern_classifier.py's port of the shipped classifier, on the stored (float64) features,
+    // gave this confusion matrix; the encoder's float32 features may move a map that lies on a
+    // decision boundary, not more.
     struct Evaluation: Decodable {
       struct Report: Decodable { let confusion: [[Int]] }
-      let old_rules_heldout: Report
+      struct Linear: Decodable { let heldout: Report }
+      let linear: Linear
+      let shipped: String
       let kappa: Double
       let raw_agreement_between_labellers: Double
     }
     let evaluation = try JSONDecoder().decode(
       Evaluation.self, from: Data(contentsOf: LabelledSet.folder.appendingPathComponent("evaluation.json")))
-    let moved = zip(held.confusion.joined(), evaluation.old_rules_heldout.confusion.joined()).reduce(0) {
+    #expect(evaluation.shipped == "linear")
+    let moved = zip(held.confusion.joined(), evaluation.linear.heldout.confusion.joined()).reduce(0) {
       $0 + abs($1.0 - $1.1)
     }
-    #expect(moved <= 4, "\(held) vs evaluation.json \(evaluation.old_rules_heldout.confusion)")
+    #expect(moved <= 4, "\(held) vs evaluation.json \(evaluation.linear.heldout.confusion)")
     // What the report quotes (PatternClassifier.validation) is this measurement, rounded.
     let v = PatternClassifier.validation
     #expect(v.maps == held.total && abs(v.agreement - held.agreement) < 0.005)
@@ -179,9 +183,16 @@ struct AnalysisLabelledSetTests {
     #expect(abs(v.kappa - evaluation.kappa) < 0.005)
     #expect(abs(v.labellerAgreement - evaluation.raw_agreement_between_labellers) < 0.0005)
     #expect(held.total >= 400)
-    // Issue 20's targets (85 %; heterogeneous recall 70 % at precision 60 %) are not met yet:
-    // README.md of the labelled set has the numbers. This floor catches a regression.
-    #expect(held.agreement >= 0.80, "\(held)")
+    // Issue 20's targets on the held-out texts: agreement ≥ 85 %, heterogeneous recall ≥ 70 %,
+    // no type with ≥ 20 held-out maps below 60 % recall — met (85.6 %, 0.74). Heterogeneous
+    // precision ≥ 60 % is NOT met (0.52; README.md of the labelled set); its floor here only
+    // catches a regression.
+    #expect(held.agreement >= 0.85, "\(held)")
+    #expect(held.recall(.heterogeneous) >= 0.70, "\(held)")
+    #expect(held.precision(.heterogeneous) >= 0.50, "\(held)")
+    for p in AttentionPattern.allCases where held.support(p) >= 20 {
+      #expect(held.recall(p) >= 0.60, "\(p.name): \(held)")
+    }
   }
 
   @Test(

@@ -14,7 +14,15 @@ public enum AttentionFeatures {
   }
 
   /// Floats per map.
-  public static let count = 20
+  public static let count = 24
+
+  /// The soft threshold of the row-wise features 20–23: 0 below `t − 0.05`, 1 above
+  /// `t + 0.05`, linear between — a count of the rows past `t` that moves by at most 10·δ when
+  /// an entry moves by δ, so that backends whose maps differ by rounding give the same
+  /// features (a hard count would jump by 1/L).
+  @inline(__always) public static func ramp(_ x: Float, _ t: Float) -> Float {
+    min(1, max(0, (x - t) * 10 + 0.5))
+  }
 
   /// The within-segment share of a query's non-[CLS]/[SEP] mass if every row were uniform,
   /// averaged over queries: (1/L) Σᵢ n(segᵢ)/n, n(s) = non-special keys in segment s; 1 when
@@ -47,21 +55,30 @@ public enum AttentionFeatures {
     out[18] = Float(n)
     out[19] = withinUniform
     guard n > 0 else { return }
+    var top: Float = 0
+    for k in 0..<(n * n) { top = max(top, a[k]) }
+    let scale: Float = top > 0 ? 1 / top : 0
     @inline(__always) func isOther(_ j: Int) -> Float {
       kinds[j] == Kind.cls.rawValue || kinds[j] == Kind.sep.rawValue ? 0 : 1
     }
     var entropy = 0.0, diagonal = 0.0, previous = 0.0, following = 0.0
-    var band = 0.0, within = 0.0, cross = 0.0
+    var band = 0.0, within = 0.0, cross = 0.0, darkBand = 0.0, nearBand = 0.0
     for i in 0..<n {
       let row = a + i * n
       let si = segments[i]
-      var h: Float = 0, w: Float = 0, x: Float = 0
+      var h: Float = 0, w: Float = 0, x: Float = 0, rowMax: Float = 0
       for j in 0..<n {
         let p = row[j]
         if p > 0 { h -= p * logf(p) }
         let o = p * isOther(j)
         if segments[j] == si { w += o } else { x += o }
+        rowMax = max(rowMax, p)
       }
+      var bandMax = row[i]
+      if i > 0 { bandMax = max(bandMax, row[i - 1]) }
+      if i + 1 < n { bandMax = max(bandMax, row[i + 1]) }
+      darkBand += Double(ramp(bandMax * scale, 0.4))
+      nearBand += Double(ramp(rowMax > 0 ? bandMax / rowMax : 0, 0.5))
       entropy += Double(h)
       within += Double(w)
       cross += Double(x)
@@ -78,10 +95,17 @@ public enum AttentionFeatures {
     }
     let length = Double(n)
     var maxBy = (0.0, 0.0, 0.0, 0.0), massBy = (0.0, 0.0, 0.0, 0.0), clsRow = (0.0, 0.0, 0.0, 0.0)
-    var columnEntropy = 0.0, maxColumn = 0.0
+    var columnEntropy = 0.0, maxColumn = 0.0, darkColumn = 0.0, greyColumn = 0.0
     for j in 0..<n {
-      var column = 0.0
-      for i in 0..<n { column += Double(a[i * n + j]) }
+      var column = 0.0, dark = 0.0, grey = 0.0
+      for i in 0..<n {
+        let p = a[i * n + j]
+        column += Double(p)
+        dark += Double(ramp(p * scale, 0.4))
+        grey += Double(ramp(p * scale, 0.25))
+      }
+      darkColumn = max(darkColumn, dark)
+      greyColumn = max(greyColumn, grey)
       let c = column / length
       let first = Double(a[j])
       switch kinds[j] {
@@ -124,5 +148,9 @@ public enum AttentionFeatures {
     out[15] = Float(clsRow.1)
     out[16] = Float(clsRow.2)
     out[17] = Float(clsRow.3)
+    out[20] = Float(darkColumn / length)
+    out[21] = Float(greyColumn / length)
+    out[22] = Float(darkBand / length)
+    out[23] = Float(nearBand / length)
   }
 }

@@ -93,7 +93,7 @@ public struct HeadDistanceState: AnalysisState {
 public struct HeadClusteringAnalysis: CorpusAnalysis {
   /// The progress line's label.
   public var label: String
-  /// The rules each map's pattern type is classified by.
+  /// The classifier each map's pattern type is classified by.
   public var classifier: PatternClassifier
 
   public init(label: String = "clusters", classifier: PatternClassifier = PatternClassifier()) {

@@ -10,7 +10,7 @@ public struct MapStatistics: AnalysisState {
   public var patterns: PatternCounts
   /// Sums of the `MapFeatures` vectors per head.
   public var features: HeadAccumulator
-  /// The rules the pattern counts were made with.
+  /// The classifier the pattern counts were made with.
   public let classifier: PatternClassifier
 
   /// Empty statistics for a model of `layers` × `heads`.
@@ -52,7 +52,7 @@ public struct MapStatistics: AnalysisState {
 /// Pattern types and special-token attention in one pass (`patterns`, `special` and the
 /// report): each batch is encoded with its maps' features computed on the backend.
 public struct MapStatisticsAnalysis: CorpusAnalysis {
-  /// The rules each map is classified by.
+  /// The classifier each map is classified by.
   public var classifier: PatternClassifier
   /// The progress line's label.
   public var label: String

@@ -52,7 +52,7 @@ public struct PatternsResult: AnalysisResult, Equatable {
   public var perLayer: [PatternShares]
   /// Over every map of the model.
   public var overall: PatternShares
-  /// The rules' thresholds the maps were classified with.
+  /// The classifier the maps were classified with (`{"model": …}` in patterns.json).
   public var thresholds: PatternClassifier
 
   /// A result from its parts (as read from files).

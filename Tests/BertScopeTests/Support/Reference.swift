@@ -230,7 +230,7 @@ enum Reference {
   static func features(map a: [Double], kinds: [Int32], segments: [Int32]) -> [Double] {
     let L = kinds.count
     precondition(a.count == L * L && segments.count == L)
-    var f = [Double](repeating: 0, count: 20)
+    var f = [Double](repeating: 0, count: 24)
     f[18] = Double(L)
     f[19] = withinUniform(kinds: kinds, segments: segments)
     guard L > 0 else { return f }
@@ -269,6 +269,16 @@ enum Reference {
     for (k, kind) in [Int32(0), 1, 2, 3].enumerated() {
       f[14 + k] = (0..<L).filter { kinds[$0] == kind }.reduce(0.0) { $0 + A(0, $1) }
     }
+    // 20–23: soft counts of rows (ramp: 0 below t − 0.05, 1 above t + 0.05) against the map's max m,
+    // each row's max r_i and its band max b_i = max over |j − i| ≤ 1.
+    func ramp(_ x: Double, _ t: Double) -> Double { min(1, max(0, (x - t) * 10 + 0.5)) }
+    let m = a.max()!
+    let rowMax = (0..<L).map { i in (0..<L).map { A(i, $0) }.max()! }
+    let bandMax = (0..<L).map { i in (max(i - 1, 0)...min(i + 1, L - 1)).map { A(i, $0) }.max()! }
+    f[20] = (0..<L).map { j in (0..<L).reduce(0.0) { $0 + ramp(A($1, j) / m, 0.4) } }.max()! / n
+    f[21] = (0..<L).map { j in (0..<L).reduce(0.0) { $0 + ramp(A($1, j) / m, 0.25) } }.max()! / n
+    f[22] = (0..<L).reduce(0.0) { $0 + ramp(bandMax[$1] / m, 0.4) } / n
+    f[23] = (0..<L).reduce(0.0) { $0 + ramp(bandMax[$1] / rowMax[$1], 0.5) } / n
     return f
   }
 

@@ -37,9 +37,9 @@ Ticks in the top and left margins over the token's column/row: red = [CLS] and e
 blue = punctuation (TokenKind.isPunctuation); for a pair, a black 2-px line across all four
 margins where the second segment starts (as in make_labelled_maps.py).
 
-maps.json: {"feature_names": [20 names, MapFeatures order], "texts": [{id, text, pair (second
+maps.json: {"feature_names": [24 names, MapFeatures order], "texts": [{id, text, pair (second
 text or null), tokens, ids, segments, split}], "maps": [{id "t01-L3H7", text_id, split, layer,
-head (from 1), image, features (20 floats, float64, the definitions of MapFeatures /
+head (from 1), image, features (24 floats, float64, the definitions of MapFeatures /
 AttentionFeatures.compute)}]}.
 
 Sheets (/tmp/labelling/sheets/A-01.png ...; /tmp/labelling/A.json, B.json): labeller A gets
@@ -77,13 +77,19 @@ sheets the labeller cannot tell targeted from random maps. Exactly (deterministi
   random.Random(5) -> 128 maps on 8 sheets of 16.
 
 Run (~1 min): /tmp/pyref/venv/bin/python Tests/Fixtures/analysis/make_labelled_set.py [MODEL_DIR]
+
+Features only (numpy only, ~30 s; what added MapFeatures 20-23): recompute every map from the ids
+and segments stored in maps.json and rewrite its "feature_names" and "features", nothing else:
+  python3 Tests/Fixtures/analysis/make_labelled_set.py --features-only [MODEL_DIR]
 """
 import json, math, os, random, struct, sys, unicodedata, zlib
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
-MODEL = sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser("~/.local/share/bertscope/models/all-MiniLM-L6-v2")
+FEATURES_ONLY = "--features-only" in sys.argv[1:]
+ARGS = [a for a in sys.argv[1:] if a != "--features-only"]
+MODEL = ARGS[0] if ARGS else os.path.expanduser("~/.local/share/bertscope/models/all-MiniLM-L6-v2")
 OUT = os.path.join(HERE, "labelled", "v2")
 SHEETS = "/tmp/labelling"
 SEED = 20261201
@@ -96,7 +102,9 @@ CLASSES = {
 }
 FEATURE_NAMES = ["cls", "sep", "punct", "self", "prev", "next", "entropy", "specialMass", "punctMass",
                  "maxColumn", "columnEntropy", "bandOther", "withinOther", "crossOther",
-                 "clsRowCLS", "clsRowSEP", "clsRowPunct", "clsRowOther", "length", "withinUniform"]
+                 "clsRowCLS", "clsRowSEP", "clsRowPunct", "clsRowOther", "length", "withinUniform",
+                 "darkColumn", "greyColumn", "darkBand", "nearBand"]
+FEATURE_COUNT = len(FEATURE_NAMES)  # MapFeatures.count
 CLS, SEP, PUNCT, OTHER = 0, 1, 2, 3
 
 # ---------------------------------------------------------------- numpy BERT: make_labelled_maps.py's
@@ -143,8 +151,26 @@ def within_uniform(kinds, segments):
     return sum(per.get(s, 0) / total for s in segments) / len(kinds)
 
 
+def ramp(x, t):
+    """AttentionFeatures.ramp: 0 below t - 0.05, 1 above t + 0.05, linear between."""
+    return np.clip((x - t) * 10 + 0.5, 0.0, 1.0)
+
+
+def row_features(a):
+    """MapFeatures 20-23 (the row-wise ones, issue 20), float64: with m = max A, r_i = max_j A[i,j]
+    and b_i = max_{|j-i|<=1} A[i,j]: darkColumn = max_j (1/L) sum_i ramp(A[i,j]/m, 0.4),
+    greyColumn = the same at 0.25, darkBand = (1/L) sum_i ramp(b_i/m, 0.4),
+    nearBand = (1/L) sum_i ramp(b_i/r_i, 0.5)."""
+    n = a.shape[0]
+    m = a.max()
+    r = a.max(1)
+    b = np.array([a[i, max(i - 1, 0):i + 2].max() for i in range(n)])
+    return [float(ramp(a / m, 0.4).sum(0).max() / n), float(ramp(a / m, 0.25).sum(0).max() / n),
+            float(ramp(b / m, 0.4).mean()), float(ramp(b / r, 0.5).mean())]
+
+
 def map_features(a, kinds, segments, wu):
-    """The 20 MapFeatures of one L x L map (rows = queries), float64 (AttentionFeatures.compute)."""
+    """The MapFeatures of one L x L map (rows = queries), float64 (AttentionFeatures.compute)."""
     n = a.shape[0]
     kinds, seg = np.asarray(kinds), np.asarray(segments)
     other = ((kinds != CLS) & (kinds != SEP)).astype(np.float64)
@@ -158,7 +184,7 @@ def map_features(a, kinds, segments, wu):
     idx = np.arange(n)
     band = np.abs(idx[:, None] - idx[None, :]) <= 1
     ao = a * other[None, :]
-    out = [0.0] * 20
+    out = [0.0] * FEATURE_COUNT
     out[0], out[1], out[2] = kmax(CLS), kmax(SEP), kmax(PUNCT)
     out[3] = float(np.trace(a) / n)
     if n > 1:
@@ -176,6 +202,7 @@ def map_features(a, kinds, segments, wu):
         out[slot] = float(a[0, kinds == k].sum())
     out[18] = float(n)
     out[19] = float(wu)
+    out[20:24] = row_features(a)
     return out
 
 # ---------------------------------------------------------------- PNG writing and drawing
@@ -465,7 +492,38 @@ def self_check(weights, cfg, text, maps):
     assert diff < 1e-5, diff
 
 
+def write_maps_json(text_rows, entries):
+    with open(os.path.join(OUT, "maps.json"), "w", encoding="utf-8") as f:
+        f.write('{"feature_names": ' + json.dumps(FEATURE_NAMES) + ',\n"texts": [\n')
+        f.write(",\n".join(json.dumps(r, ensure_ascii=False) for r in text_rows))
+        f.write('\n],\n"maps": [\n')
+        f.write(",\n".join(json.dumps(e) for e in entries))
+        f.write("\n]}\n")
+
+
+def features_only():
+    """--features-only: maps.json's features recomputed from its stored ids (docstring)."""
+    weights = load_safetensors(os.path.join(MODEL, "model.safetensors"))
+    cfg = json.load(open(os.path.join(MODEL, "config.json")))
+    data = json.load(open(os.path.join(OUT, "maps.json"), encoding="utf-8"))
+    vocab = [line.rstrip("\n") for line in open(os.path.join(MODEL, "vocab.txt"), encoding="utf-8")]
+    cls_id, sep_id = vocab.index("[CLS]"), vocab.index("[SEP]")
+    maps_of, kinds_of = {}, {}
+    for t in data["texts"]:
+        maps_of[t["id"]] = attention_maps(weights, cfg, t["ids"], t["segments"])
+        kinds_of[t["id"]] = token_kinds(t["ids"], t["tokens"], cls_id, sep_id)
+    for e in data["maps"]:
+        t = next(x for x in data["texts"] if x["id"] == e["text_id"])
+        kinds = kinds_of[t["id"]]
+        e["features"] = map_features(maps_of[t["id"]][e["layer"] - 1, e["head"] - 1], kinds, t["segments"],
+                                     within_uniform(kinds, t["segments"]))
+    write_maps_json(data["texts"], data["maps"])
+    print(f"{len(data['maps'])} maps: {FEATURE_COUNT} features each rewritten in {OUT}/maps.json")
+
+
 def main():
+    if FEATURES_ONLY:
+        return features_only()
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(MODEL)
     weights = load_safetensors(os.path.join(MODEL, "model.safetensors"))
@@ -507,12 +565,7 @@ def main():
     new_ids = stage2(tok, weights, cfg, texts, entries, maps_of, ctx)
 
     text_rows = [{k: t[k] for k in ("id", "text", "pair", "tokens", "ids", "segments", "split", "stage")} for t in texts]
-    with open(os.path.join(OUT, "maps.json"), "w", encoding="utf-8") as f:
-        f.write('{"feature_names": ' + json.dumps(FEATURE_NAMES) + ',\n"texts": [\n')
-        f.write(",\n".join(json.dumps(r, ensure_ascii=False) for r in text_rows))
-        f.write('\n],\n"maps": [\n')
-        f.write(",\n".join(json.dumps(e) for e in entries))
-        f.write("\n]}\n")
+    write_maps_json(text_rows, entries)
 
     # sheets
     os.makedirs(os.path.join(SHEETS, "sheets"), exist_ok=True)

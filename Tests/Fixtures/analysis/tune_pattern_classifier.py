@@ -3,7 +3,7 @@
 
     python3 Tests/Fixtures/analysis/tune_pattern_classifier.py [LABELS.json]
 
-Reads labelled/v2/maps.json (every map's 20 MapFeatures, made by make_labelled_set.py) and
+Reads labelled/v2/maps.json (every map's 24 MapFeatures, made by make_labelled_set.py) and
 labelled/v2/labels.json (the labels given by eye, PROTOCOL.md). The maps of the texts whose
 split is "tune" are the only ones any choice below sees; the "heldout" texts (never a map of
 one text on both sides) are used once, at the end, to report. Deterministic.
@@ -12,7 +12,9 @@ Candidates, each chosen by leave-one-text-out cross-validation over the tune tex
   rules   the rule structure of PatternClassifier (diagonal component, vertical component,
           block) with its thresholds searched on a grid, plus a floor on how far the strongest
           column stands above uniform (columnMass * L), which the old rules lacked;
-  linear  a multinomial logistic regression on 11 scores derived from the features
+  linear  a multinomial logistic regression on 15 inputs: 10 scores derived from the first 20
+          features, the 4 row-wise features (darkColumn, greyColumn, darkBand, nearBand; what
+          PROTOCOL.md judges: a column or diagonal dark in most rows) and isPair
           (standardised with the tune maps' means and deviations), trained on the tune maps
           plus 1,000 synthetic prototypes at weight 0.2 (the recipe of AnalysisPrototypeTests,
           so that the textbook cases stay right); its L2 penalty and an added bias on the
@@ -32,7 +34,8 @@ V2 = os.path.join(HERE, "labelled", "v2")
 TYPES = ["vertical", "diagonal", "vertical+diagonal", "block", "heterogeneous"]
 PROTOTYPE_WEIGHT = 0.2
 SCORE_NAMES = ["logDiagonal", "columnMass", "logColumnRatio", "columnConcentration", "sharedProfile",
-               "blockExcess", "rowEntropy", "specialMass", "punctMass", "bandShare", "isPair"]
+               "blockExcess", "rowEntropy", "specialMass", "punctMass", "bandShare",
+               "darkColumn", "greyColumn", "darkBand", "nearBand", "isPair"]
 
 
 def f32(x):
@@ -40,8 +43,8 @@ def f32(x):
 
 
 def derived(f):
-    """The raw PatternScores of the Swift code, from one 20-float feature vector (float32 math)."""
-    f = [f32(v) for v in f]
+    """The raw PatternScores of the Swift code, from one feature vector (its first 20 floats; float32 math)."""
+    f = [f32(v) for v in f[:20]]
     (cls, sep, punct, self_, prev, next_, entropy, special, punct_mass, max_col, col_entropy, band, within,
      cross, _, _, _, _, length, wu) = f
     log_l = f32(math.log(length)) if length > 1 else f32(0)
@@ -58,7 +61,8 @@ def derived(f):
 
 
 def scores(f):
-    """The 11 inputs of the linear model (Swift: PatternScores.inputs)."""
+    """The 15 inputs of the linear model (Swift: PatternScores.inputs): 10 scores of the first 20
+    features, the 4 row-wise features (MapFeatures 20-23) as they are, and isPair."""
     d = derived(f)
     return np.array([
         math.log(max(float(d["diagonal"]), 1e-3)),
@@ -71,6 +75,7 @@ def scores(f):
         float(d["special"]),
         float(d["punct"]),
         float(d["band"] / d["other"]) if d["other"] > 1e-6 else 0.0,
+        float(f32(f[20])), float(f32(f[21])), float(f32(f[22])), float(f32(f[23])),
         1.0 if d["isPair"] else 0.0,
     ])
 
@@ -168,10 +173,26 @@ def fit(X, y, weights, lam, pair, iters=3000):
     return W, b
 
 
-def predict(W, b, X, pair):
+STRUCTURE_FLOOR = 1.5  # PatternClassifier rule 1
+
+
+def no_structure(F):
+    """PatternClassifier's rule 1, per feature vector: neither the strongest column nor the band
+    gets 1.5 times its uniform share (columnMass * L < 1.5 and diagonal < 1.5) -> heterogeneous.
+    Fixed before fitting, for maps unlike the labelled ones (near-uniform); it decides none of the
+    labelled maps (their smallest columnMass * L is 1.77)."""
+    D = [derived(f) for f in F]
+    return np.array([float(d["columnMass"] * d["length"]) < STRUCTURE_FLOOR and float(d["diagonal"]) < STRUCTURE_FLOOR
+                     for d in D])
+
+
+def predict(W, b, X, pair, guard=None):
     z = X @ W.T + b
     z[~pair, 3] = -np.inf
-    return z.argmax(1), z
+    p = z.argmax(1)
+    if guard is not None:
+        p = np.where(guard, 4, p)
+    return p, z
 
 
 def class_weights(y):
@@ -330,13 +351,18 @@ def main():
     best_lam, het_bias = best[0], best[1]
     W, b = fit_on(tune_idx, best_lam, het_bias)
     held_idx = np.where(held)[0]
-    lin_held = predict(W, b, standard(X_all[held_idx]), pair_all[held_idx])[0]
-    proto_pred = predict(W, b, standard(Xp), Xp[:, -1] > 0.5)[0]
+    guard_all = no_structure(F)
+    lin_held = predict(W, b, standard(X_all[held_idx]), pair_all[held_idx], guard_all[held_idx])[0]
+    proto_pred = predict(W, b, standard(Xp), Xp[:, -1] > 0.5, no_structure([f for f, _ in protos]))[0]
     result["linear"] = {"lambda": best_lam, "heterogeneous_bias": het_bias, "cv_tune": report(y_all[tune], best_pred[tune]),
                         "heldout": report(y_all[held], lin_held),
                         "prototypes_right": int(np.sum(proto_pred == yp)), "prototypes": int(len(yp)),
                         "mean": mean.tolist(), "std": std.tolist(), "W": W.tolist(), "b": b.tolist(),
-                        "inputs": SCORE_NAMES}
+                        "inputs": SCORE_NAMES, "structure_floor": STRUCTURE_FLOOR,
+                        "labelled_maps_rule1_decides": int(guard_all.sum())}
+    # The candidate with the better cross-validated agreement is the one PatternClassifier ships.
+    result["shipped"] = ("linear" if result["linear"]["cv_tune"]["agreement"] > result["rules"]["cv_tune"]["agreement"]
+                         else "rules")
     if len(sys.argv) <= 1:
         json.dump(result, open(os.path.join(V2, "evaluation.json"), "w"), indent=1)
 
@@ -348,6 +374,7 @@ def main():
               {t: (v["recall"], v["precision"], v["support"]) for t, v in r["heldout"]["per_type"].items()})
     print("rules thresholds", result["rules"]["thresholds"])
     print("linear prototypes", result["linear"]["prototypes_right"], "/", result["linear"]["prototypes"])
+    print("shipped", result["shipped"], "; labelled maps rule 1 decides:", result["linear"]["labelled_maps_rule1_decides"])
     print("kappa", result["kappa"], "on", result["double_labelled"])
 
 
