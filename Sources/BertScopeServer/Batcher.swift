@@ -3,7 +3,8 @@ import Foundation
 
 /// What a queued request asks of the forward pass that takes it.
 enum JobKind: Sendable {
-  /// Sentence embeddings: mean-pooled, L2-normalised (`normalize`) or the plain mean.
+  /// Sentence embeddings, pooled as the batcher's `pooling` says: L2-normalised
+  /// (`normalize`) or plain (the mean, or the `[CLS]` state).
   case embed(normalize: Bool)
   /// The attention maps of one sequence; such a job has a pass of its own.
   case attention(MapRequest)
@@ -23,14 +24,17 @@ enum BatcherError: Error, Sendable {
   case overloaded(queued: Int)
   /// The server is shutting down.
   case stopped
+  /// The job waited `seconds` (`--queue-timeout`) in the queue without getting a pass.
+  case timedOut(seconds: Double)
 }
 
 /// Dynamic batching: requests queue here and one worker thread takes them in arrival order,
 /// as many embedding jobs as fit in `maxBatchTokens` real tokens (the encoder packs sequences
 /// back to back without padding, so real tokens are what a pass costs), and runs one forward
 /// pass per batch off the event loops and the cooperative pool (`Encoder.encode` blocks).
-/// A job whose task is cancelled (its client went away) leaves the queue at once; a job
-/// already in a pass runs to the end and its rows are dropped.
+/// A job whose task is cancelled (its client went away) leaves the queue at once, as does one
+/// that waited longer than `queueTimeout`; a job already in a pass runs to the end (its rows
+/// are dropped when nobody waits for them).
 final class Batcher: @unchecked Sendable {
   // The state below is guarded by `condition`.
   private struct Job {
@@ -45,6 +49,10 @@ final class Batcher: @unchecked Sendable {
   let encoder: Encoder
   let maxBatchTokens: Int
   let maxQueue: Int
+  /// How embeddings are pooled.
+  let pooling: Pooling
+  /// Seconds a job may wait for its pass (nil: no limit).
+  let queueTimeout: Double?
   let metrics: ServerMetrics
   private let condition = NSCondition()
   private var pending: [Job] = []
@@ -54,10 +62,15 @@ final class Batcher: @unchecked Sendable {
   private var running = false
   private let done = DispatchSemaphore(value: 0)
 
-  init(encoder: Encoder, maxBatchTokens: Int, maxQueue: Int, metrics: ServerMetrics) {
+  init(
+    encoder: Encoder, maxBatchTokens: Int, maxQueue: Int, pooling: Pooling = .mean, queueTimeout: Double? = nil,
+    metrics: ServerMetrics
+  ) {
     self.encoder = encoder
     self.maxBatchTokens = max(1, maxBatchTokens)
     self.maxQueue = max(1, maxQueue)
+    self.pooling = pooling
+    self.queueTimeout = queueTimeout
     self.metrics = metrics
   }
 
@@ -90,7 +103,8 @@ final class Batcher: @unchecked Sendable {
   }
 
   /// Queues `encodings` and waits for their rows. Throws `BatcherError.overloaded` when the
-  /// queue is full and `CancellationError` when the task is cancelled before its pass.
+  /// queue is full, `BatcherError.timedOut` when the job waited `queueTimeout` seconds, and
+  /// `CancellationError` when the task is cancelled before its pass.
   func submit(_ encodings: [Encoding], kind: JobKind) async throws -> JobOutput {
     let id = condition.withLock {
       nextID += 1
@@ -111,23 +125,27 @@ final class Batcher: @unchecked Sendable {
           pending.append(Job(id: id, encodings: encodings, tokens: tokens, kind: kind, continuation: continuation))
           metrics.queueDepth.set(Double(pending.count))
           condition.signal()
+          if let seconds = queueTimeout {
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+              if remove(id, BatcherError.timedOut(seconds: seconds)) { metrics.queueTimeouts.increment() }
+            }
+          }
         }
       }
     } onCancel: {
-      cancel(id)
+      if remove(id, CancellationError()) { metrics.cancelled.increment() }
     }
   }
 
-  /// Removes job `id` from the queue if it is still there (a job in a pass is left to finish).
-  private func cancel(_ id: UInt64) {
+  /// Removes job `id` from the queue if it is still there, failing it with `error`; a job in a
+  /// pass (or answered) is left alone. Returns whether the job was removed.
+  private func remove(_ id: UInt64, _ error: any Error) -> Bool {
     condition.lock()
     let job = pending.firstIndex { $0.id == id }.map { pending.remove(at: $0) }
-    if job != nil {
-      metrics.queueDepth.set(Double(pending.count))
-      metrics.cancelled.increment()
-    }
+    if job != nil { metrics.queueDepth.set(Double(pending.count)) }
     condition.unlock()
-    job?.continuation.resume(throwing: CancellationError())
+    job?.continuation.resume(throwing: error)
+    return job != nil
   }
 
   /// Jobs waiting for a pass.
@@ -179,7 +197,7 @@ final class Batcher: @unchecked Sendable {
   private func run(_ batch: [Job]) {
     let encodings = batch.flatMap(\.encodings)
     let tokens = batch.reduce(0) { $0 + $1.tokens }
-    var options = EncodeOptions()
+    var options = EncodeOptions(pooling: pooling)
     if case .attention(let maps) = batch[0].kind { options.maps = maps }
     let start = DispatchTime.now().uptimeNanoseconds
     let output: EncoderOutput
@@ -198,7 +216,10 @@ final class Batcher: @unchecked Sendable {
       first = rows.upperBound
       switch job.kind {
       case .embed(let normalize):
-        let vectors = rows.map { normalize ? Array(output.embedding($0)) : Self.mean(output, $0) }
+        let vectors = rows.map { s in
+          if normalize { return Array(output.embedding(s)) }
+          return pooling == .cls ? Array(output.hiddenState(s).prefix(output.hiddenSize)) : Self.mean(output, s)
+        }
         job.continuation.resume(returning: .embeddings(vectors))
       case .attention:
         let maps = output.maps[rows.lowerBound]

@@ -7,6 +7,7 @@ final class ServerMetrics: Sendable {
   let registry = PrometheusCollectorRegistry()
   let queueDepth: Gauge
   let cancelled: Counter
+  let queueTimeouts: Counter
   let tokens: Counter
   let passes: Counter
   private let batchSequences: ValueHistogram
@@ -26,6 +27,9 @@ final class ServerMetrics: Sendable {
     queueDepth = registry.makeGauge(descriptor: Self.name("queue", "depth", "Requests waiting for a forward pass."))
     cancelled = registry.makeCounter(
       descriptor: Self.name("requests_cancelled", "total", "Queued requests whose client went away before their pass."))
+    queueTimeouts = registry.makeCounter(
+      descriptor: Self.name(
+        "queue_timeouts", "total", "Queued requests refused with 503 after waiting --queue-timeout for a pass."))
     tokens = registry.makeCounter(
       descriptor: Self.name("tokens_processed", "total", "Real tokens (specials included) run through the encoder."))
     passes = registry.makeCounter(descriptor: Self.name("forward_passes", "total", "Forward passes (batches) run."))

@@ -23,6 +23,13 @@ struct ServeCommand: ParsableCommand {
     help: "Tokens per input (default: the model's maximum); longer ones are cut, or get 413 with truncate: false.")
   var maxInputTokens: Int?
   @Option(help: "Largest request body, in bytes (larger: 413).") var maxBodyBytes = 2 << 20
+  @Option(
+    help: """
+      mean or cls (default: what the model folder's sentence-transformers pooling config says, else mean).
+      """)
+  var pooling: Pooling?
+  @Option(help: "Seconds a request may wait in the queue for its forward pass; past this it gets 503.")
+  var queueTimeout: Double?
 
   func validate() throws {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
@@ -30,16 +37,20 @@ struct ServeCommand: ParsableCommand {
     guard maxQueue >= 1 else { throw ValidationError("--max-queue must be at least 1") }
     if let n = maxInputTokens, n < 2 { throw ValidationError("--max-input-tokens must be at least 2") }
     guard maxBodyBytes >= 1 else { throw ValidationError("--max-body-bytes must be at least 1") }
+    if let seconds = queueTimeout, !(seconds > 0 && seconds.isFinite) {
+      throw ValidationError("--queue-timeout must be a positive number of seconds")
+    }
   }
 
   func run() throws {
     let session = try options.session()
+    let pooling = try pooling ?? EmbeddingServer.modelPooling(session.modelInfo.path) ?? .mean
     let server = EmbeddingServer(
       session: session,
       configuration: ServerConfiguration(
         host: host, port: port, maxBatchTokens: maxBatchTokens, maxQueue: maxQueue, maxInputTokens: maxInputTokens,
         maxBodyBytes: maxBodyBytes, truncatesByDefault: !options.noTruncate, handlesSignals: true,
-        logLevel: options.quiet ? .error : .notice))
+        logLevel: options.quiet ? .error : .notice, pooling: pooling, queueTimeout: queueTimeout))
     // The first SIGTERM/SIGINT is the server's graceful shutdown (Signals leaves an armed run
     // to stop by itself); a second one exits at once.
     StopRequest.arm()
@@ -50,7 +61,10 @@ struct ServeCommand: ParsableCommand {
     Task {
       do {
         try await server.run { port in
-          if !quiet { printError("note: serving \(session.modelInfo.name) on http://\(host):\(port)") }
+          if !quiet {
+            printError(
+              "note: serving \(session.modelInfo.name) (\(pooling.rawValue) pooling) on http://\(host):\(port)")
+          }
         }
       } catch {
         outcome.set(error)

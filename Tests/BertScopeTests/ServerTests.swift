@@ -156,13 +156,13 @@ func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 /// What `bertscope embed` writes for `texts`, one per line: the library's own run.
-func libraryEmbeddings(_ session: AnalysisSession, _ texts: [String]) throws -> [[Float]] {
+func libraryEmbeddings(_ session: AnalysisSession, _ texts: [String], pooling: Pooling = .mean) throws -> [[Float]] {
   let folder = Fixtures.temporaryDirectory("bertscope-serve")
   defer { try? FileManager.default.removeItem(at: folder) }
   let corpus = folder.appendingPathComponent("corpus.txt")
   try (texts.joined(separator: "\n") + "\n").write(to: corpus, atomically: true, encoding: .utf8)
   let out = folder.appendingPathComponent("embeddings.npy")
-  try session.embed(CorpusSource(path: corpus.path, batchSize: 32), pooling: .mean, to: out)
+  try session.embed(CorpusSource(path: corpus.path, batchSize: 32), pooling: pooling, to: out)
   let array = try NPY.read(out)
   let h = array.shape[1]
   return (0..<array.shape[0]).map { Array(array.values[$0 * h..<($0 + 1) * h]) }
@@ -191,6 +191,87 @@ func sendWithoutReading(_ server: RunningServer, _ path: String, _ body: String)
   guard sent == bytes.count else { throw BertScopeError.invalidInput("send failed") }
   ok = true
   return fd
+}
+
+/// One HTTP/1.1 connection on a plain socket: requests written by hand, answers read back by
+/// their `Content-Length`, so that a test sees exactly which connection each request used.
+final class RawConnection {
+  private(set) var fd: Int32
+  private var pending: [UInt8] = []
+
+  init(_ server: RunningServer) throws {
+    fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw BertScopeError.invalidInput("socket failed") }
+    var timeout = timeval(tv_sec: 60, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(server.base.port ?? 0).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    guard connected == 0 else {
+      close(fd)
+      throw BertScopeError.invalidInput("connect failed")
+    }
+  }
+
+  deinit { disconnect() }
+
+  /// Closes the socket: the client goes away.
+  func disconnect() {
+    if fd >= 0 { close(fd) }
+    fd = -1
+  }
+
+  /// The text of one request (a JSON body when `body` is given).
+  static func request(_ method: String, _ path: String, _ body: String? = nil) -> String {
+    var text = "\(method) /\(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    if let body {
+      text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    } else {
+      text += "\r\n"
+    }
+    return text
+  }
+
+  /// Writes `text` (one request or several, pipelined).
+  func send(_ text: String) throws {
+    let bytes = Array(text.utf8)
+    let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+    guard sent == bytes.count else { throw BertScopeError.invalidInput("send failed") }
+  }
+
+  /// Reads one answer: its status, headers (lower-cased names) and body.
+  func receive() throws -> HTTPAnswer {
+    func fill() throws {
+      var chunk = [UInt8](repeating: 0, count: 65536)
+      let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+      guard n > 0 else { throw BertScopeError.invalidInput("the server closed the connection (recv \(n))") }
+      pending += chunk[0..<n]
+    }
+    let separator = Array("\r\n\r\n".utf8)
+    var end: Int?
+    while end == nil {
+      end = pending.count >= 4 ? (0...(pending.count - 4)).first { Array(pending[$0..<$0 + 4]) == separator } : nil
+      if end == nil { try fill() }
+    }
+    let head = String(decoding: pending[0..<end!], as: UTF8.self).components(separatedBy: "\r\n")
+    var headers: [String: String] = [:]
+    for line in head.dropFirst() {
+      guard let colon = line.firstIndex(of: ":") else { continue }
+      headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    let status = Int(head[0].split(separator: " ")[1]) ?? 0
+    let length = Int(headers["content-length"] ?? "0") ?? 0
+    while pending.count < end! + 4 + length { try fill() }
+    let body = Data(pending[(end! + 4)..<(end! + 4 + length)])
+    pending.removeFirst(end! + 4 + length)
+    return HTTPAnswer(status: status, body: body, headers: headers)
+  }
 }
 
 /// Waits (at most `seconds`) until `condition` holds.
@@ -372,6 +453,211 @@ struct ServerTests {
     let metrics = try await http(running, "GET", "metrics").text
     #expect(metrics.contains("bertscope_requests_cancelled_total 2"))
     #expect(metrics.contains("error_type=\"overloaded\""))
+    try await running.stop()
+  }
+
+  @Test("requests share one kept-alive connection, pipelined too; a later request on it still frees its slot")
+  func keepAlive() async throws {
+    let running = try await RunningServer.start()
+    let texts = ["The cat sat on the mat.", "Attention is all you need"]
+    let expected = try libraryEmbeddings(running.session, texts)
+    let connection = try RawConnection(running)
+    // One after another on the same socket: every answer comes back on it, none says close.
+    for (i, text) in texts.enumerated() {
+      try connection.send(RawConnection.request("POST", "embed", #"{"inputs": "\#(text)"}"#))
+      let answer = try connection.receive()
+      #expect(answer.status == 200)
+      #expect(answer.headers["connection"]?.lowercased() != "close")
+      let difference = maxDifference(answer.rows.first ?? [], expected[i])
+      #expect(difference <= 1e-6, "request \(i): \(difference)")
+    }
+    try connection.send(RawConnection.request("GET", "health"))
+    #expect(try connection.receive().status == 200)
+    // Pipelined: three requests in one write, three answers in order.
+    try connection.send(
+      RawConnection.request("POST", "embed", #"{"inputs": "\#(texts[1])"}"#)
+        + RawConnection.request("POST", "v1/embeddings", #"{"input": "\#(texts[0])"}"#)
+        + RawConnection.request("GET", "nowhere"))
+    let first = try connection.receive()
+    let second = try connection.receive().decode(OpenAIAnswer.self)
+    let third = try connection.receive()
+    #expect(maxDifference(first.rows.first ?? [], expected[1]) <= 1e-6)
+    #expect(maxDifference(second.data.first?.embedding ?? [], expected[0]) <= 1e-6)
+    #expect(third.status == 404)
+
+    // The same connection, a request left waiting, then the client closes the socket: the
+    // request leaves the queue before any pass (the connection was not spent on watching).
+    let batcher = running.server.batcher
+    batcher.setPaused(true)
+    try connection.send(RawConnection.request("POST", "embed", #"{"inputs": "abandoned"}"#))
+    #expect(await eventually { batcher.queued == 1 })
+    connection.disconnect()
+    #expect(await eventually { batcher.queued == 0 })
+    batcher.setPaused(false)
+    let metrics = try await http(running, "GET", "metrics").text
+    #expect(metrics.contains("bertscope_requests_cancelled_total 1"))
+    // Four embedding requests answered, one pass each; the abandoned one never ran.
+    #expect(metrics.contains("bertscope_forward_passes_total 4"))
+    try await running.stop()
+  }
+
+  @Test("404 and 405 answer the JSON error body")
+  func unmatchedRoutes() async throws {
+    let running = try await RunningServer.start()
+    let missing = try await http(running, "GET", "nowhere")
+    #expect(missing.status == 404)
+    #expect(missing.errorType == "not_found")
+    #expect(missing.error?.contains("/nowhere") == true)
+    #expect(missing.headers["content-type"] == "application/json")
+    let wrongMethod = try await http(running, "GET", "embed")
+    #expect(wrongMethod.status == 405)
+    #expect(wrongMethod.errorType == "validation")
+    #expect(wrongMethod.headers["allow"] == "POST")
+    let postHealth = try await http(running, "POST", "health", body: Data("{}".utf8))
+    #expect(postHealth.status == 405)
+    #expect(postHealth.headers["allow"] == "GET")
+    #expect(postHealth.error?.isEmpty == false)
+    let metrics = try await http(running, "GET", "metrics").text
+    #expect(metrics.contains("route=\"unmatched\""))
+    #expect(try await http(running, "GET", "health").status == 200)
+    try await running.stop()
+  }
+
+  @Test("/v1/embeddings: token ids, base64, dimensions; /embed: dimensions", arguments: models)
+  func openAIOptions(model: URL) async throws {
+    let running = try await RunningServer.start(model)
+    let texts = ["The cat sat on the mat.", "héllo wörld"]
+    let expected = try libraryEmbeddings(running.session, texts)
+    let ids = try texts.map { try running.session.tokenizer.encode($0).ids.map(Int.init) }
+
+    // Token ids as /tokenize gives them: the texts' embeddings.
+    let one = try await post(running, "v1/embeddings", ["input": ids[0]]).decode(OpenAIAnswer.self)
+    #expect(one.data.count == 1)
+    #expect(maxDifference(one.data[0].embedding, expected[0]) <= 1e-6)
+    #expect(one.usage.promptTokens == ids[0].count)
+    let many = try await post(running, "v1/embeddings", ["input": ids]).decode(OpenAIAnswer.self)
+    #expect(many.data.count == 2)
+    for (i, item) in many.data.enumerated() {
+      #expect(maxDifference(item.embedding, expected[i]) <= 1e-6, "ids row \(i)")
+    }
+    let vocabulary = min(running.session.tokenizer.vocabulary.count, running.session.config.vocabSize)
+    for bad: Any in [[1, vocabulary], [-1], [[Int]()], [[101, 102], [vocabulary + 7]], ["a", [101, 102]], [1.5]] {
+      let answer = try await post(running, "v1/embeddings", ["input": bad])
+      #expect(answer.status == 422, "\(bad)")
+      #expect(answer.errorType == "validation", "\(bad)")
+    }
+    let badID = try await post(running, "v1/embeddings", ["input": [[101, 102], [vocabulary + 7]]])
+    #expect(badID.error?.contains("input[1][0]") == true, "\(badID.error ?? "")")
+
+    // base64: the little-endian float32 bytes of the same rows.
+    let floats = try await post(running, "v1/embeddings", ["input": texts]).decode(OpenAIAnswer.self)
+    let encoded = try await post(running, "v1/embeddings", ["input": texts, "encoding_format": "base64"])
+    #expect(encoded.status == 200)
+    let object = try JSONSerialization.jsonObject(with: encoded.body) as? [String: Any]
+    let items = object?["data"] as? [[String: Any]] ?? []
+    #expect(items.count == 2)
+    for (i, item) in items.enumerated() {
+      let bytes = Data(base64Encoded: item["embedding"] as? String ?? "") ?? Data()
+      let row = stride(from: 0, to: bytes.count, by: 4).map { o in
+        Float(
+          bitPattern: bytes[o..<o + 4].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) })
+      }
+      #expect(row.count == running.session.config.hiddenSize)
+      #expect(maxDifference(row, floats.data[i].embedding) <= 1e-7, "base64 row \(i)")
+      #expect(maxDifference(row, expected[i]) <= 1e-6, "base64 row \(i)")
+    }
+    let format = try await post(running, "v1/embeddings", ["input": "x", "encoding_format": "int8"])
+    #expect(format.status == 422)
+
+    // dimensions: the first values, normalised again.
+    let hidden = running.session.config.hiddenSize
+    let d = hidden / 4
+    let cut = try await post(running, "v1/embeddings", ["input": texts, "dimensions": d]).decode(OpenAIAnswer.self)
+    let tei = try await post(running, "embed", ["inputs": texts, "dimensions": d]).rows
+    for i in 0..<2 {
+      let prefix = expected[i].prefix(d)
+      let norm = prefix.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+      let renormalised = prefix.map { $0 / norm }
+      #expect(cut.data[i].embedding.count == d)
+      #expect(maxDifference(cut.data[i].embedding, renormalised) <= 1e-6, "dimensions row \(i)")
+      #expect(maxDifference(tei[i], renormalised) <= 1e-6, "/embed dimensions row \(i)")
+    }
+    let full = try await post(running, "v1/embeddings", ["input": texts[0], "dimensions": hidden])
+    #expect(maxDifference((try full.decode(OpenAIAnswer.self)).data[0].embedding, expected[0]) <= 1e-6)
+    for bad in [0, -3, hidden + 1] {
+      let answer = try await post(running, "v1/embeddings", ["input": "x", "dimensions": bad])
+      #expect(answer.status == 422, "dimensions \(bad)")
+      #expect(answer.errorType == "validation")
+    }
+    #expect(try await post(running, "embed", ["inputs": "x", "dimensions": hidden + 1]).status == 422)
+    try await running.stop()
+  }
+
+  @Test("--pooling: cls equals `bertscope embed --pooling cls`; the model folder's config is the default")
+  func pooling() async throws {
+    let running = try await RunningServer.start { $0.pooling = .cls }
+    let texts = ["The cat sat on the mat.", "a pair\tof texts"]
+    let expected = try libraryEmbeddings(running.session, texts, pooling: .cls)
+    let rows = try await post(running, "embed", ["inputs": texts]).rows
+    #expect(rows.count == 2)
+    for (i, row) in rows.enumerated() {
+      #expect(maxDifference(row, expected[i]) <= 1e-6, "cls row \(i)")
+    }
+    // normalize false: the [CLS] state itself, the normalised row times its norm.
+    let plain = try await post(running, "embed", ["inputs": texts, "normalize": false]).rows
+    for (i, row) in plain.enumerated() {
+      let norm = row.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+      #expect(maxDifference(row, expected[i].map { $0 * norm }) <= 1e-5 * max(norm, 1), "cls plain row \(i)")
+    }
+    let info = try JSONSerialization.jsonObject(with: try await http(running, "GET", "info").body) as? [String: Any]
+    #expect(info?["pooling"] as? String == "cls")
+    try await running.stop()
+
+    let folder = Fixtures.temporaryDirectory("bertscope-pooling")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    #expect(try EmbeddingServer.modelPooling(folder.path) == nil)
+    #expect(try EmbeddingServer.modelPooling(Fixtures.tiny.path) == nil)
+    let module = folder.appendingPathComponent("1_Pooling")
+    try FileManager.default.createDirectory(at: module, withIntermediateDirectories: true)
+    let config = module.appendingPathComponent("config.json")
+    try Data(#"{"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}"#.utf8).write(to: config)
+    #expect(try EmbeddingServer.modelPooling(folder.path) == .cls)
+    try Data(#"{"pooling_mode_mean_tokens": true}"#.utf8).write(to: config)
+    #expect(try EmbeddingServer.modelPooling(folder.path) == .mean)
+    try Data(#"{"pooling_mode_max_tokens": true}"#.utf8).write(to: config)
+    #expect(throws: BertScopeError.self) { try EmbeddingServer.modelPooling(folder.path) }
+    if let miniLM = Fixtures.miniLM {
+      #expect(try EmbeddingServer.modelPooling(miniLM.path) == .mean)
+    }
+    // A server without --pooling takes the folder's (here: none, so mean).
+    let plainServer = try await RunningServer.start()
+    let plainInfo = try JSONSerialization.jsonObject(with: try await http(plainServer, "GET", "info").body)
+    #expect((plainInfo as? [String: Any])?["pooling"] as? String == "mean")
+    try await plainServer.stop()
+  }
+
+  @Test("--queue-timeout: a request that waits too long gets 503, counted; the server goes on")
+  func queueTimeout() async throws {
+    let running = try await RunningServer.start { $0.queueTimeout = 0.3 }
+    let batcher = running.server.batcher
+    batcher.setPaused(true)
+    let start = Date()
+    let refused = try await post(running, "embed", ["inputs": "waits"])
+    let waited = Date().timeIntervalSince(start)
+    #expect(refused.status == 503)
+    #expect(refused.errorType == "overloaded")
+    #expect(refused.error?.contains("queue-timeout") == true)
+    #expect(refused.headers["retry-after"] == "1")
+    #expect(waited >= 0.3 && waited < 10, "\(waited) s")
+    #expect(batcher.queued == 0)
+    batcher.setPaused(false)
+    let later = try await post(running, "embed", ["inputs": "in time"])
+    #expect(later.status == 200)
+    let metrics = try await http(running, "GET", "metrics").text
+    #expect(metrics.contains("bertscope_queue_timeouts_total 1"))
+    #expect(metrics.contains("status=\"503\""))
+    let info = try JSONSerialization.jsonObject(with: try await http(running, "GET", "info").body) as? [String: Any]
+    #expect(info?["queue_timeout"] as? Double == 0.3)
     try await running.stop()
   }
 
