@@ -81,32 +81,21 @@ public final class FloatStorage: @unchecked Sendable {
 /// transparent huge pages, since activations are read with large strides (one head's
 /// columns of each token row) and 4 KiB pages make every row a TLB miss.
 final class LargeBlocks: @unchecked Sendable {
-  // All state behind `lock`.
+  // The idle blocks are behind `IdleBlocks`'s lock; the rest is constant.
   static let shared = LargeBlocks()
   static let threshold = 4 << 20
   static let alignment = 2 << 20
   /// Most bytes kept idle: a quarter of the machine's memory, at most 8 GiB (a batch of
   /// 32 × 512 tokens with every map held needs ~2.5 GB).
   let limit = Int(min(ProcessInfo.processInfo.physicalMemory / 4, 8 << 30))
-  private var idle: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
-  private var idleBytes = 0
-  private let lock = NSLock()
+  private let idle: IdleBlocks<UnsafeMutableRawPointer>
+
+  init() { idle = IdleBlocks(limit: limit) }
 
   /// A block of at least `bytes`: an idle one no more than twice as large, else a new one.
   func take(_ bytes: Int) -> (pointer: UnsafeMutableRawPointer, bytes: Int) {
     let rounded = (bytes + Self.alignment - 1) / Self.alignment * Self.alignment
-    lock.lock()
-    var best = -1
-    for (i, block) in idle.enumerated() where block.bytes >= rounded && block.bytes <= 2 * rounded {
-      if best < 0 || block.bytes < idle[best].bytes { best = i }
-    }
-    if best >= 0 {
-      let block = idle.remove(at: best)
-      idleBytes -= block.bytes
-      lock.unlock()
-      return block
-    }
-    lock.unlock()
+    if let reused = idle.take(rounded) { return (reused.0, reused.bytes) }
     var raw: UnsafeMutableRawPointer? = nil
     guard posix_memalign(&raw, Self.alignment, rounded) == 0, let raw else {
       // Let the allocator report the failure the usual way.
@@ -120,24 +109,57 @@ final class LargeBlocks: @unchecked Sendable {
 
   /// Frees every idle block.
   func releaseIdle() {
-    lock.lock()
-    let blocks = idle
-    idle = []
-    idleBytes = 0
-    lock.unlock()
-    for block in blocks { free(block.pointer) }
+    for block in idle.removeAll() { free(block) }
   }
 
   /// Keeps `pointer` for reuse, or frees it when the idle pool is full.
   func give(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
-    lock.lock()
-    if idleBytes + bytes <= limit {
-      idle.append((pointer, bytes))
-      idleBytes += bytes
-      lock.unlock()
-      return
+    if !idle.keep(pointer, bytes: bytes) { free(pointer) }
+  }
+}
+
+/// Blocks of memory kept idle for reuse (`LargeBlocks`, an OpenCL backend's pinned staging),
+/// at most `limit` bytes in all. Thread-safe.
+final class IdleBlocks<Block>: @unchecked Sendable {
+  let limit: Int
+  private var idle: [(block: Block, bytes: Int)] = []
+  private var idleBytes = 0
+  private let lock = NSLock()
+
+  init(limit: Int) { self.limit = limit }
+
+  /// The smallest idle block of `bytes` to `2 · bytes`, taken out of the pool; nil when none.
+  func take(_ bytes: Int) -> (Block, bytes: Int)? {
+    lock.withLock {
+      var best = -1
+      for (i, entry) in idle.enumerated() where entry.bytes >= bytes && entry.bytes <= 2 * bytes {
+        if best < 0 || entry.bytes < idle[best].bytes { best = i }
+      }
+      guard best >= 0 else { return nil }
+      let entry = idle.remove(at: best)
+      idleBytes -= entry.bytes
+      return (entry.block, entry.bytes)
     }
-    lock.unlock()
-    free(pointer)
+  }
+
+  /// Keeps `block` for reuse; false (the caller frees it) when the pool would exceed `limit`.
+  func keep(_ block: Block, bytes: Int) -> Bool {
+    lock.withLock {
+      guard idleBytes + bytes <= limit else { return false }
+      idle.append((block, bytes))
+      idleBytes += bytes
+      return true
+    }
+  }
+
+  /// Every idle block, taken out of the pool.
+  func removeAll() -> [Block] {
+    lock.withLock {
+      defer {
+        idle = []
+        idleBytes = 0
+      }
+      return idle.map(\.block)
+    }
   }
 }

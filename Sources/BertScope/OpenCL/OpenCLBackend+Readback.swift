@@ -194,13 +194,10 @@ final class PinnedStaging: @unchecked Sendable {
   }
   /// Reads smaller than this go to pageable memory (pinning is not worth it).
   static let threshold = 1 << 20
-  /// Most bytes kept idle: the same bound as `LargeBlocks`.
-  let limit = LargeBlocks.shared.limit
   private let context: OpenCLDeviceContext
   private let queue: CLQueue
-  private let lock = NSLock()
-  private var idle: [Block] = []
-  private var idleBytes = 0
+  /// At most as many bytes kept idle as `LargeBlocks` keeps.
+  private let idle = IdleBlocks<Block>(limit: LargeBlocks.shared.limit)
 
   init(context: OpenCLDeviceContext, queue: CLQueue) {
     self.context = context
@@ -210,18 +207,7 @@ final class PinnedStaging: @unchecked Sendable {
   /// An idle block of `bytes` to twice that, else a new one (rounded up to 1 MiB).
   func take(bytes: Int) throws -> Block {
     let rounded = (bytes + Self.threshold - 1) / Self.threshold * Self.threshold
-    lock.lock()
-    var best = -1
-    for (i, block) in idle.enumerated() where block.bytes >= rounded && block.bytes <= 2 * rounded {
-      if best < 0 || block.bytes < idle[best].bytes { best = i }
-    }
-    if best >= 0 {
-      let block = idle.remove(at: best)
-      idleBytes -= block.bytes
-      lock.unlock()
-      return block
-    }
-    lock.unlock()
+    if let reused = idle.take(rounded) { return reused.0 }
     var status: cl_int = 0
     let flags = cl_mem_flags(CL_MEM_READ_WRITE) | cl_mem_flags(CL_MEM_ALLOC_HOST_PTR)
     guard let mem = clCreateBuffer(context.context, flags, rounded, nil, &status), status == CL_SUCCESS else {
@@ -244,15 +230,7 @@ final class PinnedStaging: @unchecked Sendable {
 
   /// Keeps `block` for reuse, or unpins it when the idle pool is full.
   func give(_ block: Block) {
-    lock.lock()
-    if idleBytes + block.bytes <= limit {
-      idle.append(block)
-      idleBytes += block.bytes
-      lock.unlock()
-      return
-    }
-    lock.unlock()
-    release(block)
+    if !idle.keep(block, bytes: block.bytes) { release(block) }
   }
 
   private func release(_ block: Block) {
@@ -261,5 +239,5 @@ final class PinnedStaging: @unchecked Sendable {
     clReleaseMemObject(block.mem)
   }
 
-  deinit { idle.forEach(release) }
+  deinit { idle.removeAll().forEach(release) }
 }
