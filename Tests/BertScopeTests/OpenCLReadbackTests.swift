@@ -59,6 +59,30 @@ struct OpenCLReadbackTests {
     }
   }
 
+  @Test("a pinned pass that fails part way (device lost after N calls) throws and leaves no read in flight")
+  func failingPinnedPass() async throws {
+    let model = try await ModelCache.shared.model(Fixtures.model("tiny-bert"))
+    let encodings = Self.encodings(model.config)
+    var failures = 0
+    for calls in stride(from: 10, through: 130, by: 8) {
+      let backend = try OpenCLTest.backend(.gpu, faults: OpenCLFaults(loseDeviceAfterCalls: calls)) {
+        $0.readback = .pinned
+      }
+      // Weights first: a lost device during the upload is another test's concern.
+      guard let forward = try? Forward(backend: backend, weights: model.weights) else { continue }
+      do {
+        _ = try forward.run(encodings, options: EncodeOptions(maps: .all))
+      } catch let error as BertScopeError {
+        guard case .openCL = error else {
+          Issue.record("after \(calls) calls: \(error)")
+          continue
+        }
+        failures += 1
+      }
+    }
+    #expect(failures > 0, "some pass must have failed part way")
+  }
+
   @Test("zero-copy hands out the buffer's own memory, kept until the runtime deletes the buffer")
   func zeroCopyIsTheBuffer() throws {
     let backend = try OpenCLTest.backend(.cpu) { $0.readback = .zeroCopy }

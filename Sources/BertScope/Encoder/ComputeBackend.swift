@@ -258,8 +258,20 @@ final class PendingRead: @unchecked Sendable {
   /// Device seconds the copy itself took, when the backend timed it (after `result()`).
   private(set) var transferSeconds: Double?
 
+  /// Whether dropping it unread still waits for it (a copy in flight into memory that goes
+  /// back to a pool when it is dropped).
+  private let waitsWhenDropped: Bool
+
   /// `finish` waits for the copy and gives the storage and, if known, the copy's device time.
-  init(_ finish: @escaping () throws -> (FloatStorage, Double?)) { self.finish = finish }
+  init(waitsWhenDropped: Bool = false, _ finish: @escaping () throws -> (FloatStorage, Double?)) {
+    self.waitsWhenDropped = waitsWhenDropped
+    self.finish = finish
+  }
+
+  deinit {
+    // A pass that failed after starting this copy: let it land before its memory is reused.
+    if waitsWhenDropped, finish != nil { _ = try? result() }
+  }
 
   func result() throws -> FloatStorage {
     if let done { return done }

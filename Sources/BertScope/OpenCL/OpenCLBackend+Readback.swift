@@ -155,7 +155,7 @@ extension OpenCLBackend {
       clFlush(transfer.handle)
       // The buffer is kept until the copies have run (OpenCL would keep it too; this keeps
       // the staging block, in `storage`, from being reused before then).
-      return PendingRead { [events] in
+      return PendingRead(waitsWhenDropped: true) { [events] in
         var handles = events.map { Optional($0.handle) }
         if !handles.isEmpty {
           try OpenCLRuntime.check(clWaitForEvents(cl_uint(handles.count), &handles), "clWaitForEvents", "pinned read")
