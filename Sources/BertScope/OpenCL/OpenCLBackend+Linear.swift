@@ -44,13 +44,10 @@ extension OpenCLBackend {
         try enqueue(kern, args, global: [tiles, panels], local: [cpu.gemmLocal, 1])
       } else {
         // Few output tiles (small batches) leave most of a GPU idle: use smaller ones.
-        var gpu = config
-        if (rows + gpu.tileM - 1) / gpu.tileM * ((n + gpu.tileN - 1) / gpu.tileN) < 2 * device.computeUnits {
-          gpu.useSmallTiles()
-        }
-        let kern = try kernel("gemm_gpu.cl", "kernel_gemm_gpu", options: gpu.gemmOptions)
-        let lx = gpu.tileN / gpu.wptN, ly = gpu.tileM / gpu.wptM
-        let global = [(n + gpu.tileN - 1) / gpu.tileN * lx, (rows + gpu.tileM - 1) / gpu.tileM * ly]
+        let tiles = config.gpuGemmTiles(m: rows, n: n, computeUnits: device.computeUnits)
+        let kern = try kernel("gemm_gpu.cl", "kernel_gemm_gpu", options: OpenCLKernelConfig.gpuGemmOptions(tiles))
+        let (lx, ly) = tiles.localSize
+        let global = [(n + tiles.tileN - 1) / tiles.tileN * lx, (rows + tiles.tileM - 1) / tiles.tileM * ly]
         try enqueue(kern, args, global: global, local: [lx, ly])
       }
     }

@@ -19,12 +19,10 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   var attentionRows = 4
   var attentionLocal = 4
 
-  // GPU variant (gemm_gpu.cl): tileM × tileN outputs per work-group, wptM × wptN per work-item.
-  var tileM = 64
-  var tileN = 64
-  var tileK = 32
-  var wptM = 4
-  var wptN = 4
+  // GPU variant (gemm_gpu.cl): the tiles of large GEMMs, and of GEMMs with fewer than two
+  // large tiles per compute unit (small batches), which would leave most of a GPU idle.
+  var gemmTiles = GPUGemmTiles.large
+  var gemmSmallTiles = GPUGemmTiles.small
   /// Work-group size of the reduction kernels (a power of two).
   var reductionGroup = 128
 
@@ -50,29 +48,28 @@ struct OpenCLKernelConfig: Sendable, Equatable {
     config.readback = type == .cpu ? .zeroCopy : .pinned
     if config.variant == .gpu { config.attentionRows = 8 }
     // 16 × 16 work-items per GEMM tile by default; smaller devices get 8 × 8.
-    if maxWorkGroupSize < (config.tileM / config.wptM) * (config.tileN / config.wptN) {
-      config.tileM = 32
-      config.tileN = 32
+    if maxWorkGroupSize < config.gemmTiles.workGroupSize {
+      config.gemmTiles.tileM = 32
+      config.gemmTiles.tileN = 32
     }
     while config.reductionGroup > maxWorkGroupSize { config.reductionGroup /= 2 }
     return config
   }
 
-  /// 32 × 32 output tiles of 2 × 2 per work-item, for GEMMs with few 64 × 64 tiles.
-  mutating func useSmallTiles() {
-    tileM = 32
-    tileN = 32
-    wptM = 2
-    wptN = 2
+  /// The small tiles for every GEMM (tests).
+  mutating func useSmallTiles() { gemmTiles = gemmSmallTiles }
+
+  /// The tiles of an `m × n` GEMM on a device with `computeUnits` compute units: the large
+  /// ones unless they give fewer than two work-groups per compute unit.
+  func gpuGemmTiles(m: Int, n: Int, computeUnits: Int) -> GPUGemmTiles {
+    gemmTiles.workGroups(m: m, n: n) < 2 * computeUnits ? gemmSmallTiles : gemmTiles
   }
 
-  /// The GEMM's build options. The GPU GEMM keeps the built-in erf (`-D EXACT_ERF`), which GPU
+  /// The CPU GEMM's build options. The GPU GEMM keeps the built-in erf (`-D EXACT_ERF`), which GPU
   /// compilers inline; the rational fit in common.cl exists for PoCL, whose erf is a scalar call.
-  var gemmOptions: String {
-    variant == .cpu
-      ? "-D MR=\(gemmMR) -D NR=\(gemmNR)"
-      : "-D TS_M=\(tileM) -D TS_N=\(tileN) -D TS_K=\(tileK) -D WPT_M=\(wptM) -D WPT_N=\(wptN) -D EXACT_ERF"
-  }
+  var gemmOptions: String { "-D MR=\(gemmMR) -D NR=\(gemmNR)" }
+  /// The GPU GEMM's build options for `tiles`.
+  static func gpuGemmOptions(_ tiles: GPUGemmTiles) -> String { tiles.options + " -D EXACT_ERF" }
   var reductionOptions: String { "-D WG=\(reductionGroup)" }
   func attentionOptions(headDim: Int) -> String {
     "-D HEAD_DIM=\(headDim) -D ROWS=\(attentionRows)" + (variant == .cpu ? "" : " " + reductionOptions)
