@@ -329,9 +329,17 @@ struct ClusterResultTests {
     try HeadClusteringAnalysis.add(Array(encodings[4...]), encoder: session.encoder, to: &second)
     try first.merge(second)
     #expect(first.texts == whole.texts && first.rows == whole.rows)
-    #expect(first.statistics == whole.statistics)
+    // The packed AVX-512 GEMM gives each row the same bits whatever it is batched with, so the
+    // halves' maps equal the whole's and the sums agree to rounding. Where the CPU backend
+    // uses OpenBLAS (AVX2-only machines), whose kernels depend on the batch's shape, the maps
+    // themselves differ in the last bits (~1e-8 relative) before anything is merged.
+    let limit = HostGemmTest.packedAvailable ? 1e-12 : 1e-6
+    #expect(first.statistics.patterns == whole.statistics.patterns)
+    let features = zip(first.statistics.features.sums, whole.statistics.features.sums)
+    #expect((features.map { abs($0 - $1) / max(abs($1), 1e-9) }.max() ?? 0) < limit)
+    if HostGemmTest.packedAvailable { #expect(first.statistics == whole.statistics) }
     let worst = zip(first.sums, whole.sums).map { abs($0 - $1) / max($1, 1e-9) }.max() ?? 0
-    #expect(worst < 1e-12)
+    #expect(worst < limit)
     // Through JSON, as a shard's state.json holds it.
     let data = try JSONEncoder().encode(first)
     #expect(try JSONDecoder().decode(HeadDistanceState.self, from: data) == first)

@@ -103,7 +103,10 @@ func folderDifference(_ a: URL, _ b: URL, files: [String], tolerance: Double) th
 }
 
 /// The printed numbers have 6 decimals: a difference below 1e-6 may still show as one unit.
-let mergeTolerance = 1e-6 * (1 + 1e-6)
+/// Where the CPU backend uses OpenBLAS (AVX2-only machines), whose kernels depend on the
+/// batch's shape, a shard's maps differ from the unsharded run's in the last bits before
+/// anything is merged: head distances (≈ 60) then differ by a few 1e-6, so 1e-5 there.
+let mergeTolerance = HostGemmTest.packedAvailable ? 1e-6 * (1 + 1e-6) : 1e-5
 
 @Suite("Shards: --shard I/N and auto, parsed and taken")
 struct ShardParsingTests {
