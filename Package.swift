@@ -41,12 +41,14 @@ let package = Package(
       exclude: ["README.md"],
       resources: [
         .copy("attention_context.cl"),
+        .copy("attention_flash.cl"),
         .copy("attention_features.cl"),
         .copy("attention_probs.cl"),
         .copy("common.cl"),
         .copy("embed.cl"),
         .copy("gemm_cpu.cl"),
         .copy("gemm_gpu.cl"),
+        .copy("gemm_gpu_vec.cl"),
         .copy("head_distances.cl"),
         .copy("layer_norm.cl"),
       ]

@@ -42,16 +42,22 @@ typedef float vecD;
 #endif
 #define NV (HEAD_DIM / VW)
 
-// Context rows i0..<i0+rows (rows ≤ ROWS) of sequence s, head h: P rows from `probs`, V from qkv.
-// Also called by kernel_attention_fused_cpu (attention_probs.cl, built after this file).
-inline void context_rows_cpu(__global float *context, __global const float *probs, __global const float *qkv, int s,
-                             int h, int i0, __global const int *lengths, __global const int *tokenOffsets,
-                             __global const int *probOffsets, int H) {
+// Where the CPU kernels' probability rows live: __global (the maps), or __private in
+// kernel_attention_rows_cpu (built with -D P_SPACE=__private), which never writes them out.
+#ifndef P_SPACE
+#define P_SPACE __global
+#endif
+
+// Context rows i0..<i0+rows (rows ≤ ROWS) of sequence s, head h: P rows from p0 (row i0 of the
+// head's map, rows L apart), V from qkv. Also called by kernel_attention_fused_cpu and
+// kernel_attention_rows_cpu (attention_probs.cl, built after this file).
+inline void context_rows_cpu(__global float *context, P_SPACE const float *p0, __global const float *qkv, int s,
+                             int h, int i0, __global const int *lengths, __global const int *tokenOffsets, int H) {
   const int L = lengths[s], t0 = tokenOffsets[s];
   const int rows = min(ROWS, L - i0);
-  __global const float *p[ROWS];
+  P_SPACE const float *p[ROWS];
 #pragma unroll
-  for (int r = 0; r < ROWS; r++) p[r] = probs + probOffsets[s] + ((size_t)h * L + i0 + min(r, rows - 1)) * L;
+  for (int r = 0; r < ROWS; r++) p[r] = p0 + (size_t)min(r, rows - 1) * L;
   const size_t stride = 3 * (size_t)H;
   __global const float *vbase = qkv + (size_t)t0 * stride + 2 * H + h * HEAD_DIM;
   vecD acc[ROWS][NV];
@@ -81,6 +87,7 @@ inline void context_rows_cpu(__global float *context, __global const float *prob
   }
 }
 
+#ifndef PRIVATE_ROWS
 __kernel void kernel_attention_context_cpu(__global float *context, __global const float *probs,
                                            __global const float *qkv, __global const int *blockSeq,
                                            __global const int *blockRow, __global const int *lengths,
@@ -88,8 +95,11 @@ __kernel void kernel_attention_context_cpu(__global float *context, __global con
                                            int blocks, int H) {
   const int b = get_global_id(0), h = get_global_id(1);
   if (b >= blocks) return;
-  context_rows_cpu(context, probs, qkv, blockSeq[b], h, blockRow[b], lengths, tokenOffsets, probOffsets, H);
+  const int s = blockSeq[b], i0 = blockRow[b], L = lengths[s];
+  context_rows_cpu(context, probs + probOffsets[s] + ((size_t)h * L + i0) * L, qkv, s, h, i0, lengths, tokenOffsets,
+                   H);
 }
+#endif
 
 __kernel __attribute__((reqd_work_group_size(HEAD_DIM, 1, 1))) void kernel_attention_context_gpu(
     __global float *context, __global const float *probs, __global const float *qkv,

@@ -15,6 +15,8 @@
 //                              NDRange (blocks rounded up to the local size, heads)
 // kernel_attention_fused_cpu  the _cpu kernel followed by the same rows' P·V (only with
 //                              -D WITH_CONTEXT, built after attention_context.cl)
+// kernel_attention_rows_cpu    the fused kernel with the rows' probabilities kept __private,
+//                              for passes without maps (-D PRIVATE_ROWS, see below)
 // kernel_attention_probs_gpu   GPUs: a work-group of WG per block, reductions in __local memory;
 //                              NDRange exactly (blocks · WG, heads), local (WG, 1)
 //
@@ -51,16 +53,19 @@ __kernel void kernel_attention_keys(__global float *keysT, __global const float 
   }
 }
 
-// Rows i0..<i0+ROWS of sequence s, head h — one work-item of kernel_attention_probs_cpu, a block
-// (blockSeq, blockRow) per work-item: scores for 16 keys at a time in float16 registers, then
-// the softmax of each row in place. NDRange (blocks rounded up to the local size, heads).
-inline void probs_rows_cpu(__global float *probs, __global const float *qkv, __global const float *keysT, int s,
-                           int h, int i0, __global const int *lengths, __global const int *tokenOffsets,
-                           __global const int *probOffsets, __global const int *paddedOffsets,
-                           __global const int *modes, int H, float scale) {
+#ifndef P_SPACE
+#define P_SPACE __global
+#endif
+
+// Rows i0..<i0+ROWS of sequence s, head h into p0 (rows L apart: the map's rows i0… in
+// __global memory, or a __private block in kernel_attention_rows_cpu) — one work-item of the
+// _cpu kernels, a block (blockSeq, blockRow) per work-item: scores for 16 keys at a time in
+// float16 registers, then the softmax of each row in place.
+inline void probs_rows_cpu(P_SPACE float *p0, __global const float *qkv, __global const float *keysT, int s, int h,
+                           int i0, __global const int *lengths, __global const int *tokenOffsets,
+                           __global const int *paddedOffsets, __global const int *modes, int H, float scale) {
   const int L = lengths[s], Lp = (L + 15) & ~15;
   const int rows = min(ROWS, L - i0);
-  __global float *p0 = probs + probOffsets[s] + ((size_t)h * L + i0) * L;
   const int mode = modes[h];
   if (mode != 0) {
     const float v = (mode == 1) ? 1.0f / (float)L : 0.0f;
@@ -99,7 +104,7 @@ inline void probs_rows_cpu(__global float *probs, __global const float *qkv, __g
 
   const int full = L & ~15;
   for (int r = 0; r < rows; r++) {
-    __global float *p = p0 + (size_t)r * L;
+    P_SPACE float *p = p0 + (size_t)r * L;
     float16 m16 = (float16)(-INFINITY);
     for (int j = 0; j < full; j += 16) m16 = fmax(m16, vload16(0, p + j));
     float mx = hmax16(m16);
@@ -132,6 +137,25 @@ inline void probs_rows_cpu(__global float *probs, __global const float *qkv, __g
 #define PROBS_CPU_KERNEL kernel_attention_probs_cpu
 #define CONTEXT_ARGUMENT
 #endif
+#ifdef PRIVATE_ROWS
+// kernel_attention_rows_cpu (-D PRIVATE_ROWS -D P_SPACE=__private -D MAX_L=<n>, after
+// attention_context.cl): the fused kernel's arithmetic, the block's ROWS × L probabilities in a
+// __private array instead of the maps, so a pass without maps writes and re-reads no L × L
+// buffer. Sequences up to MAX_L tokens (the host keeps ROWS · MAX_L ≤ 4096 floats). Same
+// NDRange as the _cpu kernels; no probs/probOffsets arguments.
+__kernel void kernel_attention_rows_cpu(__global float *context, __global const float *qkv,
+                                        __global const float *keysT, __global const int *blockSeq,
+                                        __global const int *blockRow, __global const int *lengths,
+                                        __global const int *tokenOffsets, __global const int *paddedOffsets,
+                                        __global const int *modes, int blocks, int H, float scale) {
+  const int b = get_global_id(0), h = get_global_id(1);
+  if (b >= blocks) return;
+  const int s = blockSeq[b], i0 = blockRow[b];
+  float p[ROWS * MAX_L];
+  probs_rows_cpu(p, qkv, keysT, s, h, i0, lengths, tokenOffsets, paddedOffsets, modes, H, scale);
+  context_rows_cpu(context, p, qkv, s, h, i0, lengths, tokenOffsets, H);
+}
+#else
 __kernel void PROBS_CPU_KERNEL(__global float *probs, CONTEXT_ARGUMENT __global const float *qkv,
                                __global const float *keysT, __global const int *blockSeq,
                                __global const int *blockRow, __global const int *lengths,
@@ -141,11 +165,13 @@ __kernel void PROBS_CPU_KERNEL(__global float *probs, CONTEXT_ARGUMENT __global 
   const int b = get_global_id(0), h = get_global_id(1);
   if (b >= blocks) return;
   const int s = blockSeq[b], i0 = blockRow[b];
-  probs_rows_cpu(probs, qkv, keysT, s, h, i0, lengths, tokenOffsets, probOffsets, paddedOffsets, modes, H, scale);
+  __global float *p0 = probs + probOffsets[s] + ((size_t)h * lengths[s] + i0) * lengths[s];
+  probs_rows_cpu(p0, qkv, keysT, s, h, i0, lengths, tokenOffsets, paddedOffsets, modes, H, scale);
 #ifdef WITH_CONTEXT
-  context_rows_cpu(context, probs, qkv, s, h, i0, lengths, tokenOffsets, probOffsets, H);
+  context_rows_cpu(context, p0, qkv, s, h, i0, lengths, tokenOffsets, H);
 #endif
 }
+#endif
 
 // ROWS query rows of one sequence (blockSeq, blockRow) and one head per work-group of WG
 // work-items; work-item j takes keys j, j + WG, … from keysT (coalesced) against the rows' Q in

@@ -41,7 +41,7 @@ const char *bs_kernels_level_name(int level) {
 size_t bs_attention_scratch_floats(long length, long d) {
   if (length <= 0 || d < 0) return 0;
   size_t padded = ((size_t)length + 15) & ~(size_t)15, dPadded = ((size_t)d + 15) & ~(size_t)15;
-  return (size_t)d * padded + 6 * padded + (size_t)length * dPadded;
+  return (size_t)d * padded + 6 * padded + (size_t)length * dPadded + 6 * (size_t)length;
 }
 
 // Calls the AVX2 build where `level` asks for it and the CPU has it, else the portable one.

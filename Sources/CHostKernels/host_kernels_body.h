@@ -386,14 +386,29 @@ ENTRY void BS_ENTRY(attention_context_head)(const float *probs, const float *v, 
 ENTRY void BS_ENTRY(attention_head)(const float *q, const float *k, const float *v, long ld, long length, long d,
                                     float scale, int mode, float *probs, float *context, long ldc, float *scratch) {
   if (length <= 0) return;
-  if (mode != BS_HEAD_NORMAL) {
-    float value = mode == BS_HEAD_UNIFORM ? 1.0f / (float)length : 0.0f;
-    for (long j = 0; j < length * length; j++) probs[j] = value;
-    if (context) BS_ENTRY(attention_context_head)(probs, v, ld, length, d, context, ldc, scratch);
-    return;
-  }
   long padded = padded16(length);
   float *kt = scratch, *scores = scratch + d * padded, *packed = scores + 6 * padded;
+  // Without a map (probs NULL, context only): each block's six probability rows go to scratch,
+  // rows `length` apart like the map's, and are multiplied by V from there (the same
+  // arithmetic, so the same context to the bit).
+  float *rows6 = packed + length * padded16(d);
+  if (mode != BS_HEAD_NORMAL) {
+    float value = mode == BS_HEAD_UNIFORM ? 1.0f / (float)length : 0.0f;
+    if (probs) {
+      for (long j = 0; j < length * length; j++) probs[j] = value;
+      if (context) BS_ENTRY(attention_context_head)(probs, v, ld, length, d, context, ldc, scratch);
+      return;
+    }
+    if (!context) return;
+    for (long j = 0; j < 6 * length; j++) rows6[j] = value;
+    pack_v(v, ld, length, d, packed);
+    for (long i = 0; i < length; i += 6) {
+      long rows = min_long(6, length - i);
+      context_rows(six_rows(rows6, 0, rows - 1, length), rows, length, packed, d, context + i * ldc, ldc);
+    }
+    return;
+  }
+  if (!probs && !context) return;
   // Kᵀ as [d][padded], zero past the sequence so that whole 16-wide panels can be read.
   // Column by column, so that the stores are sequential (row-by-row stores stride through
   // kt and stall on 4K aliasing); the 2·L source cache lines stay in L1.
@@ -408,8 +423,8 @@ ENTRY void BS_ENTRY(attention_head)(const float *q, const float *k, const float 
     long rows = min_long(6, length - i);
     SixRows a = six_rows(q, i, length - 1, ld);
     for (long j0 = 0; j0 < padded; j0 += 16) store_rows(tile6x16(d, a, kt + j0, padded), rows, scores + j0, padded);
-    for (long r = 0; r < rows; r++) softmax_row(scores + r * padded, length, padded, scale, probs + (i + r) * length);
-    if (context)
-      context_rows(six_rows(probs, i, length - 1, length), rows, length, packed, d, context + i * ldc, ldc);
+    float *out = probs ? probs + i * length : rows6;
+    for (long r = 0; r < rows; r++) softmax_row(scores + r * padded, length, padded, scale, out + r * length);
+    if (context) context_rows(six_rows(out, 0, rows - 1, length), rows, length, packed, d, context + i * ldc, ldc);
   }
 }

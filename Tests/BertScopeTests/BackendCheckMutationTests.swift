@@ -27,6 +27,8 @@ final class MutantBackend: ComputeBackend, @unchecked Sendable {
     case modeCountUnchecked
     /// attention (fused): the context right, the probabilities never stored.
     case fusedProbsNotStored
+    /// attentionContextOnly: the softmax without the scale (as if scale were 1).
+    case contextOnlyUnscaled
     /// attentionContext: the last key of every sequence left out of P·V.
     case contextDropsLastKey
     /// attentionFeatures: written at 0 whatever the offset.
@@ -159,6 +161,15 @@ final class MutantBackend: ComputeBackend, @unchecked Sendable {
       scale: scale, modes: self.modes(modes, heads: heads))
   }
 
+  func attentionContextOnly(
+    context: FloatStorage, qkv: FloatStorage, layout: Layout, batch: PackedBatch, heads: Int, headDim: Int,
+    scale: Float, modes: [HeadMode]
+  ) throws {
+    try base.attentionContextOnly(
+      context: context, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim,
+      scale: mutation == .contextOnlyUnscaled ? 1 : scale, modes: self.modes(modes, heads: heads))
+  }
+
   func headDistances(
     out: FloatStorage, entropies: FloatStorage, probs: FloatStorage, layers: Int, layout: Layout, batch: PackedBatch,
     heads: Int
@@ -256,7 +267,7 @@ struct BackendCheckMutationTests {
       try checkActivationAccuracy(backend, label: label)
     case .residualReadAfterWrite:
       try checkLinearInPlace(backend, seed: 7, label: label)
-    case .headModesIgnored, .modeCountUnchecked, .fusedProbsNotStored:
+    case .headModesIgnored, .modeCountUnchecked, .fusedProbsNotStored, .contextOnlyUnscaled:
       try checkAttention(backend, label: label)
     case .contextDropsLastKey:
       try checkAttentionContext(backend, label: label)

@@ -272,7 +272,7 @@ let attentionCases: [([Int], Int, Int)] = [
   ([7], 1, 5),
 ]
 
-/// `attentionProbs` and the fused `attention` against `Reference.attentionProbs` for three mode
+/// `attentionProbs`, the fused `attention` and `attentionContextOnly` against `Reference.attentionProbs` for three mode
 /// sets (none, which means all normal; all normal spelled out; uniform, zero and normal heads),
 /// with q and k in [-2, 2] so that rows are far from uniform; the fused op's P·V against the
 /// reference product of the probabilities it wrote. A mode count other than the head count is
@@ -312,6 +312,14 @@ func checkAttention<B: ComputeBackend>(_ backend: B, label: String) throws {
         try backend.read(context, range: 0..<contextCount),
         Reference.attentionContext(probs: got, qkv: qkv, batch: batch, heads: heads, headDim: d),
         atol: 1e-5, "fused context \(what)")
+      // Without maps: the context of the reference probabilities (it writes none to compare).
+      let alone = try backend.makeBuffer(count: contextCount)
+      try backend.attentionContextOnly(
+        context: alone, qkv: dqkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: scale, modes: modes)
+      m.check(
+        try backend.read(alone, range: 0..<contextCount),
+        Reference.attentionContext(probs: expected.map { Float($0) }, qkv: qkv, batch: batch, heads: heads, headDim: d),
+        atol: 1e-5, "context without maps \(what)")
     }
     if heads > 1 {
       let wrong = [HeadMode](repeating: .normal, count: heads - 1)
@@ -331,6 +339,14 @@ func checkAttention<B: ComputeBackend>(_ backend: B, label: String) throws {
             try backend.attention(
               probs: probs, context: context, qkv: dqkv, layout: layout, batch: batch, heads: heads, headDim: d,
               scale: scale, modes: wrong)
+          }
+        ),
+        (
+          "attentionContextOnly",
+          {
+            try backend.attentionContextOnly(
+              context: context, qkv: dqkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: scale,
+              modes: wrong)
           }
         ),
       ]

@@ -115,7 +115,13 @@ struct OpenCLBenchmarks {
     do {
       var rng = SplitMix64(seed: 43)
       let (hidden, heads, d, ffn) = (384, 12, 32, 1536)
-      let batch = TestInputs.batch(lengths: Array(repeating: 128, count: 32), heads: heads, vocab: 1000, rng: &rng)
+      // BERTSCOPE_BENCH_SHAPE=BxL (e.g. 8x512) times another batch shape (default 32x128).
+      let shape = (ProcessInfo.processInfo.environment["BERTSCOPE_BENCH_SHAPE"] ?? "").split(separator: "x")
+        .compactMap { Int($0) }
+      let (count, length) = shape.count == 2 && shape.allSatisfy({ $0 > 0 }) ? (shape[0], shape[1]) : (32, 128)
+      print("ops at \(count) × \(length) tokens on \(backend.name)")
+      let batch = TestInputs.batch(
+        lengths: Array(repeating: length, count: count), heads: heads, vocab: 1000, rng: &rng)
       let t = batch.tokenCount
       let layout = try backend.makeLayout(batch)
       let x = try backend.makeBuffer(rng.floats(t * hidden))
@@ -150,6 +156,14 @@ struct OpenCLBenchmarks {
             try backend.attention(
               probs: probs, context: context, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d,
               scale: 0.17, modes: [])
+          }
+        ),
+        (
+          "attention, no maps",
+          {
+            try backend.attentionContextOnly(
+              context: context, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.17,
+              modes: [])
           }
         ),
         (

@@ -30,6 +30,39 @@ struct OpenCLGemmTilesTests {
     }
   }
 
+  @Test("kernel_gemm_gpu_vec: every candidate it can run builds and matches the reference")
+  func everyVectorCandidate() throws {
+    let info = try Self.device
+    let candidates = GPUGemmTiles.candidates(
+      maxWorkGroupSize: info.maxWorkGroupSize, localMemoryBytes: info.localMemoryBytes
+    ).filter { $0.isValidVector(maxWorkGroupSize: info.maxWorkGroupSize, localMemoryBytes: info.localMemoryBytes) }
+    #expect(candidates.count >= 8, "\(candidates.count) vector candidates")
+    #expect(candidates.contains(.large) && candidates.contains(.small))
+    // K of 45, 64 and 33: a last K-tile read element by element, and K not a multiple of 4.
+    for (i, tiles) in candidates.enumerated() {
+      let backend = try OpenCLTest.backend(.gpu) {
+        $0.gemmVector = true
+        $0.gemmTiles = tiles
+        $0.gemmSmallTiles = tiles
+      }
+      try checkLinear(backend, shapes: Self.shapes, seed: UInt64(200 + i), label: "gpu vector GEMM \(tiles)")
+    }
+  }
+
+  @Test("the transposed, padded weight of kernel_gemm_gpu_vec")
+  func transposePadded() {
+    let w: [Float] = [1, 2, 3, 4, 5, 6]  // [2, 3]
+    let (t, np) = OpenCLBackend.transposePadded(w, rows: 2, cols: 3)
+    #expect(np == 128)
+    #expect(t.count == 32 * 128)
+    #expect(t[0] == 1 && t[1] == 4 && t[128] == 2 && t[129] == 5 && t[256] == 3 && t[257] == 6)
+    #expect(t.enumerated().filter { ![0, 1, 128, 129, 256, 257].contains($0.offset) }.allSatisfy { $0.element == 0 })
+    // 128 × 128 × 32 double buffers need 64 KB: not on a device with 48 KB.
+    let huge = GPUGemmTiles(tileM: 128, tileN: 128, tileK: 32, wptM: 8, wptN: 8)
+    #expect(!huge.isValidVector(maxWorkGroupSize: 256, localMemoryBytes: 48 * 1024))
+    #expect(GPUGemmTiles.large.isValidVector(maxWorkGroupSize: 256, localMemoryBytes: 48 * 1024))
+  }
+
   @Test("tiles a device cannot run are invalid")
   func invalidTiles() {
     let big = UInt64(64 * 1024)

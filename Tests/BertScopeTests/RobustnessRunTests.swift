@@ -304,9 +304,17 @@ struct MemoryBudgetTests {
   @Test("the estimate tracks the CPU pass: activations, scratch and held attention maps")
   func estimate() throws {
     let c = BertConfig(vocabSize: 10, hiddenSize: 384, numLayers: 6, numHeads: 12, intermediateSize: 1536)
+    // Without maps, features or distances no layer keeps probabilities (attentionContextOnly).
     let none = MemoryBudget.estimate(lengths: [128], config: c, mapLayers: 0, mapHeads: 0, hostActivations: true)
-    #expect(none == 4 * (128 * 384 * 6 + 128 * 1536 + 128 * 128 * 12))
+    #expect(none == 4 * (128 * 384 * 6 + 128 * 1536))
     let all = MemoryBudget.estimate(lengths: [128], config: c, mapLayers: 6, mapHeads: 12, hostActivations: true)
     #expect(all - none == 4 * 6 * 128 * 128 * 12)
+    // Features need one scratch map buffer for the layers whose maps are not kept.
+    let features = MemoryBudget.estimate(
+      lengths: [128], config: c, mapLayers: 2, mapHeads: 12, hostActivations: true, features: true)
+    #expect(features - none == 4 * 3 * 128 * 128 * 12)
+    let allFeatures = MemoryBudget.estimate(
+      lengths: [128], config: c, mapLayers: 6, mapHeads: 12, hostActivations: true, features: true)
+    #expect(allFeatures == all)
   }
 }

@@ -44,6 +44,17 @@ extension CPUBackend {
       context: context.pointer)
   }
 
+  /// `attention`'s context without writing the probabilities: each block of six rows'
+  /// probabilities stays in the head's scratch (the same arithmetic, so the same context).
+  func attentionContextOnly(
+    context: FloatStorage, qkv: FloatStorage, layout: Layout, batch: PackedBatch, heads: Int, headDim d: Int,
+    scale: Float, modes: [HeadMode]
+  ) throws {
+    let modes = try Self.headModes(modes, heads: heads, op: "attentionContextOnly")
+    attentionHeads(
+      qkv.pointer, batch, heads: heads, d: d, scale: scale, modes: modes, probs: nil, context: context.pointer)
+  }
+
   /// As on OpenCL: no modes means every head normal; otherwise one mode per head.
   private static func headModes(_ modes: [HeadMode], heads: Int, op: String) throws -> [HeadMode] {
     guard modes.isEmpty || modes.count == heads else {
@@ -53,10 +64,10 @@ extension CPUBackend {
   }
 
   /// Every (sequence, head)'s probabilities into `probs` ([nh, L, L] per sequence at its
-  /// `probOffsets`) and, with `context` ([T, H]), its P·V.
+  /// `probOffsets`; nil: not kept) and, with `context` ([T, H]), its P·V.
   private func attentionHeads(
     _ qkv: UnsafeMutablePointer<Float>, _ batch: PackedBatch, heads: Int, d: Int, scale: Float, modes: [HeadMode],
-    probs: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>?
+    probs: UnsafeMutablePointer<Float>?, context: UnsafeMutablePointer<Float>?
   ) {
     let level = kernels.level
     let hidden = heads * d, ld = 3 * hidden
@@ -69,7 +80,8 @@ extension CPUBackend {
       withScratch(length: length, d: d) { scratch in
         bs_attention_head(
           level, q, q + hidden, q + 2 * hidden, ld, length, d, scale, modes[h].rawValue,
-          probs + batch.probOffsets[s] + h * length * length, context.map { $0 + offset * hidden + h * d }, hidden,
+          probs.map { $0 + batch.probOffsets[s] + h * length * length }, context.map { $0 + offset * hidden + h * d },
+          hidden,
           scratch)
       }
     }

@@ -203,6 +203,15 @@ protocol ComputeBackend: AnyObject, Sendable {
     probs: Buffer, context: Buffer, qkv: Buffer, layout: Layout, batch: PackedBatch, heads: Int, headDim: Int,
     scale: Float, modes: [HeadMode]) throws
 
+  /// `attention`'s context alone, for a pass that keeps no maps, map features or head
+  /// distances: no probability buffer is written (a GPU backend never stores the L × L maps,
+  /// FlashAttention-style). context: [T, H]; qkv and modes as in `attentionProbs`.
+  /// Deliberately without a default built on `attention`: every backend says how it avoids
+  /// the maps.
+  func attentionContextOnly(
+    context: Buffer, qkv: Buffer, layout: Layout, batch: PackedBatch, heads: Int, headDim: Int, scale: Float,
+    modes: [HeadMode]) throws
+
   /// The `AttentionFeatures` vector of every map of one layer, next to the maps:
   /// `out[offset + (s·nh + h)·count ..< +count]` for sequence s, head h, from `probs` as
   /// written by `attentionProbs` and the batch's token kinds and segments.

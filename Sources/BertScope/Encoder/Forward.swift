@@ -275,6 +275,13 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
         ) : nil
     }
 
+    /// Whether layer `l`'s probabilities are used: its maps are kept, or map features or head
+    /// distances are computed from them. Otherwise the layer runs `attentionContextOnly` and no
+    /// probability buffer is made.
+    func needsProbabilities(layer l: Int) -> Bool {
+      request.mapLayers.contains(l) || features != nil || distances != nil
+    }
+
     /// The buffer layer `l`'s probabilities go to.
     func probs(layer l: Int) throws -> B.Buffer {
       if request.mapLayers.contains(l) {
@@ -323,22 +330,30 @@ final class Forward<B: ComputeBackend>: EncoderEngine, @unchecked Sendable {
   /// One `BertLayer` on `pass.x`, in place: attention (+ its map features), then the FFN.
   func layer(_ l: Int, _ pass: Pass) throws {
     let w = layers[l], c = config, t = pass.batch.tokenCount, h = c.hiddenSize, nh = c.numHeads, d = c.headDim
-    let probs = try pass.probs(layer: l)
     let modes = pass.request.headModes?[l] ?? Array(repeating: .normal, count: nh)
+    let scale = 1 / Float(d).squareRoot()
     try backend.linear(
       out: pass.qkv, input: pass.x, rows: t, weight: w.qkv, bias: w.qkvBias, epilogue: .bias, activation: activation)
-    try backend.attention(
-      probs: probs, context: pass.context, qkv: pass.qkv, layout: pass.layout, batch: pass.batch, heads: nh, headDim: d,
-      scale: 1 / Float(d).squareRoot(), modes: modes)
-    if let features = pass.features {
-      try backend.attentionFeatures(
-        out: features, offset: l * pass.featureStride, probs: probs, layout: pass.layout, batch: pass.batch, heads: nh)
-    }
-    if let d = pass.distances {
-      try backend.copy(probs, count: pass.batch.probCount, to: d.probs, at: l * pass.batch.probCount)
-    }
-    if pass.request.mapLayers.contains(l) {
-      pass.mapReads.append(try backend.startRead(probs, mapExtent(pass).extent))
+    if pass.needsProbabilities(layer: l) {
+      let probs = try pass.probs(layer: l)
+      try backend.attention(
+        probs: probs, context: pass.context, qkv: pass.qkv, layout: pass.layout, batch: pass.batch, heads: nh,
+        headDim: d, scale: scale, modes: modes)
+      if let features = pass.features {
+        try backend.attentionFeatures(
+          out: features, offset: l * pass.featureStride, probs: probs, layout: pass.layout, batch: pass.batch,
+          heads: nh)
+      }
+      if let d = pass.distances {
+        try backend.copy(probs, count: pass.batch.probCount, to: d.probs, at: l * pass.batch.probCount)
+      }
+      if pass.request.mapLayers.contains(l) {
+        pass.mapReads.append(try backend.startRead(probs, mapExtent(pass).extent))
+      }
+    } else {
+      try backend.attentionContextOnly(
+        context: pass.context, qkv: pass.qkv, layout: pass.layout, batch: pass.batch, heads: nh, headDim: d,
+        scale: scale, modes: modes)
     }
     try backend.linear(
       out: pass.y, input: pass.context, rows: t, weight: w.attentionOutput, bias: w.attentionOutputBias,

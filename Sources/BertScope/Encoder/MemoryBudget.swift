@@ -29,21 +29,24 @@ public enum MemoryBudget {
 
   /// Host bytes of a forward pass over sequences of `lengths` tokens. On the CPU backend (and
   /// OpenCL on a CPU device, whose buffers are host memory):
-  /// activations `x, y, context` `[T, H]`, `qkv` `[T, 3H]`, `ffn` `[T, FFN]`, one scratch
-  /// probability buffer `[Σ heads·L²]` plus one per layer whose maps are returned. Elsewhere
+  /// activations `x, y, context` `[T, H]`, `qkv` `[T, 3H]`, `ffn` `[T, FFN]`, one probability
+  /// buffer `[Σ heads·L²]` per layer whose maps are returned, plus one scratch buffer for the
+  /// other layers when map `features` or `headDistances` need their probabilities (without
+  /// them those layers run `attentionContextOnly`, which keeps none). Elsewhere
   /// only what comes back: the hidden state and the maps. Both: `hiddenStates` layer
   /// boundaries `[T, H]` when they are kept; with `headDistances`, every layer's
   /// probabilities (`layers · heads · Σ L²`, on the host for the CPU backend) and the pairwise
   /// sums read back (`count · (layers·heads)²`).
   static func estimate(
     lengths: [Int], config c: BertConfig, mapLayers: Int, mapHeads: Int, hostActivations: Bool, hiddenStates: Int = 0,
-    headDistances: Bool = false
+    headDistances: Bool = false, features: Bool = false
   ) -> Int {
     let tokens = lengths.reduce(0, +)
     let squares = lengths.reduce(0) { $0 + $1 * $1 }
     var floats = tokens * c.hiddenSize * (1 + hiddenStates)
     if hostActivations {
-      floats += tokens * (5 * c.hiddenSize + c.intermediateSize) + squares * c.numHeads * (1 + mapLayers)
+      let scratch = (features || headDistances) && mapLayers < c.numLayers ? 1 : 0
+      floats += tokens * (5 * c.hiddenSize + c.intermediateSize) + squares * c.numHeads * (scratch + mapLayers)
     } else {
       floats += squares * mapHeads * mapLayers
     }
@@ -69,7 +72,7 @@ public enum MemoryBudget {
     let need = estimate(
       lengths: lengths, config: config, mapLayers: layers.count, mapHeads: heads.count,
       hostActivations: hostActivations,
-      hiddenStates: boundaries, headDistances: options.headDistances)
+      hiddenStates: boundaries, headDistances: options.headDistances, features: options.featureKinds != nil)
     let limit = budget ?? bytes
     guard need > limit else { return }
     let tokens = lengths.reduce(0, +)

@@ -87,6 +87,12 @@ public enum SelfTest {
       scale: 0.18, modes: [.normal, .uniform, .zero])
     results.append(
       ("attention (fused)", try backend.read(fusedContext, range: 0..<(batch.tokenCount * heads * d)), 1e-4))
+    let aloneContext = try backend.makeBuffer(count: batch.tokenCount * heads * d)
+    try backend.attentionContextOnly(
+      context: aloneContext, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: 0.18,
+      modes: [.normal, .uniform, .zero])
+    results.append(
+      ("attention (no maps)", try backend.read(aloneContext, range: 0..<(batch.tokenCount * heads * d)), 1e-4))
     // Two "layers": the probabilities above, then the fused pass's (the same maps).
     let layered = try backend.makeBuffer(count: 2 * batch.probCount)
     try backend.copy(probs, count: batch.probCount, to: layered, at: 0)

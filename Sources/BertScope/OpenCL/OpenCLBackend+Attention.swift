@@ -74,16 +74,67 @@ extension OpenCLBackend {
     }
   }
 
-  /// Transposes the keys (kernel_attention_keys) and returns the arguments of the
-  /// probabilities kernels (with `context` after `probs` for the fused one) and their build
-  /// options. Call inside `locked`.
-  private func probsArguments(
-    probs: OpenCLBuffer, context: OpenCLBuffer?, qkv: OpenCLBuffer, layout: OpenCLLayout, batch: PackedBatch,
-    heads: Int, headDim: Int, scale: Float, modes: [HeadMode], op: String
-  ) throws -> ([Arg], String) {
-    let tokens = batch.tokenCount
-    let modeBuffer = try modesBuffer(modes, heads: heads)
-    let hidden = heads * headDim
+  /// `attention`'s context without its probabilities, for a pass that keeps no maps, map
+  /// features or head distances: no L × L buffer is written or read. CPU devices run the fused
+  /// kernel's arithmetic with each block's rows `__private` (kernel_attention_rows_cpu, so the
+  /// context is the same as `attention`'s to the bit) while the sequences fit it, GPUs (and CPU
+  /// devices for longer sequences) the online-softmax kernel_attention_flash_gpu.
+  func attentionContextOnly(
+    context: OpenCLBuffer, qkv: OpenCLBuffer, layout: OpenCLLayout, batch: PackedBatch, heads: Int, headDim: Int,
+    scale: Float, modes: [HeadMode]
+  ) throws {
+    let op = "attentionContextOnly"
+    try require(heads > 0 && headDim > 0, "\(op): \(heads) heads of dimension \(headDim)")
+    try require(
+      layout.tokenCount == batch.tokenCount && layout.sequenceCount == batch.count, "\(op): layout and batch disagree")
+    try require(batch.heads == heads, "\(op): the batch was packed for \(batch.heads) heads, not \(heads)")
+    let tokens = batch.tokenCount, hidden = heads * headDim
+    try require(
+      qkv.count >= tokens * 3 * hidden, "\(op): qkv holds \(qkv.count) floats, needs [\(tokens), \(3 * hidden)]")
+    try require(
+      context.count >= tokens * hidden, "\(op): context holds \(context.count) floats, needs [\(tokens), \(hidden)]")
+    try require(modes.isEmpty || modes.count == heads, "\(op): \(modes.count) head modes for \(heads) heads")
+    guard tokens > 0 else { return }
+    try locked {
+      if config.variant == .cpu && batch.maxLength <= config.privateRowsLimit {
+        let keysT = try transposedKeys(qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim, op: op)
+        let options =
+          config.attentionOptions(headDim: headDim)
+          + " -D WITH_CONTEXT -D PRIVATE_ROWS -D P_SPACE=__private -D MAX_L=\(config.privateRowsLimit)"
+        let k = try kernel("attention_context.cl+attention_probs.cl", "kernel_attention_rows_cpu", options: options)
+        try enqueue(
+          k,
+          [
+            .buffer(context), .buffer(qkv), .buffer(keysT), .buffer(layout.blockSequence), .buffer(layout.blockRow),
+            .buffer(layout.lengths), .buffer(layout.tokenOffsets), .buffer(layout.paddedOffsets),
+            .buffer(try modesBuffer(modes, heads: heads)), .int(layout.blockCount), .int(hidden), .float(scale),
+          ], global: [layout.blockCount, heads], local: [config.attentionLocal, 1])
+        return
+      }
+      try require(layout.flashRows == config.flashRows, "\(op): layout made by another backend")
+      // Halve the key tile until the K and V tiles fit the device's __local memory.
+      var tiles = config
+      while tiles.flashKeys > 1 && UInt64(tiles.flashLocalBytes(headDim: headDim)) > device.localMemoryBytes {
+        tiles.flashKeys /= 2
+      }
+      let k = try kernel(
+        "attention_flash.cl", "kernel_attention_flash_gpu", options: tiles.flashOptions(headDim: headDim))
+      try enqueue(
+        k,
+        [
+          .buffer(context), .buffer(qkv), .buffer(layout.flashSequence), .buffer(layout.flashRow),
+          .buffer(layout.lengths), .buffer(layout.tokenOffsets), .buffer(try modesBuffer(modes, heads: heads)),
+          .int(layout.flashBlockCount), .int(hidden), .float(scale),
+        ], global: [layout.flashBlockCount * config.flashRows, heads], local: [config.flashRows, 1])
+    }
+  }
+
+  /// Keys transposed per (sequence, head) into the layout's scratch (kernel_attention_keys), for
+  /// the CPU-device probability kernels and kernel_attention_probs_gpu. Call inside `locked`.
+  private func transposedKeys(
+    qkv: OpenCLBuffer, layout: OpenCLLayout, batch: PackedBatch, heads: Int, headDim: Int, op: String
+  ) throws -> OpenCLBuffer {
+    let tokens = batch.tokenCount, hidden = heads * headDim
     let options = config.attentionOptions(headDim: headDim)
     try require(layout.blockRows == config.attentionRows, "\(op): layout made by another backend")
     let keysT: OpenCLBuffer
@@ -100,6 +151,20 @@ extension OpenCLBackend {
         .buffer(keysT), .buffer(qkv), .buffer(layout.tokenSequence), .buffer(layout.lengths),
         .buffer(layout.tokenOffsets), .buffer(layout.paddedOffsets), .int(tokens), .int(hidden),
       ], global: [tokens, heads], local: [config.variant == .cpu ? config.rowLocal : 64, 1])
+    return keysT
+  }
+
+  /// Transposes the keys (`transposedKeys`) and returns the arguments of the probabilities
+  /// kernels (with `context` after `probs` for the fused one) and their build options. Call
+  /// inside `locked`.
+  private func probsArguments(
+    probs: OpenCLBuffer, context: OpenCLBuffer?, qkv: OpenCLBuffer, layout: OpenCLLayout, batch: PackedBatch,
+    heads: Int, headDim: Int, scale: Float, modes: [HeadMode], op: String
+  ) throws -> ([Arg], String) {
+    let modeBuffer = try modesBuffer(modes, heads: heads)
+    let hidden = heads * headDim
+    let options = config.attentionOptions(headDim: headDim)
+    let keysT = try transposedKeys(qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: headDim, op: op)
     let args: [Arg] =
       [.buffer(probs)] + (context.map { [Arg.buffer($0)] } ?? []) + [
         .buffer(qkv), .buffer(keysT), .buffer(layout.blockSequence), .buffer(layout.blockRow),

@@ -19,6 +19,7 @@ extension OpenCLBackend {
     let rows = config.attentionRows
     var tokenSequence = [Int32](repeating: 0, count: batch.tokenCount)
     var paddedOffsets: [Int32] = [], blockSequence: [Int32] = [], blockRow: [Int32] = []
+    var flashSequence: [Int32] = [], flashRow: [Int32] = []
     var padded = 0
     for (s, (offset, length)) in zip(batch.tokenOffsets, batch.lengths).enumerated() {
       for t in offset..<(offset + length) { tokenSequence[t] = Int32(s) }
@@ -27,6 +28,10 @@ extension OpenCLBackend {
       for row in stride(from: 0, to: length, by: rows) {
         blockSequence.append(Int32(s))
         blockRow.append(Int32(row))
+      }
+      for row in stride(from: 0, to: length, by: config.flashRows) {
+        flashSequence.append(Int32(s))
+        flashRow.append(Int32(row))
       }
     }
     return try locked {
@@ -40,7 +45,8 @@ extension OpenCLBackend {
         probOffsets: try upload(batch.probOffsets.map { Int32($0) }),
         paddedOffsets: try upload(paddedOffsets), blockSequence: try upload(blockSequence),
         blockRow: try upload(blockRow), kinds: try upload(batch.kinds), withinUniform: try upload(batch.withinUniform),
-        blockRows: rows, blockCount: blockSequence.count,
+        blockRows: rows, blockCount: blockSequence.count, flashSequence: try upload(flashSequence),
+        flashRow: try upload(flashRow), flashRows: config.flashRows, flashBlockCount: flashSequence.count,
         tokenCount: batch.tokenCount, sequenceCount: batch.count, paddedTokenCount: padded)
     }
   }

@@ -11,8 +11,32 @@ extension OpenCLBackend {
       let buffer = try locked { try upload(packed) }
       return OpenCLMatrix(buffer: buffer, rows: rows, cols: cols, panelWidth: config.gemmNR)
     }
+    if config.gemmVector {
+      let (transposed, stride) = Self.transposePadded(weight, rows: rows, cols: cols)
+      let buffer = try locked { try upload(transposed) }
+      return OpenCLMatrix(buffer: buffer, rows: rows, cols: cols, panelWidth: nil, transposedStride: stride)
+    }
     let buffer = try locked { try upload(weight) }
     return OpenCLMatrix(buffer: buffer, rows: rows, cols: cols, panelWidth: nil)
+  }
+
+  /// What kernel_gemm_gpu_vec's transposed weights are padded to: K to a multiple of 32, N of
+  /// 128, so that every valid tile divides them and its W loads need no bounds checks.
+  static let transposePadding = (k: 32, n: 128)
+
+  /// `weight` [n, k] → Wᵀ `[kp, np]`, zero past k and n; returns it and np.
+  static func transposePadded(_ weight: [Float], rows n: Int, cols k: Int) -> ([Float], Int) {
+    let kp = (k + transposePadding.k - 1) / transposePadding.k * transposePadding.k
+    let np = (n + transposePadding.n - 1) / transposePadding.n * transposePadding.n
+    var out = [Float](repeating: 0, count: kp * np)
+    weight.withUnsafeBufferPointer { w in
+      out.withUnsafeMutableBufferPointer { t in
+        for row in 0..<n {
+          for col in 0..<k { t[col * np + row] = w[row * k + col] }
+        }
+      }
+    }
+    return (out, np)
   }
 
   func linear(
@@ -42,6 +66,22 @@ extension OpenCLBackend {
         let tiles = (rows + cpu.gemmMR - 1) / cpu.gemmMR
         let panels = (n + nr - 1) / nr
         try enqueue(kern, args, global: [tiles, panels], local: [cpu.gemmLocal, 1])
+      } else if let np = weight.transposedStride {
+        var tiles = config.gpuGemmTiles(m: rows, n: n, computeUnits: device.computeUnits)
+        // Double buffers take twice the local memory: halve the K step until they fit.
+        while tiles.tileK > 4 && UInt64(tiles.vectorLocalMemoryBytes) > device.localMemoryBytes { tiles.tileK /= 2 }
+        try require(
+          tiles.isValidVector(maxWorkGroupSize: device.maxWorkGroupSize, localMemoryBytes: device.localMemoryBytes),
+          "linear: GEMM tiles \(tiles) cannot run kernel_gemm_gpu_vec on \(device.name)")
+        let kern = try kernel(
+          "gemm_gpu_vec.cl", "kernel_gemm_gpu_vec", options: OpenCLKernelConfig.gpuGemmOptions(tiles))
+        let (lx, ly) = tiles.localSize
+        let global = [(n + tiles.tileN - 1) / tiles.tileN * lx, (rows + tiles.tileM - 1) / tiles.tileM * ly]
+        let vectorArgs: [Arg] = [
+          .buffer(out), .buffer(input), .buffer(weight.buffer), .buffer(bias), .buffer(residual), .int(rows), .int(n),
+          .int(k), .int(np), .int(Int(epilogue.code)), .int(Int(activation.rawValue)),
+        ]
+        try enqueue(kern, vectorArgs, global: global, local: [lx, ly])
       } else {
         // Few output tiles (small batches) leave most of a GPU idle: use smaller ones.
         let tiles = config.gpuGemmTiles(m: rows, n: n, computeUnits: device.computeUnits)

@@ -32,6 +32,19 @@ struct GPUGemmTiles: Sendable, Hashable, Codable, CustomStringConvertible {
     return workGroupSize <= maxWorkGroupSize && UInt64(localMemoryBytes) <= limit
   }
 
+  /// Bytes of `__local` memory kernel_gemm_gpu_vec declares: two buffers each of
+  /// `As[tileK][tileM]` and `Bs[tileK][tileN]`.
+  var vectorLocalMemoryBytes: Int { 4 * 2 * tileK * (tileM + tileN) }
+
+  /// Whether kernel_gemm_gpu_vec can run these tiles: `isValid`'s rules with its double
+  /// buffers' local memory, a K step of a multiple of 4 (float4 loads) and tiles dividing the
+  /// transposed weight's padding (`OpenCLBackend.transposePadding`).
+  func isValidVector(maxWorkGroupSize: Int, localMemoryBytes limit: UInt64) -> Bool {
+    isValid(maxWorkGroupSize: maxWorkGroupSize, localMemoryBytes: limit) && tileK % 4 == 0 && tileN % 4 == 0
+      && OpenCLBackend.transposePadding.n % tileN == 0 && OpenCLBackend.transposePadding.k % tileK == 0
+      && UInt64(vectorLocalMemoryBytes) <= limit
+  }
+
   /// Output tiles (work-groups) of an `m × n` GEMM.
   func workGroups(m: Int, n: Int) -> Int { (m + tileM - 1) / tileM * ((n + tileN - 1) / tileN) }
 

@@ -86,12 +86,17 @@ public final class OpenCLMatrix: @unchecked Sendable {
   public let rows: Int
   /// Input features: columns of the `[out, in]` weight.
   public let cols: Int
+  /// CPU devices: the packed panels' width (gemm_cpu.cl).
   let panelWidth: Int?
-  init(buffer: OpenCLBuffer, rows: Int, cols: Int, panelWidth: Int?) {
+  /// GPUs with kernel_gemm_gpu_vec: the weight is stored transposed, `[Kp, transposedStride]`
+  /// (`OpenCLBackend.transposePadded`); nil: as given, `[out, in]`.
+  let transposedStride: Int?
+  init(buffer: OpenCLBuffer, rows: Int, cols: Int, panelWidth: Int?, transposedStride: Int? = nil) {
     self.buffer = buffer
     self.rows = rows
     self.cols = cols
     self.panelWidth = panelWidth
+    self.transposedStride = transposedStride
   }
 }
 
@@ -110,6 +115,11 @@ public final class OpenCLLayout: @unchecked Sendable {
   let kinds, withinUniform: OpenCLBuffer
   let blockRows: Int
   let blockCount: Int
+  /// [flashBlockCount] sequence and first row of each block of `flashRows` query rows
+  /// (attention without maps, kernel_attention_flash_gpu).
+  let flashSequence, flashRow: OpenCLBuffer
+  let flashRows: Int
+  let flashBlockCount: Int
   let tokenCount: Int
   let sequenceCount: Int
   let paddedTokenCount: Int
@@ -122,8 +132,13 @@ public final class OpenCLLayout: @unchecked Sendable {
     tokenSequence: OpenCLBuffer,
     lengths: OpenCLBuffer, tokenOffsets: OpenCLBuffer, probOffsets: OpenCLBuffer, paddedOffsets: OpenCLBuffer,
     blockSequence: OpenCLBuffer, blockRow: OpenCLBuffer, kinds: OpenCLBuffer, withinUniform: OpenCLBuffer,
-    blockRows: Int, blockCount: Int, tokenCount: Int, sequenceCount: Int, paddedTokenCount: Int
+    blockRows: Int, blockCount: Int, flashSequence: OpenCLBuffer, flashRow: OpenCLBuffer, flashRows: Int,
+    flashBlockCount: Int, tokenCount: Int, sequenceCount: Int, paddedTokenCount: Int
   ) {
+    self.flashSequence = flashSequence
+    self.flashRow = flashRow
+    self.flashRows = flashRows
+    self.flashBlockCount = flashBlockCount
     self.kinds = kinds
     self.withinUniform = withinUniform
     self.ids = ids

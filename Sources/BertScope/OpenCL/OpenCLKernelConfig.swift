@@ -25,6 +25,21 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   var gemmSmallTiles = GPUGemmTiles.small
   /// Work-group size of the reduction kernels (a power of two).
   var reductionGroup = 128
+  /// GPU variant: kernel_gemm_gpu_vec (weights transposed and padded once at upload, float4
+  /// loads, double-buffered tiles) instead of kernel_gemm_gpu. Off by default until measured
+  /// faster on a real GPU; `bertscope tune` times both.
+  var gemmVector = false
+
+  // Attention without maps (attention_flash.cl, both variants; on CPU devices only for
+  // sequences too long for kernel_attention_rows_cpu): query rows per work-group (a work-item
+  // each) and keys per __local K/V tile.
+  var flashRows = 64
+  var flashKeys = 32
+  /// Floats of the __private array that holds kernel_attention_rows_cpu's attentionRows × L
+  /// probabilities (CPU devices, no maps); longer sequences go to the flash kernel.
+  var privateRowsFloats = 4096
+  /// The longest sequence kernel_attention_rows_cpu takes.
+  var privateRowsLimit: Int { privateRowsFloats / max(attentionRows, 1) }
 
   /// How results reach the host (not a kernel setting, but chosen by device type the same way).
   enum Readback: String, Sendable, CaseIterable {
@@ -53,6 +68,7 @@ struct OpenCLKernelConfig: Sendable, Equatable {
       config.gemmTiles.tileN = 32
     }
     while config.reductionGroup > maxWorkGroupSize { config.reductionGroup /= 2 }
+    while config.flashRows > maxWorkGroupSize { config.flashRows /= 2 }
     return config
   }
 
@@ -74,5 +90,9 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   func attentionOptions(headDim: Int) -> String {
     "-D HEAD_DIM=\(headDim) -D ROWS=\(attentionRows)" + (variant == .cpu ? "" : " " + reductionOptions)
   }
+  /// Build options of attention_flash.cl for heads of `headDim`.
+  func flashOptions(headDim: Int) -> String { "-D HEAD_DIM=\(headDim) -D BR=\(flashRows) -D BC=\(flashKeys)" }
+  /// Bytes of __local memory kernel_attention_flash_gpu declares (a K and a V tile).
+  func flashLocalBytes(headDim: Int) -> Int { 2 * flashKeys * headDim * 4 }
   var suffix: String { "_" + variant.rawValue }
 }

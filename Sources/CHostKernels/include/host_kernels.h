@@ -45,12 +45,14 @@ int bs_kernels_level_available(int level);
 const char *bs_kernels_level_name(int level);
 
 /* Floats of scratch bs_attention_head needs for a sequence of `length` tokens and head
-   size d: Kᵀ in 16-column panels, six rows of scores and (for P·V) V padded to 16 columns. */
+   size d: Kᵀ in 16-column panels, six rows of scores, (for P·V) V padded to 16 columns and six
+   rows of probabilities (for P·V without a map). */
 size_t bs_attention_scratch_floats(long length, long d);
 
 /* Attention of one (sequence, head). q, k and v point at the head's first column in the
    sequence's first token row, rows `ld` apart ([length][d] each). probs: the head's
-   [length][length] map. With `context` (else NULL): also P·V into context[length][d], rows
+   [length][length] map, or NULL for none (then only the context, each six rows' probabilities
+   in scratch). With `context` (else NULL): also P·V into context[length][d], rows
    `ldc` apart, each six query rows right after their softmax. `mode`: BS_HEAD_*; an unknown
    mode acts as BS_HEAD_ZERO. `scratch`: bs_attention_scratch_floats(length, d) floats,
    64-byte aligned for speed. */
