@@ -10,10 +10,12 @@
 //       NDRange (blocks rounded up to the local size, heads). Its body, context_rows_cpu, also
 //       serves kernel_attention_fused_cpu: this file is built in front of attention_probs.cl
 //       with -D WITH_CONTEXT for that.
-// _gpu: one work-item per output element, a work-group per (row, head) (coalesced V reads);
-//       NDRange (T · HEAD_DIM, heads), local (HEAD_DIM, 1).
+// _gpu: blocks of CR query rows per work-group, V and P tiles in __local memory (see below);
+//       _rows_gpu: one work-item per output element (heads too wide for the tiled one).
 //
-// Build options: -D HEAD_DIM=<d> (required), -D ROWS=<query rows per work-item> (_cpu, default 4).
+// Build options: -D HEAD_DIM=<d> (required), -D ROWS=<query rows per work-item> (_cpu, default 4);
+// _gpu: -D CR=<rows per work-group> -D CRI=<rows per work-item> -D CK=<keys per tile>
+// (defaults 16, 4, 32).
 
 #ifndef HEAD_DIM
 #error "HEAD_DIM must be defined"
@@ -101,7 +103,68 @@ __kernel void kernel_attention_context_cpu(__global float *context, __global con
 }
 #endif
 
-__kernel __attribute__((reqd_work_group_size(HEAD_DIM, 1, 1))) void kernel_attention_context_gpu(
+// kernel_attention_context_gpu: a work-group per block of CR query rows of one (sequence, head)
+// (blockSeq, blockRow of CR-row blocks), HEAD_DIM × (CR / CRI) work-items; work-item (c, g)
+// computes column c of rows g·CRI…g·CRI+CRI−1. V is staged CK keys at a time in __local
+// memory with the block's CR × CK probabilities, so each V row is read from memory once per
+// block instead of once per query row. The products run over the keys in order, as
+// kernel_attention_context_rows_gpu's do (tile padding adds fma(0, 0, acc) = acc), so the two
+// give the same context.
+// NDRange exactly (blocks · HEAD_DIM, CR / CRI, heads), local (HEAD_DIM, CR / CRI, 1).
+#ifndef CR
+#define CR 16
+#endif
+#ifndef CRI
+#define CRI 4
+#endif
+#ifndef CK
+#define CK 32
+#endif
+#define CG (CR / CRI)
+
+__kernel __attribute__((reqd_work_group_size(HEAD_DIM, CG, 1))) void kernel_attention_context_gpu(
+    __global float *context, __global const float *probs, __global const float *qkv, __global const int *blockSeq,
+    __global const int *blockRow, __global const int *lengths, __global const int *tokenOffsets,
+    __global const int *probOffsets, int blocks, int H) {
+  __local float vs[CK][HEAD_DIM];
+  __local float ps[CR][CK + 1];
+  const int b = get_group_id(0), c = get_local_id(0), g = get_local_id(1), h = get_global_id(2);
+  const int s = blockSeq[b], i0 = blockRow[b], L = lengths[s], t0 = tokenOffsets[s];
+  const int rows = min(CR, L - i0);
+  const int lid = g * HEAD_DIM + c;
+  const size_t stride = 3 * (size_t)H;
+  __global const float *p0 = probs + probOffsets[s] + ((size_t)h * L + i0) * L;
+  __global const float *v0 = qkv + (size_t)t0 * stride + 2 * H + h * HEAD_DIM;
+  float acc[CRI];
+  for (int q = 0; q < CRI; q++) acc[q] = 0.0f;
+  for (int j0 = 0; j0 < L; j0 += CK) {
+    const int n = min(CK, L - j0);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int e = lid; e < CK * HEAD_DIM; e += HEAD_DIM * CG) {
+      const int j = e / HEAD_DIM, cc = e % HEAD_DIM;
+      vs[j][cc] = (j < n) ? v0[(size_t)(j0 + j) * stride + cc] : 0.0f;
+    }
+    for (int e = lid; e < CR * CK; e += HEAD_DIM * CG) {
+      const int r = e / CK, j = e % CK;
+      ps[r][j] = (r < rows && j < n) ? p0[(size_t)r * L + j0 + j] : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int j = 0; j < CK; j++) {
+      const float v = vs[j][c];
+#pragma unroll
+      for (int q = 0; q < CRI; q++) acc[q] = fma(ps[g * CRI + q][j], v, acc[q]);
+    }
+  }
+  for (int q = 0; q < CRI; q++) {
+    const int r = g * CRI + q;
+    if (r < rows) context[(size_t)(t0 + i0 + r) * H + h * HEAD_DIM + c] = acc[q];
+  }
+}
+
+// kernel_attention_context_rows_gpu: one work-item per output element, a work-group per
+// (row, head) (coalesced V reads); for heads wider than a work-group of the tiled kernel.
+// NDRange (T · HEAD_DIM, heads), local (HEAD_DIM, 1).
+__kernel __attribute__((reqd_work_group_size(HEAD_DIM, 1, 1))) void kernel_attention_context_rows_gpu(
     __global float *context, __global const float *probs, __global const float *qkv,
     __global const int *tokenSeq, __global const int *lengths, __global const int *tokenOffsets,
     __global const int *probOffsets, int T, int H) {

@@ -68,6 +68,23 @@ struct AttentionFusedTests {
     try checkAttention(backend, label: "flash BR \(rows) BC \(keys)")
   }
 
+  /// kernel_attention_context_gpu's tiles at the edges (one row, one key per tile, rows per
+  /// work-item not dividing a sequence, more keys per tile than any sequence has); contextRows
+  /// 0 runs the per-element kernel_attention_context_rows_gpu.
+  @Test(
+    "tiled P·V on GPU kernels: every tile shape agrees with the reference",
+    .enabled(if: OpenCLTest.available, OpenCLTest.skipReason),
+    arguments: [(16, 4, 32), (1, 1, 1), (8, 8, 16), (12, 3, 8), (32, 4, 256), (0, 1, 32)])
+  func contextTiles(rows: Int, perItem: Int, keys: Int) throws {
+    let backend = try OpenCLTest.backend(.gpu) {
+      $0.contextRows = rows
+      $0.contextRowsPerItem = perItem
+      $0.contextKeys = keys
+    }
+    try checkAttentionContext(backend, label: "P·V CR \(rows) CRI \(perItem) CK \(keys)")
+    try checkAttention(backend, label: "attention with P·V CR \(rows) CRI \(perItem) CK \(keys)")
+  }
+
   @Test(
     "CPU kernels: sequences too long for the private rows go to the flash kernel, still right",
     .enabled(if: OpenCLTest.available, OpenCLTest.skipReason))

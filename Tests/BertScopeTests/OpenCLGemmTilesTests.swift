@@ -47,6 +47,8 @@ struct OpenCLGemmTilesTests {
       }
       try checkLinear(backend, shapes: Self.shapes, seed: UInt64(200 + i), label: "gpu vector GEMM \(tiles)")
     }
+    // In place (the residual is the output) at a real shape, K = 1536, on the default tiles.
+    try checkLinearInPlace(try OpenCLTest.backend(.gpu) { $0.gemmVector = true }, seed: 9, label: "gpu vector GEMM")
   }
 
   @Test("the transposed, padded weight of kernel_gemm_gpu_vec")

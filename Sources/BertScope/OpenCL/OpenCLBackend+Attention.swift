@@ -111,7 +111,7 @@ extension OpenCLBackend {
           ], global: [layout.blockCount, heads], local: [config.attentionLocal, 1])
         return
       }
-      try require(layout.flashRows == config.flashRows, "\(op): layout made by another backend")
+      let blocks = try rowBlocks(layout, rows: config.flashRows)
       // Halve the key tile until the K and V tiles fit the device's __local memory.
       var tiles = config
       while tiles.flashKeys > 1 && UInt64(tiles.flashLocalBytes(headDim: headDim)) > device.localMemoryBytes {
@@ -122,10 +122,10 @@ extension OpenCLBackend {
       try enqueue(
         k,
         [
-          .buffer(context), .buffer(qkv), .buffer(layout.flashSequence), .buffer(layout.flashRow),
+          .buffer(context), .buffer(qkv), .buffer(blocks.sequence), .buffer(blocks.row),
           .buffer(layout.lengths), .buffer(layout.tokenOffsets), .buffer(try modesBuffer(modes, heads: heads)),
-          .int(layout.flashBlockCount), .int(hidden), .float(scale),
-        ], global: [layout.flashBlockCount * config.flashRows, heads], local: [config.flashRows, 1])
+          .int(blocks.count), .int(hidden), .float(scale),
+        ], global: [blocks.count * config.flashRows, heads], local: [config.flashRows, 1])
     }
   }
 
@@ -197,8 +197,22 @@ extension OpenCLBackend {
             .buffer(layout.lengths), .buffer(layout.tokenOffsets), .buffer(layout.probOffsets),
             .int(layout.blockCount), .int(hidden),
           ], global: [layout.blockCount, heads], local: [config.attentionLocal, 1])
+      } else if case let groups = config.contextRows / max(config.contextRowsPerItem, 1),
+        groups >= 1, config.contextRows % max(config.contextRowsPerItem, 1) == 0,
+        headDim * groups <= device.maxWorkGroupSize
+      {
+        let blocks = try rowBlocks(layout, rows: config.contextRows)
+        let k = try kernel(
+          "attention_context.cl", "kernel_attention_context_gpu", options: config.contextOptions(headDim: headDim))
+        try enqueue(
+          k,
+          [
+            .buffer(context), .buffer(probs), .buffer(qkv), .buffer(blocks.sequence), .buffer(blocks.row),
+            .buffer(layout.lengths), .buffer(layout.tokenOffsets), .buffer(layout.probOffsets), .int(blocks.count),
+            .int(hidden),
+          ], global: [blocks.count * headDim, groups, heads], local: [headDim, groups, 1])
       } else {
-        let k = try kernel("attention_context.cl", "kernel_attention_context_gpu", options: options)
+        let k = try kernel("attention_context.cl", "kernel_attention_context_rows_gpu", options: options)
         try enqueue(
           k,
           [

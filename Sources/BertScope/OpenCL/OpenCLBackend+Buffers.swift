@@ -19,7 +19,6 @@ extension OpenCLBackend {
     let rows = config.attentionRows
     var tokenSequence = [Int32](repeating: 0, count: batch.tokenCount)
     var paddedOffsets: [Int32] = [], blockSequence: [Int32] = [], blockRow: [Int32] = []
-    var flashSequence: [Int32] = [], flashRow: [Int32] = []
     var padded = 0
     for (s, (offset, length)) in zip(batch.tokenOffsets, batch.lengths).enumerated() {
       for t in offset..<(offset + length) { tokenSequence[t] = Int32(s) }
@@ -28,10 +27,6 @@ extension OpenCLBackend {
       for row in stride(from: 0, to: length, by: rows) {
         blockSequence.append(Int32(s))
         blockRow.append(Int32(row))
-      }
-      for row in stride(from: 0, to: length, by: config.flashRows) {
-        flashSequence.append(Int32(s))
-        flashRow.append(Int32(row))
       }
     }
     return try locked {
@@ -45,10 +40,25 @@ extension OpenCLBackend {
         probOffsets: try upload(batch.probOffsets.map { Int32($0) }),
         paddedOffsets: try upload(paddedOffsets), blockSequence: try upload(blockSequence),
         blockRow: try upload(blockRow), kinds: try upload(batch.kinds), withinUniform: try upload(batch.withinUniform),
-        blockRows: rows, blockCount: blockSequence.count, flashSequence: try upload(flashSequence),
-        flashRow: try upload(flashRow), flashRows: config.flashRows, flashBlockCount: flashSequence.count,
+        blockRows: rows, blockCount: blockSequence.count, sequenceLengths: batch.lengths,
         tokenCount: batch.tokenCount, sequenceCount: batch.count, paddedTokenCount: padded)
     }
+  }
+
+  /// The layout's blocks of `rows` query rows, uploaded on first use. Call inside `locked`.
+  func rowBlocks(_ layout: OpenCLLayout, rows: Int) throws -> RowBlocks {
+    try require(rows > 0, "blocks of \(rows) rows")
+    if let blocks = layout.otherBlocks[rows] { return blocks }
+    var sequence: [Int32] = [], first: [Int32] = []
+    for (s, length) in layout.sequenceLengths.enumerated() {
+      for row in stride(from: 0, to: length, by: rows) {
+        sequence.append(Int32(s))
+        first.append(Int32(row))
+      }
+    }
+    let blocks = RowBlocks(sequence: try upload(sequence), row: try upload(first), count: sequence.count)
+    layout.otherBlocks[rows] = blocks
+    return blocks
   }
 
   func copy(_ source: OpenCLBuffer, count: Int, to destination: OpenCLBuffer, at offset: Int) throws {

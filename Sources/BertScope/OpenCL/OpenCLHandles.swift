@@ -100,6 +100,12 @@ public final class OpenCLMatrix: @unchecked Sendable {
   }
 }
 
+/// The blocks of `rows` query rows of a batch: each block's sequence and first row, `[count]`.
+struct RowBlocks {
+  let sequence, row: OpenCLBuffer
+  let count: Int
+}
+
 /// A batch's integer data on the device (`Int32` each), and the scratch its attention needs.
 public final class OpenCLLayout: @unchecked Sendable {
   let ids, segments, positions: OpenCLBuffer  // [T]
@@ -115,11 +121,12 @@ public final class OpenCLLayout: @unchecked Sendable {
   let kinds, withinUniform: OpenCLBuffer
   let blockRows: Int
   let blockCount: Int
-  /// [flashBlockCount] sequence and first row of each block of `flashRows` query rows
-  /// (attention without maps, kernel_attention_flash_gpu).
-  let flashSequence, flashRow: OpenCLBuffer
-  let flashRows: Int
-  let flashBlockCount: Int
+  /// Blocks of other row counts than `blockRows` (kernel_attention_flash_gpu,
+  /// kernel_attention_context_gpu), made on first use by `OpenCLBackend.rowBlocks`.
+  /// Guarded by the owning backend's lock.
+  var otherBlocks: [Int: RowBlocks] = [:]
+  /// The lengths, kept to make `otherBlocks`.
+  let sequenceLengths: [Int]
   let tokenCount: Int
   let sequenceCount: Int
   let paddedTokenCount: Int
@@ -132,13 +139,10 @@ public final class OpenCLLayout: @unchecked Sendable {
     tokenSequence: OpenCLBuffer,
     lengths: OpenCLBuffer, tokenOffsets: OpenCLBuffer, probOffsets: OpenCLBuffer, paddedOffsets: OpenCLBuffer,
     blockSequence: OpenCLBuffer, blockRow: OpenCLBuffer, kinds: OpenCLBuffer, withinUniform: OpenCLBuffer,
-    blockRows: Int, blockCount: Int, flashSequence: OpenCLBuffer, flashRow: OpenCLBuffer, flashRows: Int,
-    flashBlockCount: Int, tokenCount: Int, sequenceCount: Int, paddedTokenCount: Int
+    blockRows: Int, blockCount: Int, sequenceLengths: [Int], tokenCount: Int, sequenceCount: Int,
+    paddedTokenCount: Int
   ) {
-    self.flashSequence = flashSequence
-    self.flashRow = flashRow
-    self.flashRows = flashRows
-    self.flashBlockCount = flashBlockCount
+    self.sequenceLengths = sequenceLengths
     self.kinds = kinds
     self.withinUniform = withinUniform
     self.ids = ids

@@ -35,6 +35,11 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   // each) and keys per __local K/V tile.
   var flashRows = 64
   var flashKeys = 32
+  // P·V on GPUs (kernel_attention_context_gpu): query rows per work-group, rows per work-item,
+  // keys per __local tile (contextRows a multiple of contextRowsPerItem).
+  var contextRows = 16
+  var contextRowsPerItem = 4
+  var contextKeys = 32
   /// Floats of the __private array that holds kernel_attention_rows_cpu's attentionRows × L
   /// probabilities (CPU devices, no maps); longer sequences go to the flash kernel.
   var privateRowsFloats = 4096
@@ -89,6 +94,10 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   var reductionOptions: String { "-D WG=\(reductionGroup)" }
   func attentionOptions(headDim: Int) -> String {
     "-D HEAD_DIM=\(headDim) -D ROWS=\(attentionRows)" + (variant == .cpu ? "" : " " + reductionOptions)
+  }
+  /// Build options of kernel_attention_context_gpu for heads of `headDim`.
+  func contextOptions(headDim: Int) -> String {
+    attentionOptions(headDim: headDim) + " -D CR=\(contextRows) -D CRI=\(contextRowsPerItem) -D CK=\(contextKeys)"
   }
   /// Build options of attention_flash.cl for heads of `headDim`.
   func flashOptions(headDim: Int) -> String { "-D HEAD_DIM=\(headDim) -D BR=\(flashRows) -D BC=\(flashKeys)" }
