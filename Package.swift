@@ -51,6 +51,8 @@ let package = Package(
         .copy("gemm_gpu_vec.cl"),
         .copy("head_distances.cl"),
         .copy("layer_norm.cl"),
+        // The built-in tuning database (OpenCLTuning), found beside the kernels.
+        .copy("tuning-builtin.json"),
       ]
     ),
 

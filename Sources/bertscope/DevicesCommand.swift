@@ -7,14 +7,16 @@ struct DevicesCommand: ParsableCommand {
     commandName: "devices",
     abstract: "List OpenCL platforms and devices (the numbers --device takes).",
     discussion:
-      "Each line: [index] name (vendor; type, compute units, memory, max allocation; OpenCL version; platform).")
+      "Each line: [index] name (vendor; type, compute units, memory, max allocation; OpenCL version; platform) "
+      + "[tuned | built-in tuning | defaults]: whether `bertscope tune` or the built-in database has an entry "
+      + "for the device, its driver and these kernels.")
 
   @Flag(help: "Print JSON instead of lines.") var json = false
 
   func run() throws {
     let platforms = try OpenCLDevices.platforms()
     if json {
-      let data = try JSONEncoder().encode(platforms)
+      let data = try JSONEncoder().encode(platforms.map(PlatformJSON.init))
       print(String(decoding: data, as: UTF8.self))
       return
     }
@@ -27,7 +29,39 @@ struct DevicesCommand: ParsableCommand {
     for p in platforms {
       print("platform \(p.index): \(p.name) (\(p.vendor); \(p.version))")
       if p.devices.isEmpty { print("  no devices") }
-      for d in p.devices { print("  \(d.description)") }
+      for d in p.devices {
+        let tuning = OpenCLTuning.status(for: d)
+        for note in OpenCLTuning.notesOnce(tuning.notes) { printError("note: \(note)") }
+        print("  \(d.description) [\(tuning.label)]")
+      }
+    }
+  }
+
+  /// A platform as `OpenCLPlatformInfo` encodes it, each device with a "tuning" object added.
+  struct PlatformJSON: Encodable {
+    let platform: OpenCLPlatformInfo
+    init(_ platform: OpenCLPlatformInfo) { self.platform = platform }
+
+    struct Device: Encodable {
+      let info: OpenCLDeviceInfo
+      enum Key: String, CodingKey { case tuning }
+      func encode(to encoder: any Swift.Encoder) throws {
+        try info.encode(to: encoder)
+        let status = OpenCLTuning.status(for: info)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(
+          ["source": status.source.rawValue, "label": status.label, "parameters": status.parameters], forKey: .tuning)
+      }
+    }
+
+    enum Key: String, CodingKey { case index, name, vendor, version, devices }
+    func encode(to encoder: any Swift.Encoder) throws {
+      var container = encoder.container(keyedBy: Key.self)
+      try container.encode(platform.index, forKey: .index)
+      try container.encode(platform.name, forKey: .name)
+      try container.encode(platform.vendor, forKey: .vendor)
+      try container.encode(platform.version, forKey: .version)
+      try container.encode(platform.devices.map(Device.init), forKey: .devices)
     }
   }
 }

@@ -48,6 +48,12 @@ public final class Encoder: Sendable {
   static func makeEngine(
     weights: BertWeights, kind: BackendKind, device: Int?, note: (String) -> Void
   ) throws -> (engine: any EncoderEngine, kind: BackendKind) {
+    // The OpenCL backend's notes on tuning files it ignored, each once per process.
+    func openCL(_ index: Int) throws -> Forward<OpenCLBackend> {
+      let backend = try OpenCLBackend(device: index)
+      for message in OpenCLTuning.notesOnce(backend.tuning.notes) { note(message) }
+      return try Forward(backend: backend, weights: weights)
+    }
     switch kind {
     case .cpu:
       return (try Forward(backend: try CPUBackend(), weights: weights), .cpu)
@@ -66,7 +72,7 @@ public final class Encoder: Sendable {
               ? "no OpenCL device found (install an OpenCL driver, e.g. pocl-opencl-icd; see `bertscope devices`)"
               : "no OpenCL device \(device); `bertscope devices` lists 0–\(devices.count - 1)")
         }
-        return (try Forward(backend: OpenCLBackend(device: device), weights: weights), .opencl)
+        return (try openCL(device), .opencl)
       }
       let gpu = devices.first(where: { $0.type == .gpu && $0.available })
       if kind == .auto {
@@ -75,14 +81,14 @@ public final class Encoder: Sendable {
           return (try Forward(backend: try CPUBackend(), weights: weights), .cpu)
         }
         note("backend auto: using OpenCL device \(gpu.index), \(gpu.name)")
-        return (try Forward(backend: OpenCLBackend(device: gpu.index), weights: weights), .opencl)
+        return (try openCL(gpu.index), .opencl)
       }
       guard let chosen = gpu ?? devices.first(where: \.available) else {
         throw BertScopeError.backendUnavailable(
           "no OpenCL device found (install an OpenCL driver, e.g. pocl-opencl-icd; see `bertscope devices`)")
       }
       note("backend opencl: using device \(chosen.index), \(chosen.name)")
-      return (try Forward(backend: OpenCLBackend(device: chosen.index), weights: weights), .opencl)
+      return (try openCL(chosen.index), .opencl)
     }
   }
 

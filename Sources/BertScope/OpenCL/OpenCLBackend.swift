@@ -21,6 +21,9 @@ public final class OpenCLBackend: @unchecked Sendable {
   /// The device this backend runs on.
   public let device: OpenCLDeviceInfo
   let config: OpenCLKernelConfig
+  /// Whether the kernel parameters are tuned (`bertscope tune`, the built-in database) or the
+  /// per-vendor defaults, with the notes on tuning files or entries that were ignored.
+  public let tuning: OpenCLTuningStatus
   let faults: OpenCLFaults
   let shared: OpenCLDeviceContext
   let queue: CLQueue
@@ -43,12 +46,23 @@ public final class OpenCLBackend: @unchecked Sendable {
   }
 
   /// `config` overrides the kernel variant and tile sizes (tests run both variants on PoCL);
+  /// without one, the device's tuning entry (`OpenCLTuning`: the user's file, then the built-in
+  /// database, as `tuning` says) is applied over the per-vendor defaults.
   /// `faults` injects failures (tests only).
-  init(device index: Int, config: OpenCLKernelConfig?, faults: OpenCLFaults = OpenCLFaults()) throws {
+  init(
+    device index: Int, config: OpenCLKernelConfig?, faults: OpenCLFaults = OpenCLFaults(),
+    tuning lookup: OpenCLTuning.Lookup = .environment
+  ) throws {
     let shared = try OpenCLDeviceContext.shared(index: index)
     self.shared = shared
     self.device = shared.info
-    var chosen = config ?? .defaults(for: shared.info.type, maxWorkGroupSize: shared.info.maxWorkGroupSize)
+    var chosen: OpenCLKernelConfig
+    if let config {
+      chosen = config
+      tuning = OpenCLTuningStatus(source: .explicit, parameters: "", file: nil, notes: [])
+    } else {
+      (chosen, tuning) = OpenCLTuning.configuration(for: shared.info, lookup: lookup)
+    }
     if config == nil, let name = ProcessInfo.processInfo.environment["BERTSCOPE_OPENCL_READBACK"], !name.isEmpty {
       guard let mode = OpenCLKernelConfig.Readback(rawValue: name) else {
         throw BertScopeError.invalidInput(
@@ -67,9 +81,11 @@ public final class OpenCLBackend: @unchecked Sendable {
     queue = CLQueue(handle)
   }
 
-  /// e.g. "opencl (pthread-skylake-avx512-AMD EPYC, Portable Computing Language, cpu kernels)".
+  /// e.g. "opencl (pthread-skylake-avx512-AMD EPYC, Portable Computing Language, cpu kernels)",
+  /// with ", tuned" or ", built-in tuning" before the parenthesis when a tuning entry applies.
   public var name: String {
-    "opencl (\(device.name), \(device.platformName), \(config.variant.rawValue) kernels)"
+    "opencl (\(device.name), \(device.platformName), \(config.variant.rawValue) kernels"
+      + (tuning.isTuned ? ", \(tuning.label))" : ")")
   }
 
   /// A CPU device's buffers are host memory (zero-copy or not).

@@ -63,18 +63,90 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   }
   var readback: Readback = .pinned
 
-  static func defaults(for type: OpenCLDeviceType, maxWorkGroupSize: Int) -> OpenCLKernelConfig {
+  /// The defaults for a device: its type picks the kernel variant, its vendor the GPU tiles
+  /// and work-group sizes (`Vendor`); anything the device cannot run falls back to smaller sizes.
+  static func defaults(for device: OpenCLDeviceInfo) -> OpenCLKernelConfig {
+    defaults(
+      for: device.type, maxWorkGroupSize: device.maxWorkGroupSize,
+      vendor: device.vendor + " " + device.platformName, localMemoryBytes: device.localMemoryBytes)
+  }
+
+  /// GPU vendors whose defaults differ; from `CL_DEVICE_VENDOR` (and the platform's name).
+  enum Vendor: String, Sendable {
+    case nvidia, amd, intel, other
+    init(_ text: String) {
+      let t = text.lowercased()
+      if t.contains("nvidia") {
+        self = .nvidia
+      } else if t.contains("advanced micro devices") || t.contains("amd") {
+        self = .amd
+      } else if t.contains("intel") {
+        self = .intel
+      } else {
+        self = .other
+      }
+    }
+  }
+
+  /// Per device type and vendor. CPU devices (PoCL, Intel's CPU runtime): the CPU variant, the
+  /// same everywhere (its sizes are about caches and vector registers, measured on PoCL). GPUs:
+  /// - NVIDIA: warps of 32. 64 × 64 tiles of 4 × 4 per work-item are 256 work-items (8 warps)
+  ///   with 16 accumulators each: enough warps per SM to hide memory latency without spilling;
+  ///   reductions over 128 (4 warps). These are the generic GPU defaults, measured on an H200.
+  /// - AMD: wavefronts of 64 (GCN/CDNA; RDNA runs wave64 too). The same 256-work-item GEMM tiles
+  ///   are 4 wavefronts, one per SIMD of a compute unit; reductions over 256 (4 wavefronts),
+  ///   since a 128 group would leave half the SIMDs of a CU without a wavefront of it.
+  /// - Intel GPUs: SIMD-8/16/32 EUs with small register files and subgroups of 8–32, where big
+  ///   work-groups limit occupancy: 128-work-item GEMM tiles (64 × 64 of 8 × 4, K steps of 16,
+  ///   halving the local tiles), 64-work-item small tiles and reductions, 4 attention rows.
+  /// - Others (Apple, ARM, Qualcomm, unknown): the generic GPU defaults.
+  /// All of them are then fitted to the device's work-group and local-memory limits.
+  static func defaults(
+    for type: OpenCLDeviceType, maxWorkGroupSize: Int, vendor: String = "", localMemoryBytes: UInt64 = 32 * 1024
+  ) -> OpenCLKernelConfig {
     var config = OpenCLKernelConfig(variant: type == .cpu ? .cpu : .gpu)
     config.readback = type == .cpu ? .zeroCopy : .pinned
-    if config.variant == .gpu { config.attentionRows = 8 }
-    // 16 × 16 work-items per GEMM tile by default; smaller devices get 8 × 8.
-    if maxWorkGroupSize < config.gemmTiles.workGroupSize {
-      config.gemmTiles.tileM = 32
-      config.gemmTiles.tileN = 32
+    if config.variant == .gpu {
+      config.attentionRows = 8
+      switch Vendor(vendor) {
+      case .nvidia, .other: break
+      case .amd:
+        config.reductionGroup = 256
+      case .intel:
+        config.gemmTiles.tileK = 16
+        config.gemmTiles.wptM = 8
+        config.gemmSmallTiles.wptM = 4
+        config.gemmSmallTiles.wptN = 4
+        config.reductionGroup = 64
+        config.attentionRows = 4
+      }
+    }
+    // 16 × 16 work-items per GEMM tile by default; smaller devices get 8 × 8, then 4 × 4.
+    for path in [\OpenCLKernelConfig.gemmTiles, \.gemmSmallTiles] {
+      var tiles = config[keyPath: path]
+      if !tiles.isValid(maxWorkGroupSize: maxWorkGroupSize, localMemoryBytes: localMemoryBytes) {
+        tiles.tileM = 32
+        tiles.tileN = 32
+        tiles.wptM = 4
+        tiles.wptN = 4
+      }
+      if !tiles.isValid(maxWorkGroupSize: maxWorkGroupSize, localMemoryBytes: localMemoryBytes) {
+        tiles.tileK = 16
+        tiles.wptM = 8
+        tiles.wptN = 8
+      }
+      config[keyPath: path] = tiles
     }
     while config.reductionGroup > maxWorkGroupSize { config.reductionGroup /= 2 }
     while config.flashRows > maxWorkGroupSize { config.flashRows /= 2 }
     return config
+  }
+
+  /// Applies the fields `parameters` sets, each only if the device can run it (re-validated
+  /// against `limits`: a file may come from another machine or an older BertScope); returns a
+  /// note for each field ignored.
+  mutating func apply(_ parameters: OpenCLTuningParameters, limits: OpenCLTuningParameters.Limits) -> [String] {
+    OpenCLTuningParameters.fields.compactMap { $0.apply(parameters, &self, limits) }
   }
 
   /// The small tiles for every GEMM (tests).
