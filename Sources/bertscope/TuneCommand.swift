@@ -7,7 +7,8 @@ struct TuneCommand: ParsableCommand {
     commandName: "tune",
     abstract: "Time kernel parameters on an OpenCL device at a model's shapes and store the fastest.",
     discussion: """
-      Candidates (GEMM tiles and work-group shapes, reduction group sizes, attention rows) are \
+      Candidates (GEMM tiles and work-group shapes, the tiled or the vector GEMM kernel, flash \
+      attention and P·V tiles, reduction group sizes, attention rows) are \
       each checked against the CPU backend, then timed (a warm-up, then the median of 5 runs); \
       one that fails to build or to verify is skipped and reported. The defaults are timed \
       first, so the result is never slower than them. The entry (device name + driver version + \

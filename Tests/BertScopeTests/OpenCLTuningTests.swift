@@ -130,13 +130,67 @@ struct OpenCLTuningTests {
   func gpuVariant() throws {
     let report = try OpenCLTuner.tune(Self.options(.gpu, budget: 1))
     #expect(report.variant == "gpu")
-    let groups = ["gemm tiles", "gemm small tiles", "reduction group", "attention rows"]
+    let groups = [
+      "gemm tiles", "gemm vector", "flash tiles", "context tiles", "gemm small tiles", "reduction group",
+      "attention rows",
+    ]
     for group in groups {
       let first = report.candidates.first { $0.group == group }
       #expect(first?.isDefault == true && first?.ms != nil, "\(group): \(first?.line ?? "no candidate")")
     }
     #expect(report.untried > 0, "a budget of 1 s tried everything")
     #expect(report.chosen.contains("gemmTiles=") && report.chosen.contains("reductionGroup="))
+  }
+
+  @Test(
+    "the GPU kernels' parameters (vector GEMM, flash and P·V tiles) apply and verify on every workload the tuner times"
+  )
+  func gpuKernelParameters() throws {
+    let info = try Self.device
+    let limits = Parameters.Limits(info)
+    var config = OpenCLKernelConfig.defaults(
+      for: .gpu, maxWorkGroupSize: info.maxWorkGroupSize, vendor: info.vendor, localMemoryBytes: info.localMemoryBytes)
+    let defaults = config
+    let vectorTiles = try #require(
+      GPUGemmTiles.candidates(maxWorkGroupSize: info.maxWorkGroupSize, localMemoryBytes: info.localMemoryBytes)
+        .first { $0.canRunVector(limits) && $0 != config.gemmTiles })
+    let parameters = Parameters(
+      gemmTiles: vectorTiles, gemmSmallTiles: vectorTiles, gemmVector: true, flashRows: 32, flashKeys: 16,
+      contextRows: 8, contextRowsPerItem: 2, contextKeys: 16)
+    #expect(config.apply(parameters, limits: limits).isEmpty)
+    #expect(config.gemmVector && config.flashRows == 32 && config.flashKeys == 16)
+    #expect(config.contextRows == 8 && config.contextRowsPerItem == 2 && config.contextKeys == 16)
+    #expect(
+      Parameters.reading(["gemmVector", "flashRows", "contextKeys"], from: config).description
+        == "gemmVector=true flashRows=32 contextKeys=16")
+    // Every workload on a backend running them, against the CPU backend.
+    let cpu = try CPUBackend()
+    let backend = try OpenCLBackend(device: OpenCLTest.deviceIndex, config: config)
+    for workload in [OpenCLTuner.Workload.linear(rows: 37), .attention, .attentionNoMaps] {
+      let expected = try OpenCLTuner.prepare(workload, on: cpu, shape: Self.shape)
+      try expected.run()
+      let actual = try OpenCLTuner.prepare(workload, on: backend, shape: Self.shape)
+      try actual.run()
+      let problem = OpenCLTuner.compare(try actual.outputs(), try expected.outputs())
+      #expect(problem == nil, "\(workload): \(problem ?? "")")
+    }
+    // Values the kernels cannot take are refused; the vector GEMM with tiles it cannot run is
+    // turned off, with a note.
+    var refused = defaults
+    let notes = refused.apply(
+      Parameters(flashRows: 48, flashKeys: 256, contextRows: 128, contextRowsPerItem: 3, contextKeys: 2), limits: limits
+    )
+    #expect(notes.count == 5, "\(notes)")
+    #expect(refused == defaults)
+    var notVector = defaults
+    let odd = GPUGemmTiles(tileM: 48, tileN: 48, tileK: 16, wptM: 3, wptN: 3)
+    let vectorNotes = notVector.apply(Parameters(gemmTiles: odd, gemmVector: true), limits: limits)
+    #expect(!notVector.gemmVector)
+    #expect(vectorNotes.contains { $0.contains("gemmVector=true cannot run") }, "\(vectorNotes)")
+    // The new fields survive a file; files without them still decode.
+    let url = Self.temporaryFile()
+    try OpenCLTuning.write([Self.entry(info, variant: .gpu, parameters: parameters)], to: url)
+    #expect(OpenCLTuning.load(url, label: "t").entries.first?.parameters == parameters)
   }
 
   // MARK: - Database

@@ -199,7 +199,8 @@ extension OpenCLBackend {
           ], global: [layout.blockCount, heads], local: [config.attentionLocal, 1])
       } else if case let groups = config.contextRows / max(config.contextRowsPerItem, 1),
         groups >= 1, config.contextRows % max(config.contextRowsPerItem, 1) == 0,
-        headDim * groups <= device.maxWorkGroupSize
+        headDim * groups <= device.maxWorkGroupSize,
+        UInt64(config.contextLocalBytes(headDim: headDim)) <= device.localMemoryBytes
       {
         let blocks = try rowBlocks(layout, rows: config.contextRows)
         let k = try kernel(

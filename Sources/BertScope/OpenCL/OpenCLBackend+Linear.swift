@@ -67,9 +67,9 @@ extension OpenCLBackend {
         let panels = (n + nr - 1) / nr
         try enqueue(kern, args, global: [tiles, panels], local: [cpu.gemmLocal, 1])
       } else if let np = weight.transposedStride {
-        var tiles = config.gpuGemmTiles(m: rows, n: n, computeUnits: device.computeUnits)
         // Double buffers take twice the local memory: halve the K step until they fit.
-        while tiles.tileK > 4 && UInt64(tiles.vectorLocalMemoryBytes) > device.localMemoryBytes { tiles.tileK /= 2 }
+        let tiles = config.gpuGemmTiles(m: rows, n: n, computeUnits: device.computeUnits).fittedVector(
+          localMemoryBytes: device.localMemoryBytes)
         try require(
           tiles.isValidVector(maxWorkGroupSize: device.maxWorkGroupSize, localMemoryBytes: device.localMemoryBytes),
           "linear: GEMM tiles \(tiles) cannot run kernel_gemm_gpu_vec on \(device.name)")

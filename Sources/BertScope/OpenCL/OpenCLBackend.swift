@@ -71,6 +71,21 @@ public final class OpenCLBackend: @unchecked Sendable {
       }
       chosen.readback = mode
     }
+    // The GPU GEMM kernel, over the tuning (benchmarks run both side by side).
+    if config == nil, chosen.variant == .gpu, let name = ProcessInfo.processInfo.environment["BERTSCOPE_OPENCL_GEMM"],
+      !name.isEmpty
+    {
+      guard name == "tiled" || name == "vector" else {
+        throw BertScopeError.invalidInput("BERTSCOPE_OPENCL_GEMM=\(printable(name)): use tiled or vector")
+      }
+      chosen.gemmVector = name == "vector"
+      if chosen.gemmVector,
+        let bad = [chosen.gemmTiles, chosen.gemmSmallTiles].first(where: { !$0.canRunVector(.init(shared.info)) })
+      {
+        throw BertScopeError.invalidInput(
+          "BERTSCOPE_OPENCL_GEMM=vector: the vector GEMM cannot run tiles \(bad) on \(shared.info.name)")
+      }
+    }
     self.config = chosen
     self.faults = faults
     var status: cl_int = 0

@@ -45,6 +45,20 @@ struct GPUGemmTiles: Sendable, Hashable, Codable, CustomStringConvertible {
       && UInt64(vectorLocalMemoryBytes) <= limit
   }
 
+  /// These tiles with the K step halved until kernel_gemm_gpu_vec's double buffers fit in
+  /// `limit` bytes of local memory (what `linear` runs).
+  func fittedVector(localMemoryBytes limit: UInt64) -> GPUGemmTiles {
+    var tiles = self
+    while tiles.tileK > 4 && UInt64(tiles.vectorLocalMemoryBytes) > limit { tiles.tileK /= 2 }
+    return tiles
+  }
+
+  /// Whether kernel_gemm_gpu_vec can run these tiles, once fitted, on a device with `limits`.
+  func canRunVector(_ limits: OpenCLTuningParameters.Limits) -> Bool {
+    fittedVector(localMemoryBytes: limits.localMemoryBytes).isValidVector(
+      maxWorkGroupSize: limits.maxWorkGroupSize, localMemoryBytes: limits.localMemoryBytes)
+  }
+
   /// Output tiles (work-groups) of an `m × n` GEMM.
   func workGroups(m: Int, n: Int) -> Int { (m + tileM - 1) / tileM * ((n + tileN - 1) / tileN) }
 

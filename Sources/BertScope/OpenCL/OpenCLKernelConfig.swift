@@ -146,7 +146,17 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   /// against `limits`: a file may come from another machine or an older BertScope); returns a
   /// note for each field ignored.
   mutating func apply(_ parameters: OpenCLTuningParameters, limits: OpenCLTuningParameters.Limits) -> [String] {
-    OpenCLTuningParameters.fields.compactMap { $0.apply(parameters, &self, limits) }
+    var notes = OpenCLTuningParameters.fields.compactMap { $0.apply(parameters, &self, limits) }
+    // The vector GEMM needs tiles it can run (after halving the K step, as `linear` does).
+    if gemmVector, let bad = [gemmTiles, gemmSmallTiles].first(where: { !$0.canRunVector(limits) }) {
+      gemmVector = false
+      notes.append("gemmVector=true cannot run GEMM tiles \(bad) on this device; ignored")
+    }
+    if contextRowsPerItem > contextRows {
+      contextRowsPerItem = contextRows
+      notes.append("contextRowsPerItem is larger than contextRows; set to \(contextRows)")
+    }
+    return notes
   }
 
   /// The small tiles for every GEMM (tests).
@@ -175,5 +185,9 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   func flashOptions(headDim: Int) -> String { "-D HEAD_DIM=\(headDim) -D BR=\(flashRows) -D BC=\(flashKeys)" }
   /// Bytes of __local memory kernel_attention_flash_gpu declares (a K and a V tile).
   func flashLocalBytes(headDim: Int) -> Int { 2 * flashKeys * headDim * 4 }
+
+  /// kernel_attention_context_gpu's __local bytes: a CK × HEAD_DIM tile of V and CR × (CK + 1)
+  /// probabilities.
+  func contextLocalBytes(headDim: Int) -> Int { (contextKeys * headDim + contextRows * (contextKeys + 1)) * 4 }
   var suffix: String { "_" + variant.rawValue }
 }

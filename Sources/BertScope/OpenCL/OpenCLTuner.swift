@@ -147,6 +147,8 @@ public enum OpenCLTuner {
     case linear(rows: Int)
     /// Attention (probabilities and P·V) over the batch, and a layer norm of its tokens.
     case attention
+    /// Attention without maps (`attentionContextOnly`: the flash kernel on GPUs) over the batch.
+    case attentionNoMaps
   }
 
   /// One parameter group: its candidates (each setting this group's fields), how a candidate
@@ -184,10 +186,34 @@ public enum OpenCLTuner {
       let tiles = GPUGemmTiles.candidates(
         maxWorkGroupSize: device.maxWorkGroupSize, localMemoryBytes: device.localMemoryBytes)
       let groupSizes = [64, 128, 256].filter { $0 <= device.maxWorkGroupSize }
+      let limits = OpenCLTuningParameters.Limits(device)
+      // Flash attention: 32–128 query rows per work-group × 16–64 keys per tile.
+      let flash = [64, 32, 128].flatMap { rows in
+        [32, 16, 64].map { OpenCLTuningParameters(flashRows: rows, flashKeys: $0) }
+      }
+      // P·V: rows per work-group and per work-item, then keys per tile.
+      let context = [(16, 4), (8, 2), (16, 2), (16, 8), (32, 4), (32, 8)].flatMap { rows in
+        [32, 16, 64].map {
+          OpenCLTuningParameters(contextRows: rows.0, contextRowsPerItem: rows.1, contextKeys: $0)
+        }
+      }
+      // The most important groups first, so that a short budget spends itself on them.
       return [
         Group(
           name: "gemm tiles", fields: ["gemmTiles"], candidates: tiles.map { OpenCLTuningParameters(gemmTiles: $0) },
           workload: .linear(rows: shape.tokens)),
+        // kernel_gemm_gpu_vec with every tile set it can run, against the tiled kernel with the
+        // tiles just chosen (the group's default).
+        Group(
+          name: "gemm vector", fields: ["gemmVector", "gemmTiles"],
+          candidates: tiles.filter { $0.canRunVector(limits) }.map {
+            OpenCLTuningParameters(gemmTiles: $0, gemmVector: true)
+          }, workload: .linear(rows: shape.tokens)),
+        Group(
+          name: "flash tiles", fields: ["flashRows", "flashKeys"], candidates: flash, workload: .attentionNoMaps),
+        Group(
+          name: "context tiles", fields: ["contextRows", "contextRowsPerItem", "contextKeys"], candidates: context,
+          workload: .attention),
         // The small tiles serve GEMMs with few large tiles: time them at one sequence.
         Group(
           name: "gemm small tiles", fields: ["gemmSmallTiles"],
@@ -428,6 +454,25 @@ public enum OpenCLTuner {
         }
       }
       return Prepared(run: { for op in ops { try op() } }, outputs: { try reads.map { try $0() } })
+    case .attentionNoMaps:
+      var rng = SplitMix64(seed: 0x666C_6173)
+      let heads = shape.heads, d = shape.headDim
+      let batch = rng.batch(lengths: Array(repeating: shape.length, count: shape.batch), heads: heads, vocab: 100)
+      let tokens = batch.tokenCount
+      let layout = try backend.makeLayout(batch)
+      let qkv = try backend.makeBuffer(rng.floats(tokens * 3 * h, in: -2...2))
+      let context = try backend.makeBuffer(count: tokens * h)
+      let modes = [HeadMode](repeating: .normal, count: heads)
+      let scale = Float(1 / Double(d).squareRoot())
+      return Prepared(
+        run: {
+          try backend.attentionContextOnly(
+            context: context, qkv: qkv, layout: layout, batch: batch, heads: heads, headDim: d, scale: scale,
+            modes: modes)
+        },
+        outputs: {
+          [Output(name: "attention context", values: try backend.read(context, range: 0..<(tokens * h)), atol: 1e-4)]
+        })
     case .attention:
       var rng = SplitMix64(seed: 0x6174_746E)
       let heads = shape.heads, d = shape.headDim

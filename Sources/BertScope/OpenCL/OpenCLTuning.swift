@@ -50,6 +50,13 @@ struct OpenCLTuningParameters: Codable, Sendable, Equatable, CustomStringConvert
   var gemmLocal: Int?
   var attentionRows: Int?
   var reductionGroup: Int?
+  // Added with the vector GEMM and the GPU attention kernels; absent in older files.
+  var gemmVector: Bool?
+  var flashRows: Int?
+  var flashKeys: Int?
+  var contextRows: Int?
+  var contextRowsPerItem: Int?
+  var contextKeys: Int?
 
   /// The device limits a parameter is checked against before it is used.
   struct Limits: Sendable {
@@ -117,6 +124,21 @@ struct OpenCLTuningParameters: Codable, Sendable, Equatable, CustomStringConvert
       field("reductionGroup", \.reductionGroup, \.reductionGroup) { v, l in
         powerOfTwo(v) && v >= 16 && v <= l.maxWorkGroupSize
       },
+      // Whether the tiles can run kernel_gemm_gpu_vec is checked on the whole config
+      // (`OpenCLKernelConfig.apply`): it depends on gemmTiles too.
+      field("gemmVector", \.gemmVector, \.gemmVector) { _, _ in true },
+      // attention_flash.cl: BR work-items per group (one query row each); BC keys per __local
+      // tile (halved at run time until 2 · BC · headDim floats fit the local memory).
+      field("flashRows", \.flashRows, \.flashRows) { v, l in powerOfTwo(v) && v >= 8 && v <= l.maxWorkGroupSize },
+      field("flashKeys", \.flashKeys, \.flashKeys) { v, _ in powerOfTwo(v) && (4...128).contains(v) },
+      // kernel_attention_context_gpu: CR rows per group, CRI per work-item (CR a multiple of
+      // CRI, else the backend runs the per-row kernel), CK keys per tile; its __local use is
+      // checked against the device at run time (`contextLocalBytes`).
+      field("contextRows", \.contextRows, \.contextRows) { v, _ in powerOfTwo(v) && (1...64).contains(v) },
+      field("contextRowsPerItem", \.contextRowsPerItem, \.contextRowsPerItem) { v, _ in
+        powerOfTwo(v) && (1...16).contains(v)
+      },
+      field("contextKeys", \.contextKeys, \.contextKeys) { v, _ in powerOfTwo(v) && (4...128).contains(v) },
     ]
   }
 
