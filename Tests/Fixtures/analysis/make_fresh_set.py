@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Builds labelled/v3: a FRESH held-out set for the pattern classifier, drawn after the classifier
+was fitted on all of labelled/v2 (so none of its texts or maps were ever seen while tuning). It is
+labelled blind by two new labellers (E, F) from sheets and scored exactly once.
+
+Why a third set: v2's held-out half was scored several times while the features and the model
+were chosen, so its held-out numbers are no longer clean. v3 is drawn, rendered and labelled
+before the frozen classifier is ever run on it.
+
+How the 6 inputs are drawn (exactly; deterministic, rerunning reproduces them):
+  1. Candidates and length classes as in make_labelled_set.py (steps 1-2 of its docstring),
+     minus the 22 texts of v2 (its maps.json).
+  2. rng = random.Random(20261203 + 100); for kind in (single, pair): for class in (short,
+     medium, long): rng.sample(pool, 1) -> 3 singles + 3 pairs (list order = that); ids u01-u06
+     in that order. Every map of every input: 6 layers x 12 heads = 432 maps, all "heldout".
+  3. Maps recomputed with the float64 numpy BERT of make_labelled_maps.py; self-check of the
+     longest input against transformers (eager attention), |numpy - torch| < 1e-5. PNGs and the
+     24 MapFeatures exactly as in v2 (same drawing code, imported).
+
+Sheets (/tmp/labelling-v3/sheets/E-01.png ..., /tmp/labelling-v3/E.json, F.json; not committed):
+  own: labeller E gets the 216 maps of u01-u03 shuffled with random.Random(31), F those of
+  u04-u06 with random.Random(32). From one random.Random(33): rng.sample(E's own ids, 40) go to
+  F (second opinion) and rng.sample(F's own ids, 40) to E. Calibration against v2's consensus
+  labels: random.Random(34).sample(v2 map ids, 64), the first 32 to E and the rest to F (how far
+  the new labellers are from the labellers who labelled the set the classifier was fitted on).
+  Each labeller's list = own + overlap + calibration, shuffled with random.Random(35) for E and
+  random.Random(36) for F -> 288 maps = 18 sheets of 16, same style as v2's sheets (no layer,
+  head or text shown).
+
+Run (~1 min): /tmp/pyref/venv/bin/python Tests/Fixtures/analysis/make_fresh_set.py [MODEL_DIR]
+"""
+import json, os, random, sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import make_labelled_set as mls  # noqa: E402
+from make_labelled_maps import attention_maps, load_safetensors  # noqa: E402
+
+V2 = os.path.join(HERE, "labelled", "v2")
+OUT = os.path.join(HERE, "labelled", "v3")
+SHEETS = "/tmp/labelling-v3"
+SEED = 20261203 + 100
+
+
+def draw(tok, used):
+    singles, pairs = mls.candidates()
+    rng = random.Random(SEED)
+    chosen = []
+    for kind, cands in (("single", singles), ("pair", pairs)):
+        cands = [t for t in cands if t not in used]
+        lengths = [mls.text_length(tok, t) for t in cands]
+        for cls_name, lo, hi in mls.CLASSES[kind]:
+            pool = [t for t, n in zip(cands, lengths) if lo <= n <= hi]
+            (t,) = rng.sample(pool, 1)
+            chosen.append({"text": t[0], "pair": t[1], "kind": kind, "class": cls_name})
+    for k, t in enumerate(chosen):
+        t["id"] = f"u{k + 1:02d}"
+        t["split"] = "heldout"
+        t["stage"] = 3
+    return chosen
+
+
+def main():
+    from transformers import AutoTokenizer
+    mls.OUT, mls.SHEETS = OUT, SHEETS
+    model = mls.MODEL
+    tok = AutoTokenizer.from_pretrained(model)
+    weights = load_safetensors(os.path.join(model, "model.safetensors"))
+    cfg = json.load(open(os.path.join(model, "config.json")))
+    nl, nh = cfg["num_hidden_layers"], cfg["num_attention_heads"]
+    v2 = json.load(open(os.path.join(V2, "maps.json"), encoding="utf-8"))
+    used = {(t["text"], t["pair"]) for t in v2["texts"]}
+    texts = draw(tok, used)
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        if f.endswith(".png"):
+            os.remove(os.path.join(OUT, f))
+    ctx = {"key": {}, "kinds": {}, "segments": {}}
+    maps_of, entries = {}, []
+
+    def add_text(t, stage_dir, only=None, write=True):
+        if "ids" not in t:
+            enc = tok(t["text"], t["pair"]) if t["pair"] is not None else tok(t["text"])
+            t["ids"] = list(enc["input_ids"])
+            t["tokens"] = tok.convert_ids_to_tokens(t["ids"])
+            t["segments"] = list(enc["token_type_ids"])
+        kinds = mls.token_kinds(t["ids"], t["tokens"], tok.cls_token_id, tok.sep_token_id)
+        wu = mls.within_uniform(kinds, t["segments"])
+        maps = attention_maps(weights, cfg, t["ids"], t["segments"])
+        assert np.allclose(maps.sum(-1), 1)
+        maps_of[t["id"]] = maps
+        ctx["kinds"][t["id"]], ctx["segments"][t["id"]] = kinds, t["segments"]
+        L = len(t["ids"])
+        for l in range(nl):
+            for h in range(nh):
+                mid = f"{t['id']}-L{l + 1}H{h + 1}"
+                ctx["key"][mid] = (t["id"], l, h)
+                if not write:
+                    continue
+                image = mid + ".png"
+                mls.write_png(os.path.join(stage_dir, image),
+                              mls.draw_map(maps[l, h], kinds, t["segments"], 5 * L, 4), mls.PALETTE)
+                entries.append({"id": mid, "text_id": t["id"], "split": "heldout", "layer": l + 1,
+                                "head": h + 1, "image": image,
+                                "features": mls.map_features(maps[l, h], kinds, t["segments"], wu),
+                                "stage": 3})
+
+    for t in texts:
+        add_text(t, OUT)
+    longest = max(texts, key=lambda t: len(t["ids"]))
+    mls.self_check(weights, cfg, longest, maps_of[longest["id"]])
+    rows = [{k: t[k] for k in ("id", "text", "pair", "tokens", "ids", "segments", "split", "stage")} for t in texts]
+    mls.write_maps_json(rows, entries)
+
+    # calibration maps from v2 (rendered on the sheets only)
+    calib = random.Random(34).sample([e["id"] for e in v2["maps"]], 64)
+    for t in v2["texts"]:
+        if any(c.startswith(t["id"] + "-") for c in calib):
+            add_text(dict(t), V2, write=False)
+
+    own_e = [e["id"] for e in entries if e["text_id"] <= "u03"]
+    own_f = [e["id"] for e in entries if e["text_id"] > "u03"]
+    rng = random.Random(33)
+    to_f = rng.sample(own_e, 40)
+    to_e = rng.sample(own_f, 40)
+    random.Random(31).shuffle(own_e)
+    random.Random(32).shuffle(own_f)
+    seqs = {"E": own_e + to_e + calib[:32], "F": own_f + to_f + calib[32:]}
+    random.Random(35).shuffle(seqs["E"])
+    random.Random(36).shuffle(seqs["F"])
+    os.makedirs(os.path.join(SHEETS, "sheets"), exist_ok=True)
+    for f in os.listdir(os.path.join(SHEETS, "sheets")):
+        if f.endswith(".png"):
+            os.remove(os.path.join(SHEETS, "sheets", f))
+    for who, seq in seqs.items():
+        sheets = []
+        for k in range(0, len(seq), 16):
+            name = f"{who}-{k // 16 + 1:02d}.png"
+            mls.make_sheet(name, seq[k:k + 16], maps_of, ctx)
+            sheets.append({"sheet": name, "cells": seq[k:k + 16]})
+        with open(os.path.join(SHEETS, f"{who}.json"), "w") as f:
+            json.dump(sheets, f, indent=1)
+        print(f"labeller {who}: {len(seq)} maps on {len(sheets)} sheets, {SHEETS}/{who}.json")
+    with open(os.path.join(SHEETS, "design.json"), "w") as f:
+        json.dump({"E_own": sorted(own_e), "F_own": sorted(own_f), "E_overlap": sorted(to_e),
+                   "F_overlap": sorted(to_f), "E_calibration": sorted(calib[:32]),
+                   "F_calibration": sorted(calib[32:])}, f, indent=1)
+    for t in texts:
+        print(f"{t['id']} {t['kind']:6s} {t['class']:6s} L={len(t['ids']):2d} {t['text']!r} / {t['pair']!r}")
+    size = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT) if f.endswith(".png"))
+    print(f"{len(entries)} maps; PNGs in {OUT}: {size / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
