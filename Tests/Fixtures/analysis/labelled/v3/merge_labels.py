@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Assembles labelled/v3/labels.json from the two blind labelling passes.
+
+labels-E.json and labels-F.json are what the labellers wrote: {sheet: {cell number: {label,
+unsure}}}, with no map ids (they never saw them). sheets.json is the key make_fresh_set.py wrote
+(which map is in which cell) and the design (each labeller's own maps, the overlap given to the
+other one, the v2 calibration maps). Output:
+  labels       {map id: {by, label, unsure}}   every v3 map, by the labeller it belongs to
+  second       {map id: label}                 the other labeller's label on the 80 overlap maps
+  calibration  {v2 map id: label}              the new labellers' labels on 64 v2 maps
+"""
+import json, os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+key = json.load(open(os.path.join(HERE, "sheets.json")))
+design = key["design"]
+given = {}
+for who in ("E", "F"):
+    raw = json.load(open(os.path.join(HERE, f"labels-{who}.json")))
+    for sheet in key["sheets"][who]:
+        name = sheet["sheet"][:-4]
+        for n, mid in enumerate(sheet["cells"]):
+            cell = raw[name][str(n + 1)]
+            given[(who, mid)] = cell
+out = {"labels": {}, "second": {}, "calibration": {}}
+for who, other in (("E", "F"), ("F", "E")):
+    for mid in design[f"{who}_own"]:
+        c = given[(who, mid)]
+        out["labels"][mid] = {"by": who, "label": c["label"], "unsure": bool(c["unsure"])}
+    for mid in design[f"{who}_overlap"]:     # maps of the other labeller, seen by who
+        out["second"][mid] = given[(who, mid)]["label"]
+    for mid in design[f"{who}_calibration"]:
+        out["calibration"][mid] = given[(who, mid)]["label"]
+assert len(out["labels"]) == 432 and len(out["second"]) == 80 and len(out["calibration"]) == 64
+json.dump(out, open(os.path.join(HERE, "labels.json"), "w"), indent=0, sort_keys=True)
+counts = {}
+for v in out["labels"].values():
+    counts[v["label"]] = counts.get(v["label"], 0) + 1
+print("labels:", dict(sorted(counts.items())), "unsure:", sum(v["unsure"] for v in out["labels"].values()))
