@@ -27,7 +27,11 @@ Sheets (/tmp/labelling-v3/sheets/E-01.png ..., /tmp/labelling-v3/E.json, F.json;
   random.Random(36) for F -> 288 maps = 18 sheets of 16, same style as v2's sheets (no layer,
   head or text shown).
 
-Run (~1 min): /tmp/pyref/venv/bin/python Tests/Fixtures/analysis/make_fresh_set.py [MODEL_DIR]
+v4 (--set v4), drawn the same way after v3 was scored and the classifier refitted on v2 + v3:
+  seed 20261304 + 100, texts w01-w06, none of v2's or v3's; labellers G and H (shuffles 41-46 in
+  place of 31-36, calibration again from v2 with random.Random(44)); sheets in /tmp/labelling-v4.
+
+Run (~1 min): /tmp/pyref/venv/bin/python Tests/Fixtures/analysis/make_fresh_set.py [--set v4] [MODEL_DIR]
 """
 import json, os, random, sys
 
@@ -39,9 +43,17 @@ import make_labelled_set as mls  # noqa: E402
 from make_labelled_maps import attention_maps, load_safetensors  # noqa: E402
 
 V2 = os.path.join(HERE, "labelled", "v2")
-OUT = os.path.join(HERE, "labelled", "v3")
-SHEETS = "/tmp/labelling-v3"
-SEED = 20261203 + 100
+SETS = {
+    "v3": {"seed": 20261203 + 100, "prefix": "u", "who": ("E", "F"), "shuffles": (31, 32, 33, 34, 35, 36),
+           "exclude": ["v2"]},
+    "v4": {"seed": 20261304 + 100, "prefix": "w", "who": ("G", "H"), "shuffles": (41, 42, 43, 44, 45, 46),
+           "exclude": ["v2", "v3"]},
+}
+NAME = sys.argv[sys.argv.index("--set") + 1] if "--set" in sys.argv else "v3"
+CONFIG = SETS[NAME]
+OUT = os.path.join(HERE, "labelled", NAME)
+SHEETS = f"/tmp/labelling-{NAME}"
+SEED = CONFIG["seed"]
 
 
 def draw(tok, used):
@@ -56,7 +68,7 @@ def draw(tok, used):
             (t,) = rng.sample(pool, 1)
             chosen.append({"text": t[0], "pair": t[1], "kind": kind, "class": cls_name})
     for k, t in enumerate(chosen):
-        t["id"] = f"u{k + 1:02d}"
+        t["id"] = f"{CONFIG['prefix']}{k + 1:02d}"
         t["split"] = "heldout"
         t["stage"] = 3
     return chosen
@@ -71,7 +83,10 @@ def main():
     cfg = json.load(open(os.path.join(model, "config.json")))
     nl, nh = cfg["num_hidden_layers"], cfg["num_attention_heads"]
     v2 = json.load(open(os.path.join(V2, "maps.json"), encoding="utf-8"))
-    used = {(t["text"], t["pair"]) for t in v2["texts"]}
+    used = set()
+    for name in CONFIG["exclude"]:
+        prior = json.load(open(os.path.join(HERE, "labelled", name, "maps.json"), encoding="utf-8"))
+        used |= {(t["text"], t["pair"]) for t in prior["texts"]}
     texts = draw(tok, used)
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -115,21 +130,24 @@ def main():
     mls.write_maps_json(rows, entries)
 
     # calibration maps from v2 (rendered on the sheets only)
-    calib = random.Random(34).sample([e["id"] for e in v2["maps"]], 64)
+    s_own1, s_own2, s_overlap, s_calib, s_seq1, s_seq2 = CONFIG["shuffles"]
+    first, second = CONFIG["who"]
+    calib = random.Random(s_calib).sample([e["id"] for e in v2["maps"]], 64)
     for t in v2["texts"]:
         if any(c.startswith(t["id"] + "-") for c in calib):
             add_text(dict(t), V2, write=False)
 
-    own_e = [e["id"] for e in entries if e["text_id"] <= "u03"]
-    own_f = [e["id"] for e in entries if e["text_id"] > "u03"]
-    rng = random.Random(33)
+    half = CONFIG["prefix"] + "03"
+    own_e = [e["id"] for e in entries if e["text_id"] <= half]
+    own_f = [e["id"] for e in entries if e["text_id"] > half]
+    rng = random.Random(s_overlap)
     to_f = rng.sample(own_e, 40)
     to_e = rng.sample(own_f, 40)
-    random.Random(31).shuffle(own_e)
-    random.Random(32).shuffle(own_f)
-    seqs = {"E": own_e + to_e + calib[:32], "F": own_f + to_f + calib[32:]}
-    random.Random(35).shuffle(seqs["E"])
-    random.Random(36).shuffle(seqs["F"])
+    random.Random(s_own1).shuffle(own_e)
+    random.Random(s_own2).shuffle(own_f)
+    seqs = {first: own_e + to_e + calib[:32], second: own_f + to_f + calib[32:]}
+    random.Random(s_seq1).shuffle(seqs[first])
+    random.Random(s_seq2).shuffle(seqs[second])
     os.makedirs(os.path.join(SHEETS, "sheets"), exist_ok=True)
     for f in os.listdir(os.path.join(SHEETS, "sheets")):
         if f.endswith(".png"):
@@ -144,9 +162,9 @@ def main():
             json.dump(sheets, f, indent=1)
         print(f"labeller {who}: {len(seq)} maps on {len(sheets)} sheets, {SHEETS}/{who}.json")
     with open(os.path.join(SHEETS, "design.json"), "w") as f:
-        json.dump({"E_own": sorted(own_e), "F_own": sorted(own_f), "E_overlap": sorted(to_e),
-                   "F_overlap": sorted(to_f), "E_calibration": sorted(calib[:32]),
-                   "F_calibration": sorted(calib[32:])}, f, indent=1)
+        json.dump({f"{first}_own": sorted(own_e), f"{second}_own": sorted(own_f), f"{first}_overlap": sorted(to_e),
+                   f"{second}_overlap": sorted(to_f), f"{first}_calibration": sorted(calib[:32]),
+                   f"{second}_calibration": sorted(calib[32:])}, f, indent=1)
     for t in texts:
         print(f"{t['id']} {t['kind']:6s} {t['class']:6s} L={len(t['ids']):2d} {t['text']!r} / {t['pair']!r}")
     size = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT) if f.endswith(".png"))

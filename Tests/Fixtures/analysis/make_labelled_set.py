@@ -88,7 +88,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 FEATURES_ONLY = "--features-only" in sys.argv[1:]
-ARGS = [a for a in sys.argv[1:] if a != "--features-only"]
+ARGS = [a for i, a in enumerate(sys.argv[1:]) if a not in ("--features-only", "--set") and sys.argv[i] != "--set"]
 MODEL = ARGS[0] if ARGS else os.path.expanduser("~/.local/share/bertscope/models/all-MiniLM-L6-v2")
 OUT = os.path.join(HERE, "labelled", "v2")
 SHEETS = "/tmp/labelling"
@@ -279,6 +279,8 @@ FONT = {  # 5 x 7 glyphs
     "C": ["01110", "10001", "10000", "10000", "10000", "10001", "01110"],
     "E": ["11111", "10000", "10000", "11110", "10000", "10000", "11111"],
     "F": ["11111", "10000", "10000", "11110", "10000", "10000", "10000"],
+    "G": ["01110", "10001", "10000", "10111", "10001", "10001", "01111"],
+    "H": ["10001", "10001", "10001", "11111", "10001", "10001", "10001"],
     "-": ["00000", "00000", "00000", "11111", "00000", "00000", "00000"],
 }
 

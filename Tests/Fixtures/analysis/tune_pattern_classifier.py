@@ -393,13 +393,23 @@ FINAL_LAMBDAS = [1e-3, 3e-3, 1e-2, 3e-2]
 FINAL_HET_BIASES = [-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0]
 
 
+def option(name, default):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
 def final_fit():
-    """--all: fit on every labelled v2 map, settings by leave-one-text-out CV over all 22 texts;
-    writes labelled/v3/frozen-model.json (the constants PatternClassifier ships)."""
-    data = json.load(open(os.path.join(V2, "maps.json")))
-    labels = json.load(open(os.path.join(V2, "labels.json")))
-    maps = [m for m in data["maps"] if m["id"] in labels["labels"]]
-    y_all = np.array([TYPES.index(labels["labels"][m["id"]]["label"]) for m in maps])
+    """--all [--sets v2,v3 --out v4]: fit on every labelled map of the sets (default v2), settings
+    by leave-one-text-out CV over all their texts; writes labelled/<out>/frozen-model.json
+    (default v3; the constants PatternClassifier ships)."""
+    sets = option("--sets", "v2").split(",")
+    target = os.path.join(HERE, "labelled", option("--out", "v3"))
+    maps, label_of = [], {}
+    for name in sets:
+        data = json.load(open(os.path.join(HERE, "labelled", name, "maps.json")))
+        labels = json.load(open(os.path.join(HERE, "labelled", name, "labels.json")))
+        maps += [m for m in data["maps"] if m["id"] in labels["labels"]]
+        label_of.update({k: v["label"] for k, v in labels["labels"].items()})
+    y_all = np.array([TYPES.index(label_of[m["id"]]) for m in maps])
     text = np.array([m["text_id"] for m in maps])
     F = [m["features"] for m in maps]
     X_all = np.array([scores(f) for f in F])
@@ -457,7 +467,8 @@ def final_fit():
     W, b = fit_on(np.arange(len(maps)), chosen["lambda"], chosen["heterogeneous_bias"])
     proto_pred = predict(W, b, standard(Xp), Xp[:, -1] > 0.5, no_structure([f for f, _ in protos]))[0]
     fitted = predict(W, b, standard(X_all), pair_all, guard_all)[0]
-    out = {"fitted_on": "all labelled v2 maps (22 texts)", "maps": int(len(maps)), "rule": FINAL_RULE,
+    out = {"fitted_on": f"all labelled maps of {', '.join(sets)} ({len(texts)} texts)", "maps": int(len(maps)),
+           "rule": FINAL_RULE,
            "chosen_by_rule": bool(qualified), "lambda": chosen["lambda"],
            "heterogeneous_bias": chosen["heterogeneous_bias"], "cv_all_texts": chosen["cv"],
            "settings": [{k: v for k, v in s.items() if k != "cv"} for s in settings],
@@ -465,8 +476,8 @@ def final_fit():
            "prototypes_right": int(np.sum(proto_pred == yp)), "prototypes": int(len(yp)),
            "mean": mean.tolist(), "std": std.tolist(), "W": W.tolist(), "b": b.tolist(),
            "inputs": SCORE_NAMES, "structure_floor": STRUCTURE_FLOOR}
-    os.makedirs(V3, exist_ok=True)
-    json.dump(out, open(os.path.join(V3, "frozen-model.json"), "w"), indent=1)
+    os.makedirs(target, exist_ok=True)
+    json.dump(out, open(os.path.join(target, "frozen-model.json"), "w"), indent=1)
     h = chosen["cv"]["per_type"]["heterogeneous"]
     print(f"chosen lambda {chosen['lambda']} bias {chosen['heterogeneous_bias']} (rule met: {bool(qualified)}): "
           f"CV agreement {chosen['cv_agreement']:.3f}, heterogeneous {h['recall']:.2f} / {h['precision']:.2f}; "
@@ -487,8 +498,9 @@ def print_swift(m):
 
 
 def fresh():
-    """--fresh: the frozen model (labelled/v3/frozen-model.json) on the fresh set, scored once;
-    writes labelled/v3/evaluation.json."""
+    """--fresh [--set v4]: the frozen model (labelled/<set>/frozen-model.json, default v3) on that
+    fresh set, scored once; writes labelled/<set>/evaluation.json."""
+    V3 = os.path.join(HERE, "labelled", option("--set", "v3"))
     m = json.load(open(os.path.join(V3, "frozen-model.json")))
     data = json.load(open(os.path.join(V3, "maps.json")))
     labels = json.load(open(os.path.join(V3, "labels.json")))
