@@ -46,6 +46,7 @@ let package = Package(
         .copy("attention_probs.cl"),
         .copy("common.cl"),
         .copy("embed.cl"),
+        .copy("fma_peak.cl"),
         .copy("gemm_cpu.cl"),
         .copy("gemm_gpu.cl"),
         .copy("gemm_gpu_vec.cl"),

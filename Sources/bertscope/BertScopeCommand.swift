@@ -14,7 +14,7 @@ struct BertScopeCommand: ParsableCommand {
       """,
     subcommands: [
       TokenizeCommand.self, AttentionCommand.self, EmbedCommand.self, BenchCommand.self, DevicesCommand.self,
-      SelftestCommand.self, TuneCommand.self, PatternsCommand.self,
+      SelftestCommand.self, TuneCommand.self, ProfileCommand.self, PatternsCommand.self,
       SpecialCommand.self, AblateCommand.self, CompareCommand.self, RelationsCommand.self, LinguisticCommand.self,
       RolloutCommand.self, ClustersCommand.self,
       ReportCommand.self, PlotCommand.self, MergeCommand.self, ServeCommand.self,
