@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Assembles labelled/v3/labels.json from the two blind labelling passes.
+"""Assembles labelled/v3/labels.json from the two blind labelling passes (v4's too:
+python3 labelled/v3/merge_labels.py v4).
 
-labels-E.json and labels-F.json are what the labellers wrote: {sheet: {cell number: {label,
+labels-E.json and labels-F.json (v4: G, H) are what the labellers wrote: {sheet: {cell number: {label,
 unsure}}}, with no map ids (they never saw them). sheets.json is the key make_fresh_set.py wrote
 (which map is in which cell) and the design (each labeller's own maps, the overlap given to the
 other one, the v2 calibration maps). Output:
@@ -11,11 +12,16 @@ other one, the v2 calibration maps). Output:
 """
 import json, os
 
+import sys
+
 HERE = os.path.dirname(os.path.abspath(__file__))
+if len(sys.argv) > 1:  # another set: python3 labelled/v3/merge_labels.py v4
+    HERE = os.path.join(os.path.dirname(HERE), sys.argv[1])
 key = json.load(open(os.path.join(HERE, "sheets.json")))
 design = key["design"]
 given = {}
-for who in ("E", "F"):
+pair = tuple(sorted(key["sheets"]))  # ("E", "F") in v3, ("G", "H") in v4
+for who in pair:
     raw = json.load(open(os.path.join(HERE, f"labels-{who}.json")))
     for sheet in key["sheets"][who]:
         name = sheet["sheet"][:-4]
@@ -23,7 +29,7 @@ for who in ("E", "F"):
             cell = raw[name][str(n + 1)]
             given[(who, mid)] = cell
 out = {"labels": {}, "second": {}, "calibration": {}}
-for who, other in (("E", "F"), ("F", "E")):
+for who, other in (pair, pair[::-1]):
     for mid in design[f"{who}_own"]:
         c = given[(who, mid)]
         out["labels"][mid] = {"by": who, "label": c["label"], "unsure": bool(c["unsure"])}
