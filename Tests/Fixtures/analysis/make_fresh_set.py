@@ -31,6 +31,9 @@ v4 (--set v4), drawn the same way after v3 was scored and the classifier refitte
   seed 20261304 + 100, texts w01-w06, none of v2's or v3's; labellers G and H (shuffles 41-46 in
   place of 31-36, calibration again from v2 with random.Random(44)); sheets in /tmp/labelling-v4.
 
+v5 (--set v5), drawn after v4 was scored, to decide issue 20 on more fresh maps without refitting:
+  seed 20261305 + 100, texts x01-x06, none of v2-v4's; labellers I and J (shuffles 51-56).
+
 Run (~1 min): /tmp/pyref/venv/bin/python Tests/Fixtures/analysis/make_fresh_set.py [--set v4] [MODEL_DIR]
 """
 import json, os, random, sys
@@ -48,6 +51,8 @@ SETS = {
            "exclude": ["v2"]},
     "v4": {"seed": 20261304 + 100, "prefix": "w", "who": ("G", "H"), "shuffles": (41, 42, 43, 44, 45, 46),
            "exclude": ["v2", "v3"]},
+    "v5": {"seed": 20261305 + 100, "prefix": "x", "who": ("I", "J"), "shuffles": (51, 52, 53, 54, 55, 56),
+           "exclude": ["v2", "v3", "v4"]},
 }
 NAME = sys.argv[sys.argv.index("--set") + 1] if "--set" in sys.argv else "v3"
 CONFIG = SETS[NAME]

@@ -498,13 +498,19 @@ def print_swift(m):
 
 
 def fresh():
-    """--fresh [--set v4]: the frozen model (labelled/<set>/frozen-model.json, default v3) on that
-    fresh set, scored once; writes labelled/<set>/evaluation.json."""
-    V3 = os.path.join(HERE, "labelled", option("--set", "v3"))
-    m = json.load(open(os.path.join(V3, "frozen-model.json")))
-    data = json.load(open(os.path.join(V3, "maps.json")))
-    labels = json.load(open(os.path.join(V3, "labels.json")))
-    maps = [e for e in data["maps"] if e["id"] in labels["labels"]]
+    """--fresh [--set v4[,v5]] [--model v4]: the frozen model (labelled/<model>/frozen-model.json;
+    default: the set's own) on fresh sets, scored once. One set: writes labelled/<set>/evaluation.json;
+    several: pooled, written to the last set's evaluation-pooled.json."""
+    names = option("--set", "v3").split(",")
+    V3 = os.path.join(HERE, "labelled", names[-1])
+    m = json.load(open(os.path.join(HERE, "labelled", option("--model", names[-1]), "frozen-model.json")))
+    maps, labels = [], {"labels": {}, "second": {}, "calibration": {}}
+    for name in names:
+        data = json.load(open(os.path.join(HERE, "labelled", name, "maps.json")))
+        lab = json.load(open(os.path.join(HERE, "labelled", name, "labels.json")))
+        maps += [e for e in data["maps"] if e["id"] in lab["labels"]]
+        for k in labels:
+            labels[k].update(lab.get(k, {}))
     y = np.array([TYPES.index(labels["labels"][e["id"]]["label"]) for e in maps])
     F = [e["features"] for e in maps]
     X = np.array([scores(f) for f in F])
@@ -512,7 +518,7 @@ def fresh():
     W, b, mean, std = (np.array(m[k]) for k in ("W", "b", "mean", "std"))
     pred = predict(W, b, (X - mean) / std, pair, no_structure(F))[0]
     old = np.array([old_rules(f) for f in F])
-    out = {"maps": int(len(maps)), "texts": sorted({e["text_id"] for e in maps}),
+    out = {"sets": names, "maps": int(len(maps)), "texts": sorted({e["text_id"] for e in maps}),
            "frozen_model": report(y, pred), "old_rules": report(y, old)}
     second = labels.get("second", {})
     shared = [i for i in labels["labels"] if i in second]
@@ -532,11 +538,12 @@ def fresh():
         out["calibration_kappa_vs_v2"] = kappa(a, c)
         out["calibration_agreement_vs_v2"] = float(np.mean(np.array(a) == np.array(c)))
     out["predicted"] = {e["id"]: TYPES[p] for e, p in zip(maps, pred)}
-    json.dump(out, open(os.path.join(V3, "evaluation.json"), "w"), indent=1)
+    name = "evaluation.json" if len(names) == 1 else "evaluation-pooled.json"
+    json.dump(out, open(os.path.join(V3, name), "w"), indent=1)
     r = out["frozen_model"]
-    print("frozen model on v3:", round(r["agreement"], 3),
+    print(f"frozen model on {'+'.join(names)}:", round(r["agreement"], 3),
           {t: (v["recall"], v["precision"], v["support"]) for t, v in r["per_type"].items()})
-    print("old rules on v3:", round(out["old_rules"]["agreement"], 3))
+    print(f"old rules on {'+'.join(names)}:", round(out["old_rules"]["agreement"], 3))
     print("confusion (rows = label, cols = predicted; V D V+D B H):", r["confusion"])
     for k in ("kappa", "raw_agreement_between_labellers", "calibration_kappa_vs_v2", "calibration_agreement_vs_v2"):
         if k in out:
