@@ -34,6 +34,11 @@ v4 (--set v4), drawn the same way after v3 was scored and the classifier refitte
 v5 (--set v5), drawn after v4 was scored, to decide issue 20 on more fresh maps without refitting:
   seed 20261305 + 100, texts x01-x06, none of v2-v4's; labellers I and J (shuffles 51-56).
 
+v6 (--set v6), drawn after v4 + v5 missed one target and the classifier was refitted on v2-v5:
+  seed 20261306 + 100, texts y01-y06, none of v2-v5's; labellers K and L (shuffles 61-66). The
+  corpus has no single sentence of >= 25 tokens left, so an empty class draws from the class below
+  it (in v6: a second medium single), never the same text twice.
+
 Run (~1 min): /tmp/pyref/venv/bin/python Tests/Fixtures/analysis/make_fresh_set.py [--set v4] [MODEL_DIR]
 """
 import json, os, random, sys
@@ -53,6 +58,8 @@ SETS = {
            "exclude": ["v2", "v3"]},
     "v5": {"seed": 20261305 + 100, "prefix": "x", "who": ("I", "J"), "shuffles": (51, 52, 53, 54, 55, 56),
            "exclude": ["v2", "v3", "v4"]},
+    "v6": {"seed": 20261306 + 100, "prefix": "y", "who": ("K", "L"), "shuffles": (61, 62, 63, 64, 65, 66),
+           "exclude": ["v2", "v3", "v4", "v5"]},
 }
 NAME = sys.argv[sys.argv.index("--set") + 1] if "--set" in sys.argv else "v3"
 CONFIG = SETS[NAME]
@@ -68,11 +75,16 @@ def draw(tok, used):
     for kind, cands in (("single", singles), ("pair", pairs)):
         cands = [t for t in cands if t not in used]
         lengths = [mls.text_length(tok, t) for t in cands]
-        for cls_name, lo, hi in mls.CLASSES[kind]:
-            pool = [t for t, n in zip(cands, lengths) if lo <= n <= hi]
+        for k, (cls_name, lo, hi) in enumerate(mls.CLASSES[kind]):
+            pool = [t for t, n in zip(cands, lengths) if lo <= n <= hi and t not in [c["key"] for c in chosen]]
+            while not pool and k > 0:  # v6: the corpus has no long single left -> the class below
+                k -= 1
+                cls_name, lo, hi = mls.CLASSES[kind][k]
+                pool = [t for t, n in zip(cands, lengths) if lo <= n <= hi and t not in [c["key"] for c in chosen]]
             (t,) = rng.sample(pool, 1)
-            chosen.append({"text": t[0], "pair": t[1], "kind": kind, "class": cls_name})
+            chosen.append({"text": t[0], "pair": t[1], "kind": kind, "class": cls_name, "key": t})
     for k, t in enumerate(chosen):
+        del t["key"]
         t["id"] = f"{CONFIG['prefix']}{k + 1:02d}"
         t["split"] = "heldout"
         t["stage"] = 3

@@ -3,6 +3,8 @@
 
     python3 Tests/Fixtures/analysis/tune_pattern_classifier.py [LABELS.json]
     python3 Tests/Fixtures/analysis/tune_pattern_classifier.py --all     # final fit, all of v2
+        [--sets v2,v3 --out v4]                                          # v4's fit
+        [--sets v2,v3,v4,v5 --out v6 --rule-recall 0.75]                 # v6's fit
     python3 Tests/Fixtures/analysis/tune_pattern_classifier.py --fresh   # frozen model on v3, once
 
 Reads labelled/v2/maps.json (every map's 24 MapFeatures, made by make_labelled_set.py) and
@@ -389,8 +391,14 @@ V3 = os.path.join(HERE, "labelled", "v3")
 # for the optimism of choosing among settings); if none qualifies, the one with the best
 # heterogeneous F1.
 FINAL_RULE = {"heterogeneous_recall": 0.72, "heterogeneous_precision": 0.65}
+# v6's fit (--rule-recall 0.75, written down before v6 was drawn): on both fresh sets the v4 model
+# was scored on, its heterogeneous recall came out below its CV recall (0.69 -> 0.72 and 0.61)
+# and its precision above (0.68 -> 0.79 and 0.80), so the margin goes to recall; the fallback, when
+# no setting has both, is the highest CV heterogeneous recall among the settings with CV precision
+# >= 0.65 and CV agreement >= 0.85 (then the best F1, as before).
 FINAL_LAMBDAS = [1e-3, 3e-3, 1e-2, 3e-2]
 FINAL_HET_BIASES = [-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0]
+FINAL_HET_BIASES_V6 = FINAL_HET_BIASES + [1.25, 1.5]  # with --rule-recall (v6's fit)
 
 
 def option(name, default):
@@ -402,6 +410,7 @@ def final_fit():
     by leave-one-text-out CV over all their texts; writes labelled/<out>/frozen-model.json
     (default v3; the constants PatternClassifier ships)."""
     sets = option("--sets", "v2").split(",")
+    rule = dict(FINAL_RULE, heterogeneous_recall=float(option("--rule-recall", FINAL_RULE["heterogeneous_recall"])))
     target = os.path.join(HERE, "labelled", option("--out", "v3"))
     maps, label_of = [], {}
     for name in sets:
@@ -445,7 +454,7 @@ def final_fit():
             test = np.where(text == held_text)[0]
             train = np.where(text != held_text)[0]
             folds.append((test, fit_on(train, lam, 0.0)))
-        for het_bias in FINAL_HET_BIASES:
+        for het_bias in (FINAL_HET_BIASES_V6 if "--rule-recall" in sys.argv else FINAL_HET_BIASES):
             pred = np.zeros(len(maps), dtype=int)
             for test, (W, b) in folds:
                 b2 = b.copy()
@@ -455,20 +464,26 @@ def final_fit():
             h = r["per_type"]["heterogeneous"]
             rec, prec = h["recall"] or 0.0, h["precision"] or 0.0
             f1 = 2 * rec * prec / (rec + prec) if rec + prec > 0 else 0.0
-            ok = bool(rec >= FINAL_RULE["heterogeneous_recall"] and prec >= FINAL_RULE["heterogeneous_precision"])
+            ok = bool(rec >= rule["heterogeneous_recall"] and prec >= rule["heterogeneous_precision"])
             settings.append({"lambda": lam, "heterogeneous_bias": het_bias, "cv_agreement": float(r["agreement"]),
                              "cv_heterogeneous_recall": float(rec), "cv_heterogeneous_precision": float(prec),
                              "cv_heterogeneous_f1": float(f1), "meets_rule": ok, "cv": r})
             print(f"lambda {lam} het bias {het_bias:+.2f}: CV agreement {r['agreement']:.3f}, heterogeneous "
                   f"recall {rec:.2f} precision {prec:.2f}{'  (meets rule)' if ok else ''}", file=sys.stderr)
     qualified = [s for s in settings if s["meets_rule"]]
-    chosen = (max(qualified, key=lambda s: s["cv_agreement"]) if qualified
-              else max(settings, key=lambda s: s["cv_heterogeneous_f1"]))
+    recall_first = [s for s in settings if s["cv_heterogeneous_precision"] >= rule["heterogeneous_precision"]
+                    and s["cv_agreement"] >= 0.85]
+    if qualified:
+        chosen = max(qualified, key=lambda s: s["cv_agreement"])
+    elif "--rule-recall" in sys.argv and recall_first:
+        chosen = max(recall_first, key=lambda s: (s["cv_heterogeneous_recall"], s["cv_agreement"]))
+    else:
+        chosen = max(settings, key=lambda s: s["cv_heterogeneous_f1"])
     W, b = fit_on(np.arange(len(maps)), chosen["lambda"], chosen["heterogeneous_bias"])
     proto_pred = predict(W, b, standard(Xp), Xp[:, -1] > 0.5, no_structure([f for f, _ in protos]))[0]
     fitted = predict(W, b, standard(X_all), pair_all, guard_all)[0]
     out = {"fitted_on": f"all labelled maps of {', '.join(sets)} ({len(texts)} texts)", "maps": int(len(maps)),
-           "rule": FINAL_RULE,
+           "rule": rule,
            "chosen_by_rule": bool(qualified), "lambda": chosen["lambda"],
            "heterogeneous_bias": chosen["heterogeneous_bias"], "cv_all_texts": chosen["cv"],
            "settings": [{k: v for k, v in s.items() if k != "cv"} for s in settings],
