@@ -332,6 +332,13 @@ public enum AnalysisReport {
 
   static func percent(_ x: Double) -> String { formatNumber(100 * x, decimals: 1) + " %" }
 
+  /// Which way the classifier's heterogeneous share errs on the validation set: it calls more maps
+  /// heterogeneous than people do when its recall is above its precision.
+  static var heterogeneousBias: String {
+    let v = PatternClassifier.validation
+    return v.heterogeneousRecall > v.heterogeneousPrecision ? "high" : "low"
+  }
+
   static func patternSection(_ p: PatternsResult) throws -> ReportSection {
     let names = PatternShares.names
     let overall = names.indices.map { k in p.perLayer.reduce(0) { $0 + $1.values[k] } / Double(p.perLayer.count) }
@@ -345,13 +352,13 @@ public enum AnalysisReport {
       each text of a pair) or heterogeneous — by a linear model on measurable features of the map, among them \
       the share of rows in which a column or the diagonal is dark (see PatternClassifier). The paper found \
       32–61 % of heads heterogeneous, depending on the task. Checked on \(PatternClassifier.validation.maps) maps \
-      of all-MiniLM-L6-v2 labelled by eye from texts the model was not fitted on, it agrees with the labels on \
+      of all-MiniLM-L6-v2 labelled by eye from fresh texts, after the model was frozen, it agrees with the labels on \
       \(percent(PatternClassifier.validation.agreement)) (two people agree with each other on \
       \(percent(PatternClassifier.validation.labellerAgreement)), Cohen's κ \
       \(formatNumber(PatternClassifier.validation.kappa, decimals: 2))); it finds \
       \(percent(PatternClassifier.validation.heterogeneousRecall)) of the maps a person calls heterogeneous, and \
       \(percent(PatternClassifier.validation.heterogeneousPrecision)) of the maps it calls heterogeneous are, so \
-      that share is more likely too high than too low.
+      that share is more likely too \(heterogeneousBias) than too \(heterogeneousBias == "high" ? "low" : "high").
 
       Per-head shares are in patterns.csv, per-layer ones in patterns_by_layer.csv.
       """

@@ -121,10 +121,11 @@ struct AnalysisLabelledMapsTests {
     print(
       "pattern classifier vs labels: \(agreed)/\(maps.count) = \(String(format: "%.1f", 100 * agreement)) %\n\(table)")
     print(misses.joined(separator: "\n"))
-    // The old rules were set on these 105 maps (88.6 % in-sample); the linear model of issue 20
-    // was fitted on other maps (labelled/v2's tune texts, two of whose texts are here) and
-    // agrees on 89/105 = 84.8 % (tune_pattern_classifier.py's port, float64 features). Its
-    // measure is the held-out set of AnalysisLabelledSetTests; this floor catches a regression.
-    #expect(agreement >= 0.83, "agreement \(agreement)\n\(table)")
+    // The old rules were set on these 105 maps (88.6 % in-sample); the linear models of issue 20
+    // were fitted on other maps (labelled/v2–v5, two of whose texts are here): the first fit
+    // agreed on 89/105 = 84.8 %, the shipped one (v6) on 87/105 = 82.9 % (these labels came from
+    // the first labelling pass, before PROTOCOL.md existed). Its measure is the
+    // fresh set of AnalysisLabelledSetTests; this floor catches a regression.
+    #expect(agreement >= 0.80, "agreement \(agreement)\n\(table)")
   }
 }

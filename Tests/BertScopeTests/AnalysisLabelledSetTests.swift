@@ -1,12 +1,13 @@
-import BertScopeAnalysis
 import Foundation
 import Testing
 
 @testable import BertScope
+@testable import BertScopeAnalysis
 
-/// The labelled set of `Tests/Fixtures/analysis/labelled/v2` (PROTOCOL.md, README.md): every
-/// map of 12 texts of all-MiniLM-L6-v2, labelled by eye, split by text into maps the
-/// classifier was tuned on and maps it was not.
+/// A labelled set of `Tests/Fixtures/analysis/labelled/` (PROTOCOL.md, README.md): `v2`, 944
+/// maps of 22 texts of all-MiniLM-L6-v2 labelled by eye, split by text; `v3` to `v6`, all 72
+/// maps of 6 fresh texts each, each labelled blind after a classifier was frozen (`v6` is the
+/// one the shipped classifier was never fitted on).
 struct LabelledSet: Decodable {
   struct Text: Decodable {
     let id: String
@@ -37,19 +38,25 @@ struct LabelledSet: Decodable {
   struct Labels: Decodable {
     let labels: [String: Label]
     let second: [String: String]
+    /// v3, v4: the new labellers' labels on maps of v2.
+    let calibration: [String: String]?
   }
 
   let feature_names: [String]
   let texts: [Text]
   let maps: [Map]
 
-  static let folder = Fixtures.root.appendingPathComponent("analysis/labelled/v2", isDirectory: true)
+  static let folder = folder("v2")
 
-  static func load() throws -> (LabelledSet, Labels) {
+  static func folder(_ name: String) -> URL {
+    Fixtures.root.appendingPathComponent("analysis/labelled/\(name)", isDirectory: true)
+  }
+
+  static func load(_ name: String = "v2") throws -> (LabelledSet, Labels) {
     let set = try JSONDecoder().decode(
-      LabelledSet.self, from: Data(contentsOf: folder.appendingPathComponent("maps.json")))
+      LabelledSet.self, from: Data(contentsOf: folder(name).appendingPathComponent("maps.json")))
     let labels = try JSONDecoder().decode(
-      Labels.self, from: Data(contentsOf: folder.appendingPathComponent("labels.json")))
+      Labels.self, from: Data(contentsOf: folder(name).appendingPathComponent("labels.json")))
     return (set, labels)
   }
 
@@ -101,7 +108,7 @@ struct Agreement: CustomStringConvertible {
   }
 }
 
-@Suite("Analysis: the labelled set (v2) and the classifier's held-out agreement")
+@Suite("Analysis: the labelled sets (v2–v6) and the classifier's agreement on a fresh set")
 struct AnalysisLabelledSetTests {
   @Test("≥ 400 labelled maps of ≥ 8 texts, singles and pairs; ≥ 60 of each type that occurs; split by text")
   func complete() throws {
@@ -141,40 +148,77 @@ struct AnalysisLabelledSetTests {
     #expect(worst < 1e-4, "largest difference \(worst)")
   }
 
+  @Test("v3 to v6: all 72 maps of 6 fresh texts each, labelled, none of their texts in an earlier set")
+  func freshSets() throws {
+    let (v2, _) = try LabelledSet.load("v2")
+    var seen = Set(v2.texts.map { "\($0.text)|\($0.pair ?? "")" })
+    for name in ["v3", "v4", "v5", "v6"] {
+      let (set, labels) = try LabelledSet.load(name)
+      #expect(set.texts.count == 6 && set.maps.count == 432)
+      #expect(set.texts.filter { $0.pair != nil }.count == 3)
+      #expect(set.maps.allSatisfy { $0.split == "heldout" && labels.labels[$0.id] != nil })
+      for t in set.texts { #expect(seen.insert("\(t.text)|\(t.pair ?? "")").inserted, "\(name): \(t.text)") }
+      for m in set.maps {
+        #expect(AttentionPattern(name: labels.labels[m.id]!.label) != nil)
+        #expect(FileManager.default.fileExists(atPath: LabelledSet.folder(name).appendingPathComponent(m.image).path))
+      }
+      #expect(labels.second.count == 80 && labels.second.keys.allSatisfy { labels.labels[$0] != nil })
+      #expect(labels.calibration?.count == 64)
+    }
+  }
+
+  @Test("the shipped constants are labelled/v6/frozen-model.json's (frozen before v6 was labelled)")
+  func frozen() throws {
+    struct Frozen: Decodable {
+      let mean: [Double]
+      let std: [Double]
+      let W: [[Double]]
+      let b: [Double]
+      let inputs: [String]
+      let structure_floor: Double
+    }
+    let m = try JSONDecoder().decode(
+      Frozen.self, from: Data(contentsOf: LabelledSet.folder("v6").appendingPathComponent("frozen-model.json")))
+    func close(_ a: [Float], _ b: [Double]) -> Bool {
+      a.count == b.count && zip(a, b).allSatisfy { abs(Double($0) - $1) <= 1e-6 * max(1, abs($1)) }
+    }
+    #expect(m.inputs == PatternScores.inputNames)
+    #expect(close(PatternClassifier.inputMean, m.mean))
+    #expect(close(PatternClassifier.inputScale, m.std))
+    #expect(close(PatternClassifier.bias, m.b))
+    #expect(PatternClassifier.weights.count == 5 && zip(PatternClassifier.weights, m.W).allSatisfy { close($0, $1) })
+    #expect(Double(PatternClassifier.structureFloor) == m.structure_floor)
+  }
+
   @Test(
-    "held out: the classifier's agreement, per-type recall and precision as tune_pattern_classifier.py measures them",
+    "fresh set v6: the frozen classifier's agreement, per-type recall and precision as tune_pattern_classifier.py --fresh measures them",
     .enabled(if: Fixtures.hasMiniLM, "the default model is not installed (scripts/setup installs it)"),
     .enabled(if: AnalysisTestConfig.optimized, "runs the real model: release builds only (scripts/test)"))
   func heldOut() async throws {
-    let (set, labels) = try LabelledSet.load()
+    let (set, labels) = try LabelledSet.load("v6")
     let features = try await LabelledSet.features(set)
     let classifier = PatternClassifier()
     var held = Agreement()
-    var tuned = Agreement()
     for m in set.maps {
       guard let label = labels.labels[m.id], let truth = AttentionPattern(name: label.label) else { continue }
-      let predicted = classifier.classify(try #require(features[m.id]))
-      if m.split == "heldout" { held.add(truth, predicted) } else { tuned.add(truth, predicted) }
+      held.add(truth, classifier.classify(try #require(features[m.id])))
     }
-    print("held-out texts: \(held)tune texts: \(tuned)")
-    // tune_pattern_classifier.py's port of the shipped classifier, on the stored (float64) features,
-    // gave this confusion matrix; the encoder's float32 features may move a map that lies on a
-    // decision boundary, not more.
+    print("fresh set v6: \(held)")
+    // tune_pattern_classifier.py --fresh --set v6, the frozen model on the stored (float64)
+    // features, gave this confusion matrix; the encoder's float32 features may move a map that
+    // lies on a decision boundary, not more.
     struct Evaluation: Decodable {
       struct Report: Decodable { let confusion: [[Int]] }
-      struct Linear: Decodable { let heldout: Report }
-      let linear: Linear
-      let shipped: String
+      let frozen_model: Report
       let kappa: Double
       let raw_agreement_between_labellers: Double
     }
     let evaluation = try JSONDecoder().decode(
-      Evaluation.self, from: Data(contentsOf: LabelledSet.folder.appendingPathComponent("evaluation.json")))
-    #expect(evaluation.shipped == "linear")
-    let moved = zip(held.confusion.joined(), evaluation.linear.heldout.confusion.joined()).reduce(0) {
+      Evaluation.self, from: Data(contentsOf: LabelledSet.folder("v6").appendingPathComponent("evaluation.json")))
+    let moved = zip(held.confusion.joined(), evaluation.frozen_model.confusion.joined()).reduce(0) {
       $0 + abs($1.0 - $1.1)
     }
-    #expect(moved <= 4, "\(held) vs evaluation.json \(evaluation.linear.heldout.confusion)")
+    #expect(moved <= 4, "\(held) vs evaluation.json \(evaluation.frozen_model.confusion)")
     // What the report quotes (PatternClassifier.validation) is this measurement, rounded.
     let v = PatternClassifier.validation
     #expect(v.maps == held.total && abs(v.agreement - held.agreement) < 0.005)
@@ -182,14 +226,14 @@ struct AnalysisLabelledSetTests {
     #expect(abs(v.heterogeneousPrecision - held.precision(.heterogeneous)) < 0.005)
     #expect(abs(v.kappa - evaluation.kappa) < 0.005)
     #expect(abs(v.labellerAgreement - evaluation.raw_agreement_between_labellers) < 0.0005)
-    #expect(held.total >= 400)
-    // Issue 20's targets on the held-out texts: agreement ≥ 85 %, heterogeneous recall ≥ 70 %,
-    // no type with ≥ 20 held-out maps below 60 % recall — met (85.6 %, 0.74). Heterogeneous
-    // precision ≥ 60 % is NOT met (0.52; README.md of the labelled set); its floor here only
-    // catches a regression.
+    #expect(held.total == 432)
+    // Issue 20's targets on the fresh set (labelled/v6/DECISION.md): agreement ≥ 85 %,
+    // heterogeneous recall ≥ 70 %, no type with ≥ 20 maps below 60 % recall — met (87.0 %, 0.88;
+    // lowest vertical+diagonal, 0.69). Heterogeneous precision ≥ 60 % is NOT met (0.59, 23 of 39);
+    // its floor here only catches a regression.
     #expect(held.agreement >= 0.85, "\(held)")
     #expect(held.recall(.heterogeneous) >= 0.70, "\(held)")
-    #expect(held.precision(.heterogeneous) >= 0.50, "\(held)")
+    #expect(held.precision(.heterogeneous) >= 0.55, "\(held)")
     for p in AttentionPattern.allCases where held.support(p) >= 20 {
       #expect(held.recall(p) >= 0.60, "\(p.name): \(held)")
     }
