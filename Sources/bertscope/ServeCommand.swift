@@ -52,9 +52,10 @@ struct ServeCommand: ParsableCommand {
         maxBodyBytes: maxBodyBytes, truncatesByDefault: !options.noTruncate, handlesSignals: true,
         logLevel: options.quiet ? .error : .notice, pooling: pooling, queueTimeout: queueTimeout))
     // The first SIGTERM/SIGINT is the server's graceful shutdown (Signals leaves an armed run
-    // to stop by itself); a second one exits at once.
+    // to stop by itself); a second one exits at once. Never disarmed: the server's own signal
+    // source may finish the shutdown before Signals' source has seen the same signal (a loaded
+    // machine), and a disarmed Signals would then turn the graceful stop into exit 143.
     StopRequest.arm()
-    defer { StopRequest.disarm() }
     let outcome = Outcome()
     let done = DispatchSemaphore(value: 0)
     let (host, quiet) = (host, options.quiet)

@@ -49,13 +49,7 @@ struct TuneCommand: ParsableCommand {
         "--length \(length) is longer than the model's \(config.maxPositions) positions")
     }
     let devices = try OpenCLDevices.all()
-    let index = device ?? devices.first(where: { $0.type == .gpu && $0.available })?.index ?? 0
-    guard devices.indices.contains(index) else {
-      throw BertScopeError.backendUnavailable(
-        devices.isEmpty
-          ? "no OpenCL device found (install an OpenCL driver, e.g. pocl-opencl-icd; see `bertscope devices`)"
-          : "no OpenCL device \(index); `bertscope devices` lists 0–\(devices.count - 1)")
-    }
+    let index = try OpenCLDevices.resolve(device, in: devices)
     let shape = OpenCLTuner.Shape(config: config, batch: batch, length: length, model: directory.path)
     say(
       "tuning device \(index): \(devices[index].name) (driver \(devices[index].driverVersion)) for "

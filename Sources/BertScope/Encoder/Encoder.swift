@@ -66,13 +66,7 @@ public final class Encoder: Sendable {
         devices = []
       }
       if let device {
-        guard devices.indices.contains(device) else {
-          throw BertScopeError.backendUnavailable(
-            devices.isEmpty
-              ? "no OpenCL device found (install an OpenCL driver, e.g. pocl-opencl-icd; see `bertscope devices`)"
-              : "no OpenCL device \(device); `bertscope devices` lists 0–\(devices.count - 1)")
-        }
-        return (try openCL(device), .opencl)
+        return (try openCL(try OpenCLDevices.resolve(device, in: devices)), .opencl)
       }
       let gpu = devices.first(where: { $0.type == .gpu && $0.available })
       if kind == .auto {

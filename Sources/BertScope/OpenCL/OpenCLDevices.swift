@@ -93,6 +93,20 @@ public enum OpenCLDevices {
     try platforms().flatMap(\.devices)
   }
 
+  /// The `--device` index to use: `requested` when `devices` has it, or, when nil, the first
+  /// available GPU, else device 0. Throws `backendUnavailable` (one line saying what exists)
+  /// when that index is not among `devices`.
+  public static func resolve(_ requested: Int?, in devices: [OpenCLDeviceInfo]) throws -> Int {
+    let index = requested ?? devices.first(where: { $0.type == .gpu && $0.available })?.index ?? 0
+    guard devices.indices.contains(index) else {
+      throw BertScopeError.backendUnavailable(
+        devices.isEmpty
+          ? "no OpenCL device found (install an OpenCL driver, e.g. pocl-opencl-icd; see `bertscope devices`)"
+          : "no OpenCL device \(index); `bertscope devices` lists 0–\(devices.count - 1)")
+    }
+    return index
+  }
+
   /// Whether at least one OpenCL device exists (false on any enumeration error).
   public static var isAvailable: Bool {
     ((try? all()) ?? []).isEmpty == false

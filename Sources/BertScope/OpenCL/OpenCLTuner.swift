@@ -231,12 +231,7 @@ public enum OpenCLTuner {
   /// Tunes `options.device`; `progress` gets one line per candidate.
   public static func tune(_ options: Options, progress: (String) -> Void = { _ in }) throws -> Report {
     let devices = try OpenCLDevices.all()
-    guard devices.indices.contains(options.device) else {
-      throw BertScopeError.backendUnavailable(
-        devices.isEmpty
-          ? "no OpenCL device found (install an OpenCL driver, e.g. pocl-opencl-icd; see `bertscope devices`)"
-          : "no OpenCL device \(options.device); `bertscope devices` lists 0–\(devices.count - 1)")
-    }
+    _ = try OpenCLDevices.resolve(options.device, in: devices)
     let shape = options.shape
     guard shape.hidden > 0, shape.heads > 0, shape.hidden % shape.heads == 0, shape.intermediate > 0,
       shape.batch > 0, shape.length > 0

@@ -128,13 +128,7 @@ public enum OpProfiler {
       let backend = try CPUBackend()
       return try profile(backend, name: backend.name, peak: nil, shape: shape, repeats: repeats, sync: {}, progress)
     }
-    let index = device ?? devices.first(where: { $0.type == .gpu && $0.available })?.index ?? 0
-    guard devices.indices.contains(index) else {
-      throw BertScopeError.backendUnavailable(
-        devices.isEmpty
-          ? "no OpenCL device found (install an OpenCL driver, e.g. pocl-opencl-icd; see `bertscope devices`)"
-          : "no OpenCL device \(index); `bertscope devices` lists 0–\(devices.count - 1)")
-    }
+    let index = try OpenCLDevices.resolve(device, in: devices)
     let backend = try OpenCLBackend(device: index)
     progress("measuring the FMA peak of \(backend.device.name)")
     let peak = try backend.fmaPeakGFLOPS()

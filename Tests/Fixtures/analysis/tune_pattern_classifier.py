@@ -236,6 +236,35 @@ def kappa(a, b):
     return float((po - pe) / (1 - pe)) if pe < 1 else 1.0
 
 
+class Fitter:
+    """The linear model's training data: the labelled maps' inputs X_all / y_all / pair_all, the
+    synthetic prototypes (at PROTOTYPE_WEIGHT), standardised with the means and deviations of
+    X_all[fit_rows] (isPair stays 0/1)."""
+
+    def __init__(self, X_all, y_all, pair_all, fit_rows):
+        self.X_all, self.y_all, self.pair_all = X_all, y_all, pair_all
+        protos = prototypes(load_features_module())
+        self.F_protos = [f for f, _ in protos]
+        self.Xp = np.array([scores(f) for f in self.F_protos])
+        self.yp = np.array([p for _, p in protos])
+        self.mean, self.std = X_all[fit_rows].mean(0), X_all[fit_rows].std(0)
+        self.std[self.std < 1e-6] = 1.0
+        self.mean[-1], self.std[-1] = 0.0, 1.0
+
+    def standard(self, X):
+        return (X - self.mean) / self.std
+
+    def fit_on(self, idx, lam, het_bias):
+        X = np.vstack([self.standard(self.X_all[idx]), self.standard(self.Xp)])
+        y = np.concatenate([self.y_all[idx], self.yp])
+        w = np.concatenate([np.ones(len(idx)), np.full(len(self.yp), PROTOTYPE_WEIGHT)])
+        pair = np.concatenate([self.pair_all[idx], self.Xp[:, -1] > 0.5])
+        W, b = fit(X, y, w, lam, pair)
+        b = b.copy()
+        b[4] += het_bias
+        return W, b
+
+
 def main():
     data = json.load(open(os.path.join(V2, "maps.json")))
     path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(V2, "labels.json")
@@ -308,27 +337,9 @@ def main():
                        "heldout": report(y_all[held], rules_predict(rules_t, np.where(held)[0]))}
 
     # Linear model.
-    mod = load_features_module()
-    protos = prototypes(mod)
-    Xp = np.array([scores(f) for f, _ in protos])
-    yp = np.array([p for _, p in protos])
-    mean = X_all[tune].mean(0)
-    std = X_all[tune].std(0)
-    std[std < 1e-6] = 1.0
-    mean[-1], std[-1] = 0.0, 1.0  # isPair stays 0/1
-
-    def standard(X):
-        return (X - mean) / std
-
-    def fit_on(idx, lam, het_bias):
-        X = np.vstack([standard(X_all[idx]), standard(Xp)])
-        y = np.concatenate([y_all[idx], yp])
-        w = np.concatenate([np.ones(len(idx)), np.full(len(yp), PROTOTYPE_WEIGHT)])
-        pair = np.concatenate([pair_all[idx], Xp[:, -1] > 0.5])
-        W, b = fit(X, y, w, lam, pair)
-        b = b.copy()
-        b[4] += het_bias
-        return W, b
+    fitter = Fitter(X_all, y_all, pair_all, tune)
+    Xp, yp, mean, std, standard, fit_on = fitter.Xp, fitter.yp, fitter.mean, fitter.std, fitter.standard, fitter.fit_on
+    protos = list(zip(fitter.F_protos, yp))
 
     # lambda and the heterogeneous bias: the best cross-validated agreement among the settings
     # whose cross-validated heterogeneous recall is >= 0.70 at precision >= 0.60 (the targets).
@@ -424,26 +435,9 @@ def final_fit():
     X_all = np.array([scores(f) for f in F])
     pair_all = X_all[:, -1] > 0.5
     texts = sorted(set(text))
-    mod = load_features_module()
-    protos = prototypes(mod)
-    Xp = np.array([scores(f) for f, _ in protos])
-    yp = np.array([p for _, p in protos])
-    mean, std = X_all.mean(0), X_all.std(0)
-    std[std < 1e-6] = 1.0
-    mean[-1], std[-1] = 0.0, 1.0
-
-    def standard(X):
-        return (X - mean) / std
-
-    def fit_on(idx, lam, het_bias):
-        X = np.vstack([standard(X_all[idx]), standard(Xp)])
-        y = np.concatenate([y_all[idx], yp])
-        w = np.concatenate([np.ones(len(idx)), np.full(len(yp), PROTOTYPE_WEIGHT)])
-        pair = np.concatenate([pair_all[idx], Xp[:, -1] > 0.5])
-        W, b = fit(X, y, w, lam, pair)
-        b = b.copy()
-        b[4] += het_bias
-        return W, b
+    fitter = Fitter(X_all, y_all, pair_all, np.arange(len(maps)))
+    Xp, yp, mean, std, standard, fit_on = fitter.Xp, fitter.yp, fitter.mean, fitter.std, fitter.standard, fitter.fit_on
+    protos = list(zip(fitter.F_protos, yp))
 
     guard_all = no_structure(F)
     settings = []
