@@ -43,12 +43,11 @@ Run (~1 min): /tmp/pyref/venv/bin/python Tests/Fixtures/analysis/make_fresh_set.
 """
 import json, os, random, sys
 
-import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import make_labelled_set as mls  # noqa: E402
-from make_labelled_maps import attention_maps, load_safetensors  # noqa: E402
+from make_labelled_maps import load_safetensors  # noqa: E402
 
 V2 = os.path.join(HERE, "labelled", "v2")
 SETS = {
@@ -112,35 +111,11 @@ def main():
     ctx = {"key": {}, "kinds": {}, "segments": {}}
     maps_of, entries = {}, []
 
-    def add_text(t, stage_dir, only=None, write=True):
-        if "ids" not in t:
-            enc = tok(t["text"], t["pair"]) if t["pair"] is not None else tok(t["text"])
-            t["ids"] = list(enc["input_ids"])
-            t["tokens"] = tok.convert_ids_to_tokens(t["ids"])
-            t["segments"] = list(enc["token_type_ids"])
-        kinds = mls.token_kinds(t["ids"], t["tokens"], tok.cls_token_id, tok.sep_token_id)
-        wu = mls.within_uniform(kinds, t["segments"])
-        maps = attention_maps(weights, cfg, t["ids"], t["segments"])
-        assert np.allclose(maps.sum(-1), 1)
-        maps_of[t["id"]] = maps
-        ctx["kinds"][t["id"]], ctx["segments"][t["id"]] = kinds, t["segments"]
-        L = len(t["ids"])
+    for t in texts:
+        encoded = mls.encode(tok, weights, cfg, t, maps_of, ctx)
         for l in range(nl):
             for h in range(nh):
-                mid = f"{t['id']}-L{l + 1}H{h + 1}"
-                ctx["key"][mid] = (t["id"], l, h)
-                if not write:
-                    continue
-                image = mid + ".png"
-                mls.write_png(os.path.join(stage_dir, image),
-                              mls.draw_map(maps[l, h], kinds, t["segments"], 5 * L, 4), mls.PALETTE)
-                entries.append({"id": mid, "text_id": t["id"], "split": "heldout", "layer": l + 1,
-                                "head": h + 1, "image": image,
-                                "features": mls.map_features(maps[l, h], kinds, t["segments"], wu),
-                                "stage": 3})
-
-    for t in texts:
-        add_text(t, OUT)
+                mls.add_map(OUT, t, l + 1, h + 1, encoded, 3, entries, ctx, split="heldout")
     longest = max(texts, key=lambda t: len(t["ids"]))
     mls.self_check(weights, cfg, longest, maps_of[longest["id"]])
     rows = [{k: t[k] for k in ("id", "text", "pair", "tokens", "ids", "segments", "split", "stage")} for t in texts]
@@ -152,7 +127,10 @@ def main():
     calib = random.Random(s_calib).sample([e["id"] for e in v2["maps"]], 64)
     for t in v2["texts"]:
         if any(c.startswith(t["id"] + "-") for c in calib):
-            add_text(dict(t), V2, write=False)
+            mls.encode(tok, weights, cfg, dict(t), maps_of, ctx)
+            for l in range(nl):
+                for h in range(nh):
+                    ctx["key"][f"{t['id']}-L{l + 1}H{h + 1}"] = (t["id"], l, h)
 
     half = CONFIG["prefix"] + "03"
     own_e = [e["id"] for e in entries if e["text_id"] <= half]

@@ -82,7 +82,7 @@ Features only (numpy only, ~30 s; what added MapFeatures 20-23): recompute every
 and segments stored in maps.json and rewrite its "feature_names" and "features", nothing else:
   python3 Tests/Fixtures/analysis/make_labelled_set.py --features-only [MODEL_DIR]
 """
-import json, math, os, random, struct, sys, unicodedata, zlib
+import json, os, random, struct, sys, unicodedata, zlib
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -431,6 +431,37 @@ def draw_inputs_stage2(tok, used):
     return sorted(chosen, key=lambda t: t["id"])
 
 
+def encode(tok, weights, cfg, t, maps_of, ctx):
+    """Text t's ids, tokens and segments (tokenized unless t holds them), its maps (the float64
+    numpy BERT) and token kinds, recorded in maps_of and ctx; returns (maps, kinds, withinUniform)."""
+    if "ids" not in t:
+        enc = tok(t["text"], t["pair"]) if t["pair"] is not None else tok(t["text"])
+        t["ids"] = list(enc["input_ids"])
+        t["tokens"] = tok.convert_ids_to_tokens(t["ids"])
+        t["segments"] = list(enc["token_type_ids"])
+    kinds = token_kinds(t["ids"], t["tokens"], tok.cls_token_id, tok.sep_token_id)
+    wu = within_uniform(kinds, t["segments"])
+    maps = attention_maps(weights, cfg, t["ids"], t["segments"])
+    assert np.allclose(maps.sum(-1), 1)
+    maps_of[t["id"]] = maps
+    ctx["kinds"][t["id"]], ctx["segments"][t["id"]] = kinds, t["segments"]
+    return maps, kinds, wu
+
+
+def add_map(out, t, l1, h1, encoded, stage, entries, ctx, split=None):
+    """Writes the PNG of head (l1, h1) (from 1) of text t into out and appends its maps.json entry;
+    returns the map id."""
+    maps, kinds, wu = encoded
+    l, h = l1 - 1, h1 - 1
+    mid = f"{t['id']}-L{l1}H{h1}"
+    image = mid + ".png"
+    write_png(os.path.join(out, image), draw_map(maps[l, h], kinds, t["segments"], 5 * len(t["ids"]), 4), PALETTE)
+    ctx["key"][mid] = (t["id"], l, h)
+    entries.append({"id": mid, "text_id": t["id"], "split": split or t["split"], "layer": l1, "head": h1,
+                    "image": image, "features": map_features(maps[l, h], kinds, t["segments"], wu), "stage": stage})
+    return mid
+
+
 def stage2(tok, weights, cfg, texts, entries, maps_of, ctx):
     """Stage 2 (docstring): a targeted draw for the rare "diagonal" type. Appends the new texts
     and their 80 map entries to texts / entries, writes their PNGs; returns the new map ids."""
@@ -441,28 +472,10 @@ def stage2(tok, weights, cfg, texts, entries, maps_of, ctx):
     rng_heads = random.Random(SEED2_HEADS)
     new_ids = []
     for t in new:
-        enc = tok(t["text"], t["pair"]) if t["pair"] is not None else tok(t["text"])
-        t["ids"] = list(enc["input_ids"])
-        t["tokens"] = tok.convert_ids_to_tokens(t["ids"])
-        t["segments"] = list(enc["token_type_ids"])
-        kinds = token_kinds(t["ids"], t["tokens"], tok.cls_token_id, tok.sep_token_id)
-        wu = within_uniform(kinds, t["segments"])
-        maps = attention_maps(weights, cfg, t["ids"], t["segments"])
-        assert np.allclose(maps.sum(-1), 1)
-        maps_of[t["id"]] = maps
-        ctx["kinds"][t["id"]], ctx["segments"][t["id"]] = kinds, t["segments"]
-        L = len(t["ids"])
+        encoded = encode(tok, weights, cfg, t, maps_of, ctx)
         heads = sorted(TARGET_HEADS + rng_heads.sample(others, 4))
         for l1, h1 in heads:
-            l, h = l1 - 1, h1 - 1
-            mid = f"{t['id']}-L{l1}H{h1}"
-            image = mid + ".png"
-            write_png(os.path.join(OUT, image), draw_map(maps[l, h], kinds, t["segments"], 5 * L, 4), PALETTE)
-            ctx["key"][mid] = (t["id"], l, h)
-            entries.append({"id": mid, "text_id": t["id"], "split": t["split"], "layer": l1, "head": h1,
-                            "image": image, "features": map_features(maps[l, h], kinds, t["segments"], wu),
-                            "stage": 2})
-            new_ids.append(mid)
+            new_ids.append(add_map(OUT, t, l1, h1, encoded, 2, entries, ctx))
     longest = max(new, key=lambda t: len(t["ids"]))
     self_check(weights, cfg, longest, maps_of[longest["id"]])
     texts.extend(new)
@@ -545,26 +558,10 @@ def main():
     ctx = {"key": {}, "kinds": {}, "segments": {}}
     maps_of, entries = {}, []
     for t in texts:
-        enc = tok(t["text"], t["pair"]) if t["pair"] is not None else tok(t["text"])
-        t["ids"] = list(enc["input_ids"])
-        t["tokens"] = tok.convert_ids_to_tokens(t["ids"])
-        t["segments"] = list(enc["token_type_ids"])
-        kinds = token_kinds(t["ids"], t["tokens"], tok.cls_token_id, tok.sep_token_id)
-        wu = within_uniform(kinds, t["segments"])
-        maps = attention_maps(weights, cfg, t["ids"], t["segments"])
-        assert np.allclose(maps.sum(-1), 1)
-        maps_of[t["id"]] = maps
-        ctx["kinds"][t["id"]], ctx["segments"][t["id"]] = kinds, t["segments"]
-        L = len(t["ids"])
+        encoded = encode(tok, weights, cfg, t, maps_of, ctx)
         for l in range(nl):
             for h in range(nh):
-                mid = f"{t['id']}-L{l + 1}H{h + 1}"
-                image = mid + ".png"
-                write_png(os.path.join(OUT, image), draw_map(maps[l, h], kinds, t["segments"], 5 * L, 4), PALETTE)
-                ctx["key"][mid] = (t["id"], l, h)
-                entries.append({"id": mid, "text_id": t["id"], "split": t["split"], "layer": l + 1, "head": h + 1,
-                                "image": image, "features": map_features(maps[l, h], kinds, t["segments"], wu),
-                                "stage": 1})
+                add_map(OUT, t, l + 1, h + 1, encoded, 1, entries, ctx)
         t["stage"] = 1
     self_check(weights, cfg, max(texts, key=lambda t: len(t["ids"])), maps_of[max(texts, key=lambda t: len(t["ids"]))["id"]])
 
