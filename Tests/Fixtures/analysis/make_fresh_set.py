@@ -39,6 +39,13 @@ v6 (--set v6), drawn after v4 + v5 missed one target and the classifier was refi
   corpus has no single sentence of >= 25 tokens left, so an empty class draws from the class below
   it (in v6: a second medium single), never the same text twice.
 
+v7 (--set v7), drawn after v6 missed heterogeneous precision by one map, to score the same frozen v6
+  model on more fresh maps (no refit; labelled/v7/DECISION.md): seed 20261307 + 100, texts z01-z16,
+  none of v2-v6's, per kind 3 short, 3 medium, 2 long (no long single left: medium ones instead).
+  Four labellers M N O P, each owning 4 consecutive texts (288 maps); M and N see 40 of each other's
+  maps, O and P likewise (random.Random(75)); 24 v2 calibration maps each (random.Random(76));
+  own shuffles 71-74, sheet order 77-80 -> 352 maps = 22 sheets of 16 each.
+
 Run (~1 min): /tmp/pyref/venv/bin/python Tests/Fixtures/analysis/make_fresh_set.py [--set v4] [MODEL_DIR]
 """
 import json, os, random, sys
@@ -59,6 +66,11 @@ SETS = {
            "exclude": ["v2", "v3", "v4"]},
     "v6": {"seed": 20261306 + 100, "prefix": "y", "who": ("K", "L"), "shuffles": (61, 62, 63, 64, 65, 66),
            "exclude": ["v2", "v3", "v4", "v5"]},
+    # v7: 16 texts, four labellers (M N as a pair, O P as a pair), own seeds 71-74, overlap 75, calibration
+    # 76 (24 v2 maps each), sheet order 77-80
+    "v7": {"seed": 20261307 + 100, "prefix": "z", "who": ("M", "N", "O", "P"),
+           "counts": {"single": (3, 3, 2), "pair": (3, 3, 2)}, "calibration": 24,
+           "shuffles": ((71, 72, 73, 74), 75, 76, (77, 78, 79, 80)), "exclude": ["v2", "v3", "v4", "v5", "v6"]},
 }
 NAME = sys.argv[sys.argv.index("--set") + 1] if "--set" in sys.argv else "v3"
 CONFIG = SETS[NAME]
@@ -74,14 +86,16 @@ def draw(tok, used):
     for kind, cands in (("single", singles), ("pair", pairs)):
         cands = [t for t in cands if t not in used]
         lengths = [mls.text_length(tok, t) for t in cands]
+        counts = CONFIG.get("counts", {}).get(kind, (1, 1, 1))
         for k, (cls_name, lo, hi) in enumerate(mls.CLASSES[kind]):
+            want = counts[k]
             pool = [t for t, n in zip(cands, lengths) if lo <= n <= hi and t not in [c["key"] for c in chosen]]
-            while not pool and k > 0:  # v6: the corpus has no long single left -> the class below
+            while len(pool) < want and k > 0:  # v6, v7: no long single left -> the class below
                 k -= 1
                 cls_name, lo, hi = mls.CLASSES[kind][k]
                 pool = [t for t, n in zip(cands, lengths) if lo <= n <= hi and t not in [c["key"] for c in chosen]]
-            (t,) = rng.sample(pool, 1)
-            chosen.append({"text": t[0], "pair": t[1], "kind": kind, "class": cls_name, "key": t})
+            for t in rng.sample(pool, want):
+                chosen.append({"text": t[0], "pair": t[1], "kind": kind, "class": cls_name, "key": t})
     for k, t in enumerate(chosen):
         del t["key"]
         t["id"] = f"{CONFIG['prefix']}{k + 1:02d}"
@@ -122,9 +136,14 @@ def main():
     mls.write_maps_json(rows, entries)
 
     # calibration maps from v2 (rendered on the sheets only)
-    s_own1, s_own2, s_overlap, s_calib, s_seq1, s_seq2 = CONFIG["shuffles"]
-    first, second = CONFIG["who"]
-    calib = random.Random(s_calib).sample([e["id"] for e in v2["maps"]], 64)
+    who = CONFIG["who"]
+    if len(CONFIG["shuffles"]) == 6:  # v3-v6: two labellers, (own1, own2, overlap, calibration, seq1, seq2)
+        s_own1, s_own2, s_overlap, s_calib, s_seq1, s_seq2 = CONFIG["shuffles"]
+        s_own, s_seq = (s_own1, s_own2), (s_seq1, s_seq2)
+    else:  # v7: ((own per labeller), overlap, calibration, (sheet order per labeller))
+        s_own, s_overlap, s_calib, s_seq = CONFIG["shuffles"]
+    per = CONFIG.get("calibration", 32)
+    calib = random.Random(s_calib).sample([e["id"] for e in v2["maps"]], per * len(who))
     for t in v2["texts"]:
         if any(c.startswith(t["id"] + "-") for c in calib):
             mls.encode(tok, weights, cfg, dict(t), maps_of, ctx)
@@ -132,34 +151,40 @@ def main():
                 for h in range(nh):
                     ctx["key"][f"{t['id']}-L{l + 1}H{h + 1}"] = (t["id"], l, h)
 
-    half = CONFIG["prefix"] + "03"
-    own_e = [e["id"] for e in entries if e["text_id"] <= half]
-    own_f = [e["id"] for e in entries if e["text_id"] > half]
+    # labeller i owns the i-th consecutive run of texts; labellers 2j and 2j+1 see 40 of each other's maps
+    ids = [t["id"] for t in texts]
+    own = {}
+    for i, w in enumerate(who):
+        mine = set(ids[i * len(ids) // len(who):(i + 1) * len(ids) // len(who)])
+        own[w] = [e["id"] for e in entries if e["text_id"] in mine]
     rng = random.Random(s_overlap)
-    to_f = rng.sample(own_e, 40)
-    to_e = rng.sample(own_f, 40)
-    random.Random(s_own1).shuffle(own_e)
-    random.Random(s_own2).shuffle(own_f)
-    seqs = {first: own_e + to_e + calib[:32], second: own_f + to_f + calib[32:]}
-    random.Random(s_seq1).shuffle(seqs[first])
-    random.Random(s_seq2).shuffle(seqs[second])
+    seen = {}
+    for a, b in zip(who[0::2], who[1::2]):
+        seen[b] = rng.sample(own[a], 40)
+        seen[a] = rng.sample(own[b], 40)
+    for i, w in enumerate(who):
+        random.Random(s_own[i]).shuffle(own[w])
+    seqs = {w: own[w] + seen[w] + calib[i * per:(i + 1) * per] for i, w in enumerate(who)}
+    for i, w in enumerate(who):
+        random.Random(s_seq[i]).shuffle(seqs[w])
     os.makedirs(os.path.join(SHEETS, "sheets"), exist_ok=True)
     for f in os.listdir(os.path.join(SHEETS, "sheets")):
         if f.endswith(".png"):
             os.remove(os.path.join(SHEETS, "sheets", f))
-    for who, seq in seqs.items():
+    for w, seq in seqs.items():
         sheets = []
         for k in range(0, len(seq), 16):
-            name = f"{who}-{k // 16 + 1:02d}.png"
+            name = f"{w}-{k // 16 + 1:02d}.png"
             mls.make_sheet(name, seq[k:k + 16], maps_of, ctx)
             sheets.append({"sheet": name, "cells": seq[k:k + 16]})
-        with open(os.path.join(SHEETS, f"{who}.json"), "w") as f:
+        with open(os.path.join(SHEETS, f"{w}.json"), "w") as f:
             json.dump(sheets, f, indent=1)
-        print(f"labeller {who}: {len(seq)} maps on {len(sheets)} sheets, {SHEETS}/{who}.json")
+        print(f"labeller {w}: {len(seq)} maps on {len(sheets)} sheets, {SHEETS}/{w}.json")
+    design = {f"{w}_own": sorted(own[w]) for w in who}
+    design.update({f"{w}_overlap": sorted(seen[w]) for w in who})
+    design.update({f"{w}_calibration": sorted(calib[i * per:(i + 1) * per]) for i, w in enumerate(who)})
     with open(os.path.join(SHEETS, "design.json"), "w") as f:
-        json.dump({f"{first}_own": sorted(own_e), f"{second}_own": sorted(own_f), f"{first}_overlap": sorted(to_e),
-                   f"{second}_overlap": sorted(to_f), f"{first}_calibration": sorted(calib[:32]),
-                   f"{second}_calibration": sorted(calib[32:])}, f, indent=1)
+        json.dump(design, f, indent=1)
     for t in texts:
         print(f"{t['id']} {t['kind']:6s} {t['class']:6s} L={len(t['ids']):2d} {t['text']!r} / {t['pair']!r}")
     size = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT) if f.endswith(".png"))
