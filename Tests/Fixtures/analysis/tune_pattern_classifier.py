@@ -6,6 +6,7 @@
         [--sets v2,v3 --out v4]                                          # v4's fit
         [--sets v2,v3,v4,v5 --out v6 --rule-recall 0.75]                 # v6's fit
     python3 Tests/Fixtures/analysis/tune_pattern_classifier.py --fresh   # frozen model on v3, once
+        [--set v6,v7 --model v6 --bootstrap 2000]                        # v7's rule, pooled
 
 Reads labelled/v2/maps.json (every map's 24 MapFeatures, made by make_labelled_set.py) and
 labelled/v2/labels.json (the labels given by eye, PROTOCOL.md). The maps of the texts whose
@@ -546,6 +547,8 @@ def fresh():
         out["calibration_v2_maps"] = len(ids)
         out["calibration_kappa_vs_v2"] = kappa(a, c)
         out["calibration_agreement_vs_v2"] = float(np.mean(np.array(a) == np.array(c)))
+    if "--bootstrap" in sys.argv:
+        out["bootstrap"] = bootstrap_by_text(maps, y, pred, int(option("--bootstrap", "2000")))
     out["predicted"] = {e["id"]: TYPES[p] for e, p in zip(maps, pred)}
     name = "evaluation.json" if len(names) == 1 else "evaluation-pooled.json"
     json.dump(out, open(os.path.join(V3, name), "w"), indent=1)
@@ -557,6 +560,31 @@ def fresh():
     for k in ("kappa", "raw_agreement_between_labellers", "calibration_kappa_vs_v2", "calibration_agreement_vs_v2"):
         if k in out:
             print(k, round(out[k], 3))
+    if "bootstrap" in out:
+        print("bootstrap over texts (2.5 / 50 / 97.5 %):", out["bootstrap"])
+
+
+def bootstrap_by_text(maps, y, pred, rounds, seed=20261307):
+    """--bootstrap N: resample the texts (all 72 maps of each) with replacement N times; the 2.5,
+    50 and 97.5 percentiles of agreement and heterogeneous recall and precision. Maps of one text
+    are not independent, so texts, not maps, are the unit."""
+    het = TYPES.index("heterogeneous")
+    by_text = {}
+    for k, e in enumerate(maps):
+        by_text.setdefault(e["text_id"], []).append(k)
+    texts = sorted(by_text)
+    rng = np.random.default_rng(seed)
+    stats = {"agreement": [], "heterogeneous_recall": [], "heterogeneous_precision": []}
+    for _ in range(rounds):
+        idx = np.concatenate([by_text[texts[i]] for i in rng.integers(0, len(texts), len(texts))])
+        yy, pp = y[idx], pred[idx]
+        stats["agreement"].append(np.mean(yy == pp))
+        if (yy == het).any():
+            stats["heterogeneous_recall"].append(np.mean(pp[yy == het] == het))
+        if (pp == het).any():
+            stats["heterogeneous_precision"].append(np.mean(yy[pp == het] == het))
+    return {"rounds": rounds, "seed": seed, **{k: [round(float(np.percentile(v, q)), 3) for q in (2.5, 50, 97.5)]
+                                               for k, v in stats.items()}}
 
 
 if __name__ == "__main__":
