@@ -58,13 +58,13 @@ from make_labelled_maps import load_safetensors  # noqa: E402
 
 V2 = os.path.join(HERE, "labelled", "v2")
 SETS = {
-    "v3": {"seed": 20261203 + 100, "prefix": "u", "who": ("E", "F"), "shuffles": (31, 32, 33, 34, 35, 36),
+    "v3": {"seed": 20261203 + 100, "prefix": "u", "who": ("E", "F"), "shuffles": ((31, 32), 33, 34, (35, 36)),
            "exclude": ["v2"]},
-    "v4": {"seed": 20261304 + 100, "prefix": "w", "who": ("G", "H"), "shuffles": (41, 42, 43, 44, 45, 46),
+    "v4": {"seed": 20261304 + 100, "prefix": "w", "who": ("G", "H"), "shuffles": ((41, 42), 43, 44, (45, 46)),
            "exclude": ["v2", "v3"]},
-    "v5": {"seed": 20261305 + 100, "prefix": "x", "who": ("I", "J"), "shuffles": (51, 52, 53, 54, 55, 56),
+    "v5": {"seed": 20261305 + 100, "prefix": "x", "who": ("I", "J"), "shuffles": ((51, 52), 53, 54, (55, 56)),
            "exclude": ["v2", "v3", "v4"]},
-    "v6": {"seed": 20261306 + 100, "prefix": "y", "who": ("K", "L"), "shuffles": (61, 62, 63, 64, 65, 66),
+    "v6": {"seed": 20261306 + 100, "prefix": "y", "who": ("K", "L"), "shuffles": ((61, 62), 63, 64, (65, 66)),
            "exclude": ["v2", "v3", "v4", "v5"]},
     # v7: 16 texts, four labellers (M N as a pair, O P as a pair), own seeds 71-74, overlap 75, calibration
     # 76 (24 v2 maps each), sheet order 77-80
@@ -137,11 +137,8 @@ def main():
 
     # calibration maps from v2 (rendered on the sheets only)
     who = CONFIG["who"]
-    if len(CONFIG["shuffles"]) == 6:  # v3-v6: two labellers, (own1, own2, overlap, calibration, seq1, seq2)
-        s_own1, s_own2, s_overlap, s_calib, s_seq1, s_seq2 = CONFIG["shuffles"]
-        s_own, s_seq = (s_own1, s_own2), (s_seq1, s_seq2)
-    else:  # v7: ((own per labeller), overlap, calibration, (sheet order per labeller))
-        s_own, s_overlap, s_calib, s_seq = CONFIG["shuffles"]
+    # seeds: ((own shuffle per labeller), overlap, calibration, (sheet order per labeller))
+    s_own, s_overlap, s_calib, s_seq = CONFIG["shuffles"]
     per = CONFIG.get("calibration", 32)
     calib = random.Random(s_calib).sample([e["id"] for e in v2["maps"]], per * len(who))
     for t in v2["texts"]:
