@@ -5,9 +5,9 @@ import Testing
 @testable import BertScopeAnalysis
 
 /// A labelled set of `Tests/Fixtures/analysis/labelled/` (PROTOCOL.md, README.md): `v2`, 944
-/// maps of 22 texts of all-MiniLM-L6-v2 labelled by eye, split by text; `v3` to `v6`, all 72
-/// maps of 6 fresh texts each, each labelled blind after a classifier was frozen (`v6` is the
-/// one the shipped classifier was never fitted on).
+/// maps of 22 texts of all-MiniLM-L6-v2 labelled by eye, split by text; `v3` to `v7`, all 72
+/// maps of fresh texts (6 each, 16 in `v7`), each labelled blind after a classifier was frozen
+/// (`v6` and `v7` are the ones the shipped classifier was never fitted on).
 struct LabelledSet: Decodable {
   struct Text: Decodable {
     let id: String
@@ -108,7 +108,7 @@ struct Agreement: CustomStringConvertible {
   }
 }
 
-@Suite("Analysis: the labelled sets (v2–v6) and the classifier's agreement on a fresh set")
+@Suite("Analysis: the labelled sets (v2–v7) and the classifier's agreement on a fresh set")
 struct AnalysisLabelledSetTests {
   @Test("≥ 400 labelled maps of ≥ 8 texts, singles and pairs; ≥ 60 of each type that occurs; split by text")
   func complete() throws {
@@ -148,22 +148,27 @@ struct AnalysisLabelledSetTests {
     #expect(worst < 1e-4, "largest difference \(worst)")
   }
 
-  @Test("v3 to v6: all 72 maps of 6 fresh texts each, labelled, none of their texts in an earlier set")
+  @Test("v3 to v7: all 72 maps of each fresh text, labelled, none of their texts in an earlier set")
   func freshSets() throws {
     let (v2, _) = try LabelledSet.load("v2")
     var seen = Set(v2.texts.map { "\($0.text)|\($0.pair ?? "")" })
-    for name in ["v3", "v4", "v5", "v6"] {
+    // (texts, of them pairs, maps labelled twice, v2 maps labelled for calibration), as
+    // make_fresh_set.py draws them: v7 has 16 texts and four labellers.
+    let expected: [(String, Int, Int, Int, Int)] = [
+      ("v3", 6, 3, 80, 64), ("v4", 6, 3, 80, 64), ("v5", 6, 3, 80, 64), ("v6", 6, 3, 80, 64), ("v7", 16, 8, 160, 96),
+    ]
+    for (name, texts, pairs, second, calibration) in expected {
       let (set, labels) = try LabelledSet.load(name)
-      #expect(set.texts.count == 6 && set.maps.count == 432)
-      #expect(set.texts.filter { $0.pair != nil }.count == 3)
+      #expect(set.texts.count == texts && set.maps.count == 72 * texts, "\(name)")
+      #expect(set.texts.filter { $0.pair != nil }.count == pairs, "\(name)")
       #expect(set.maps.allSatisfy { $0.split == "heldout" && labels.labels[$0.id] != nil })
       for t in set.texts { #expect(seen.insert("\(t.text)|\(t.pair ?? "")").inserted, "\(name): \(t.text)") }
       for m in set.maps {
         #expect(AttentionPattern(name: labels.labels[m.id]!.label) != nil)
         #expect(FileManager.default.fileExists(atPath: LabelledSet.folder(name).appendingPathComponent(m.image).path))
       }
-      #expect(labels.second.count == 80 && labels.second.keys.allSatisfy { labels.labels[$0] != nil })
-      #expect(labels.calibration?.count == 64)
+      #expect(labels.second.count == second && labels.second.keys.allSatisfy { labels.labels[$0] != nil }, "\(name)")
+      #expect(labels.calibration?.count == calibration, "\(name)")
     }
   }
 
@@ -191,34 +196,40 @@ struct AnalysisLabelledSetTests {
   }
 
   @Test(
-    "fresh set v6: the frozen classifier's agreement, per-type recall and precision as tune_pattern_classifier.py --fresh measures them",
+    "fresh sets v6 + v7: the frozen classifier's agreement, per-type recall and precision as tune_pattern_classifier.py --fresh measures them",
     .enabled(if: Fixtures.hasMiniLM, "the default model is not installed (scripts/setup installs it)"),
     .enabled(if: AnalysisTestConfig.optimized, "runs the real model: release builds only (scripts/test)"))
   func heldOut() async throws {
-    let (set, labels) = try LabelledSet.load("v6")
-    let features = try await LabelledSet.features(set)
     let classifier = PatternClassifier()
     var held = Agreement()
-    for m in set.maps {
-      guard let label = labels.labels[m.id], let truth = AttentionPattern(name: label.label) else { continue }
-      held.add(truth, classifier.classify(try #require(features[m.id])))
+    for name in ["v6", "v7"] {
+      let (set, labels) = try LabelledSet.load(name)
+      let features = try await LabelledSet.features(set)
+      for m in set.maps {
+        guard let label = labels.labels[m.id], let truth = AttentionPattern(name: label.label) else { continue }
+        held.add(truth, classifier.classify(try #require(features[m.id])))
+      }
     }
-    print("fresh set v6: \(held)")
-    // tune_pattern_classifier.py --fresh --set v6, the frozen model on the stored (float64)
-    // features, gave this confusion matrix; the encoder's float32 features may move a map that
-    // lies on a decision boundary, not more.
+    print("fresh sets v6 + v7: \(held)")
+    // tune_pattern_classifier.py --fresh --set v6,v7 --model v6, the frozen model on the stored
+    // (float64) features, gave this confusion matrix (labelled/v7/DECISION.md fixed this
+    // measurement before v7 was drawn); the encoder's float32 features may move a map that lies
+    // on a decision boundary, not more.
     struct Evaluation: Decodable {
       struct Report: Decodable { let confusion: [[Int]] }
+      let sets: [String]
       let frozen_model: Report
       let kappa: Double
       let raw_agreement_between_labellers: Double
     }
     let evaluation = try JSONDecoder().decode(
-      Evaluation.self, from: Data(contentsOf: LabelledSet.folder("v6").appendingPathComponent("evaluation.json")))
+      Evaluation.self,
+      from: Data(contentsOf: LabelledSet.folder("v7").appendingPathComponent("evaluation-pooled.json")))
+    #expect(evaluation.sets == ["v6", "v7"])
     let moved = zip(held.confusion.joined(), evaluation.frozen_model.confusion.joined()).reduce(0) {
       $0 + abs($1.0 - $1.1)
     }
-    #expect(moved <= 4, "\(held) vs evaluation.json \(evaluation.frozen_model.confusion)")
+    #expect(moved <= 6, "\(held) vs evaluation-pooled.json \(evaluation.frozen_model.confusion)")
     // What the report quotes (PatternClassifier.validation) is this measurement, rounded.
     let v = PatternClassifier.validation
     #expect(v.maps == held.total && abs(v.agreement - held.agreement) < 0.005)
@@ -226,14 +237,13 @@ struct AnalysisLabelledSetTests {
     #expect(abs(v.heterogeneousPrecision - held.precision(.heterogeneous)) < 0.005)
     #expect(abs(v.kappa - evaluation.kappa) < 0.005)
     #expect(abs(v.labellerAgreement - evaluation.raw_agreement_between_labellers) < 0.0005)
-    #expect(held.total == 432)
-    // Issue 20's targets on the fresh set (labelled/v6/DECISION.md): agreement ≥ 85 %,
-    // heterogeneous recall ≥ 70 %, no type with ≥ 20 maps below 60 % recall — met (87.0 %, 0.88;
-    // lowest vertical+diagonal, 0.69). Heterogeneous precision ≥ 60 % is NOT met (0.59, 23 of 39);
-    // its floor here only catches a regression.
+    #expect(held.total == 1584)
+    // Issue 20's targets on maps of texts the classifier was not fitted on: agreement ≥ 85 %,
+    // heterogeneous recall ≥ 70 % at precision ≥ 60 %, no type with ≥ 20 maps below 60 % recall
+    // (pooled: 86.5 %, 0.76 / 0.68; lowest vertical+diagonal 0.71; block has 5 maps).
     #expect(held.agreement >= 0.85, "\(held)")
     #expect(held.recall(.heterogeneous) >= 0.70, "\(held)")
-    #expect(held.precision(.heterogeneous) >= 0.55, "\(held)")
+    #expect(held.precision(.heterogeneous) >= 0.60, "\(held)")
     for p in AttentionPattern.allCases where held.support(p) >= 20 {
       #expect(held.recall(p) >= 0.60, "\(p.name): \(held)")
     }
