@@ -49,6 +49,7 @@ let package = Package(
         .copy("fma_peak.cl"),
         .copy("gemm_cpu.cl"),
         .copy("gemm_gpu.cl"),
+        .copy("gemm_gpu_tf32.cl"),
         .copy("gemm_gpu_vec.cl"),
         .copy("head_distances.cl"),
         .copy("layer_norm.cl"),

@@ -25,6 +25,10 @@ struct BenchCommand: ParsableCommand {
     String?
   @Option(help: "Comma-separated backends: cpu, opencl, auto.") var backend = "cpu"
   @Option(help: "OpenCL device index (see `bertscope devices`).") var device: Int?
+  @Option(
+    help:
+      "Linear layers in fp32 (default) or tf32 (NVIDIA tensor cores; OpenCL on an NVIDIA GPU of compute capability 8.0+ only)."
+  ) var precision: Precision = .fp32
   @Option(help: "Comma-separated batch sizes.") var batch = "1,8,32"
   @Option(help: "Comma-separated sequence lengths in tokens.") var length = "16,128,512"
   @Option(help: "none, all, or none,all.") var maps = "none,all"
@@ -69,7 +73,8 @@ struct BenchCommand: ParsableCommand {
     var uploads: [String: Double] = [:]
     for kind in backends {
       let encoder = try Encoder(
-        model: bertModel, backend: kind, device: device, note: { if !quiet { printError("note: \($0)") } })
+        model: bertModel, backend: kind, device: device, precision: precision,
+        note: { if !quiet { printError("note: \($0)") } })
       uploads[encoder.backendDescription] = encoder.uploadSeconds
       for l in lengths {
         let texts = Self.makeTexts(sentences, tokenizer: bertModel.tokenizer, length: l, count: batches.max()!)
@@ -102,7 +107,8 @@ struct BenchCommand: ParsableCommand {
             let median = times[times.count / 2]
             let peak = peakMemoryBytes()
             let row = BenchResults.Row(
-              backend: kind, device: encoder.backendDescription, batch: b, length: l, maps: withMaps ? "all" : "none",
+              backend: kind, device: encoder.backendDescription, precision: precision, batch: b, length: l,
+              maps: withMaps ? "all" : "none",
               medianMs: median * 1000, p10Ms: times[times.count / 10] * 1000,
               p90Ms: times[min(times.count - 1, times.count * 9 / 10)] * 1000, sequencesPerS: Double(b) / median,
               tokensPerS: Double(b * l) / median, gflops: flops / median / 1e9, repeats: repeats, peakRSSBytes: peak,
@@ -215,6 +221,8 @@ struct BenchResults: Encodable {
     var backend: BackendKind
     /// The backend in words (`Encoder.backendDescription`).
     var device: String
+    /// The linear layers' arithmetic (`--precision`): fp32 or tf32.
+    var precision: Precision
     var batch, length: Int
     /// `none` or `all`.
     var maps: String
@@ -230,7 +238,7 @@ struct BenchResults: Encodable {
     var readbackGBPerS: Double?
 
     enum CodingKeys: String, CodingKey {
-      case backend, device, batch, length, maps, gflops, repeats
+      case backend, device, precision, batch, length, maps, gflops, repeats
       case medianMs = "median_ms", p10Ms = "p10_ms", p90Ms = "p90_ms", sequencesPerS = "sequences_per_s"
       case tokensPerS = "tokens_per_s", peakRSSBytes = "peak_rss_bytes"
       case readbackMs = "readback_ms", readbackExposedMs = "readback_exposed_ms", readbackBytes = "readback_bytes",

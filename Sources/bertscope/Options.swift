@@ -15,6 +15,14 @@ struct ModelOptions: ParsableArguments {
     help: "OpenCL device index, as listed by `bertscope devices` (default: the first GPU, else the first device).")
   var device: Int?
 
+  @Option(
+    help: ArgumentHelp(
+      "Linear layers in fp32 (default) or tf32.",
+      discussion:
+        "tf32 runs the linear layers on NVIDIA tensor cores (inputs rounded to a 10-bit mantissa, sums in fp32): --backend opencl on an NVIDIA GPU of compute capability 8.0 or later only; elsewhere it is an error. Attention and its maps stay fp32."
+    ))
+  var precision: Precision = .fp32
+
   @Flag(help: "Fail on inputs longer than the model's maximum instead of truncating them.")
   var noTruncate = false
 
@@ -35,7 +43,8 @@ struct ModelOptions: ParsableArguments {
   /// notes and progress of these options.
   func session() throws -> AnalysisSession {
     try AnalysisSession.load(
-      directory: directory, backend: backend, device: device, truncate: !noTruncate, notes: notes, showProgress: !quiet)
+      directory: directory, backend: backend, device: device, truncate: !noTruncate, notes: notes, showProgress: !quiet,
+      precision: precision)
   }
 
   /// The same backend and policies for a second model (`--model-b`).
@@ -137,6 +146,7 @@ struct CorpusOptions: ParsableArguments {
 }
 
 extension BackendKind: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 extension Pooling: ExpressibleByArgument {}
 extension AblationMode: ExpressibleByArgument {}
 extension AblationTask: ExpressibleByArgument {}

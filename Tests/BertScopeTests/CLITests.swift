@@ -105,6 +105,15 @@ struct CLITests {
 
     let layer = try CLI.run(["attention", "--model", tiny, "--text", "x", "--out", "/tmp/x", "--layers", "9"])
     #expect(layer.status != 0 && layer.stderr.contains("layer 9 does not exist"))
+
+    // TF32 where it cannot run (the CPU backend): refused, not run in fp32; a bad value too.
+    let tf32 = try CLI.run([
+      "attention", "--model", tiny, "--text", "x", "--out", "/tmp/never-tf32", "--precision", "tf32",
+    ])
+    #expect(tf32.status != 0 && tf32.stderr.hasPrefix("error: --precision tf32"), "\(tf32.stderr)")
+    #expect(tf32.stderr.split(separator: "\n").count == 1)
+    let bf16 = try CLI.run(["bench", "--model", tiny, "--precision", "bf16"])
+    #expect(bf16.status != 0 && bf16.stderr.contains("bf16"), "\(bf16.stderr)")
   }
 
   @Test("over-long text is truncated with a note, or refused with --no-truncate")

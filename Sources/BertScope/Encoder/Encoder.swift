@@ -10,6 +10,16 @@ public enum BackendKind: String, Sendable, CaseIterable, Codable {
   case auto
 }
 
+/// The arithmetic of the linear layers.
+public enum Precision: String, Sendable, CaseIterable, Codable {
+  /// fp32 everywhere (the default; every tolerance of the tests is for it).
+  case fp32
+  /// Linear layers on NVIDIA tensor cores: inputs rounded to TF32 (10-bit mantissa), products
+  /// summed in fp32 (`Kernels/gemm_gpu_tf32.cl`). OpenCL backend on NVIDIA GPUs of compute
+  /// capability 8.0 or later only; attention, layer norm and everything else stay fp32.
+  case tf32
+}
+
 /// A BERT encoder with its weights uploaded to a backend. Thread-safe: `encode` may be
 /// called from several threads at once (each call uses its own activation buffers).
 public final class Encoder: Sendable {
@@ -30,15 +40,19 @@ public final class Encoder: Sendable {
   /// Uploads `model`'s weights to `backend`.
   /// - Parameters:
   ///   - device: OpenCL device index (as `bertscope devices` lists them); nil picks the first GPU, else the first device.
+  ///   - precision: ``Precision/tf32`` runs the linear layers on tensor cores (OpenCL on an
+  ///     NVIDIA GPU only; anything else is an error, never a silent fp32 run).
   ///   - note: receives one-line notes for the user (e.g. which backend `auto` took).
-  public init(model: BertModel, backend: BackendKind = .cpu, device: Int? = nil, note: (String) -> Void = { _ in })
-    throws
-  {
+  public init(
+    model: BertModel, backend: BackendKind = .cpu, device: Int? = nil, precision: Precision = .fp32,
+    note: (String) -> Void = { _ in }
+  ) throws {
     let start = DispatchTime.now().uptimeNanoseconds
     config = model.config
     tokenizer = model.tokenizer
     head = model.weights.head
-    let resolved = try Self.makeEngine(weights: model.weights, kind: backend, device: device, note: note)
+    let resolved = try Self.makeEngine(
+      weights: model.weights, kind: backend, device: device, precision: precision, note: note)
     engine = resolved.engine
     self.backend = resolved.kind
     backendDescription = engine.backendName
@@ -46,16 +60,20 @@ public final class Encoder: Sendable {
   }
 
   static func makeEngine(
-    weights: BertWeights, kind: BackendKind, device: Int?, note: (String) -> Void
+    weights: BertWeights, kind: BackendKind, device: Int?, precision: Precision = .fp32, note: (String) -> Void
   ) throws -> (engine: any EncoderEngine, kind: BackendKind) {
+    let noTF32 = BertScopeError.invalidInput(
+      "--precision tf32 runs on NVIDIA tensor cores: it needs --backend opencl on an NVIDIA GPU (the CPU backend computes in fp32)"
+    )
     // The OpenCL backend's notes on tuning files it ignored, each once per process.
     func openCL(_ index: Int) throws -> Forward<OpenCLBackend> {
-      let backend = try OpenCLBackend(device: index)
+      let backend = try OpenCLBackend(device: index, precision: precision)
       for message in OpenCLTuning.notesOnce(backend.tuning.notes) { note(message) }
       return try Forward(backend: backend, weights: weights)
     }
     switch kind {
     case .cpu:
+      if precision == .tf32 { throw noTF32 }
       return (try Forward(backend: try CPUBackend(), weights: weights), .cpu)
     case .opencl, .auto:
       let devices: [OpenCLDeviceInfo]
@@ -71,6 +89,7 @@ public final class Encoder: Sendable {
       let gpu = devices.first(where: { $0.type == .gpu && $0.available })
       if kind == .auto {
         guard let gpu else {
+          if precision == .tf32 { throw noTF32 }
           note("backend auto: no OpenCL GPU found; using the CPU backend")
           return (try Forward(backend: try CPUBackend(), weights: weights), .cpu)
         }

@@ -40,9 +40,10 @@ public final class OpenCLBackend: @unchecked Sendable {
   private var lost = false
   private var normalModes: OpenCLBuffer?
 
-  /// A backend on device `index` of `OpenCLDevices.all()`.
-  public convenience init(device index: Int = 0) throws {
-    try self.init(device: index, config: nil)
+  /// A backend on device `index` of `OpenCLDevices.all()`; ``Precision/tf32`` is checked on the
+  /// device first (`checkTF32`) and is an error where it cannot run.
+  public convenience init(device index: Int = 0, precision: Precision = .fp32) throws {
+    try self.init(device: index, config: nil, precision: precision)
   }
 
   /// `config` overrides the kernel variant and tile sizes (tests run both variants on PoCL);
@@ -51,7 +52,7 @@ public final class OpenCLBackend: @unchecked Sendable {
   /// `faults` injects failures (tests only).
   init(
     device index: Int, config: OpenCLKernelConfig?, faults: OpenCLFaults = OpenCLFaults(),
-    tuning lookup: OpenCLTuning.Lookup = .environment
+    tuning lookup: OpenCLTuning.Lookup = .environment, precision: Precision? = nil
   ) throws {
     let shared = try OpenCLDeviceContext.shared(index: index)
     self.shared = shared
@@ -86,6 +87,7 @@ public final class OpenCLBackend: @unchecked Sendable {
           "BERTSCOPE_OPENCL_GEMM=vector: the vector GEMM cannot run tiles \(bad) on \(shared.info.name)")
       }
     }
+    if let precision { chosen.precision = precision }
     self.config = chosen
     self.faults = faults
     var status: cl_int = 0
@@ -94,13 +96,14 @@ public final class OpenCLBackend: @unchecked Sendable {
       throw BertScopeError.openCL(call: "clCreateCommandQueue", status: status, detail: shared.info.name)
     }
     queue = CLQueue(handle)
+    if chosen.precision == .tf32 { try checkTF32() }
   }
 
   /// e.g. "opencl (pthread-skylake-avx512-AMD EPYC, Portable Computing Language, cpu kernels)",
   /// with ", tuned" or ", built-in tuning" before the parenthesis when a tuning entry applies.
   public var name: String {
     "opencl (\(device.name), \(device.platformName), \(config.variant.rawValue) kernels"
-      + (tuning.isTuned ? ", \(tuning.label))" : ")")
+      + (config.precision == .tf32 ? ", tf32 linear layers" : "") + (tuning.isTuned ? ", \(tuning.label))" : ")")
   }
 
   /// A CPU device's buffers are host memory (zero-copy or not).

@@ -29,6 +29,13 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   /// loads, double-buffered tiles) instead of kernel_gemm_gpu. Off by default until measured
   /// faster on a real GPU; `bertscope tune` times both.
   var gemmVector = false
+  /// The linear layers' arithmetic: ``Precision/tf32`` runs kernel_gemm_gpu_tf32 (tensor cores,
+  /// inline PTX; NVIDIA only) on the transposed, padded weights of kernel_gemm_gpu_vec. Not a
+  /// tuning field: only the caller chooses it.
+  var precision = Precision.fp32
+  /// Tests only: builds kernel_gemm_gpu_tf32 with `-D TF32_EMULATE` (the PTX done in OpenCL C), so
+  /// that it runs on any device.
+  var tf32Emulate = false
 
   // Attention without maps (attention_flash.cl, both variants; on CPU devices only for
   // sequences too long for kernel_attention_rows_cpu): query rows per work-group (a work-item
@@ -173,6 +180,8 @@ struct OpenCLKernelConfig: Sendable, Equatable {
   var gemmOptions: String { "-D MR=\(gemmMR) -D NR=\(gemmNR)" }
   /// The GPU GEMM's build options for `tiles`.
   static func gpuGemmOptions(_ tiles: GPUGemmTiles) -> String { tiles.options + " -D EXACT_ERF" }
+  /// kernel_gemm_gpu_tf32's build options.
+  var tf32Options: String { "-D EXACT_ERF" + (tf32Emulate ? " -D TF32_EMULATE" : "") }
   var reductionOptions: String { "-D WG=\(reductionGroup)" }
   func attentionOptions(headDim: Int) -> String {
     "-D HEAD_DIM=\(headDim) -D ROWS=\(attentionRows)" + (variant == .cpu ? "" : " " + reductionOptions)

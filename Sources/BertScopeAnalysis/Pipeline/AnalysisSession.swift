@@ -27,12 +27,14 @@ public final class AnalysisSession: Sendable {
   public let requestedBackend: BackendKind
   /// The OpenCL device asked for (nil: the first GPU, else the first device).
   public let requestedDevice: Int?
+  /// The linear layers' arithmetic asked for (a second model gets the same).
+  public let requestedPrecision: Precision
 
   /// A session on an encoder made elsewhere; `requestedBackend` defaults to the encoder's.
   public init(
     model: BertModel, encoder: Encoder, truncation: Truncation = Truncation(), notes: NoteSink? = nil,
     showProgress: Bool = false,
-    requestedBackend: BackendKind? = nil, requestedDevice: Int? = nil
+    requestedBackend: BackendKind? = nil, requestedDevice: Int? = nil, requestedPrecision: Precision = .fp32
   ) {
     self.model = model
     self.encoder = encoder
@@ -41,6 +43,7 @@ public final class AnalysisSession: Sendable {
     self.showProgress = showProgress
     self.requestedBackend = requestedBackend ?? encoder.backend
     self.requestedDevice = requestedDevice
+    self.requestedPrecision = requestedPrecision
   }
 
   /// Loads the model in `directory` and uploads its weights to `backend` (`device`: an OpenCL
@@ -48,13 +51,14 @@ public final class AnalysisSession: Sendable {
   /// inputs to the model's maximum length (with a note) instead of failing.
   public static func load(
     directory: URL, backend: BackendKind = .cpu, device: Int? = nil, truncate: Bool = true, notes: NoteSink? = nil,
-    showProgress: Bool = false
+    showProgress: Bool = false, precision: Precision = .fp32
   ) throws -> AnalysisSession {
     let model = try BertModel.load(from: directory)
-    let encoder = try Encoder(model: model, backend: backend, device: device, note: { notes?($0) })
+    let encoder = try Encoder(
+      model: model, backend: backend, device: device, precision: precision, note: { notes?($0) })
     return AnalysisSession(
       model: model, encoder: encoder, truncation: Truncation(truncate: truncate, note: notes), notes: notes,
-      showProgress: showProgress, requestedBackend: backend, requestedDevice: device)
+      showProgress: showProgress, requestedBackend: backend, requestedDevice: device, requestedPrecision: precision)
   }
 
   /// Another model on the backend and device asked for, with the same policies (the second
@@ -62,10 +66,11 @@ public final class AnalysisSession: Sendable {
   public func loading(_ directory: URL) throws -> AnalysisSession {
     let other = try BertModel.load(from: directory)
     let encoder = try Encoder(
-      model: other, backend: requestedBackend, device: requestedDevice, note: { [notes] in notes?($0) })
+      model: other, backend: requestedBackend, device: requestedDevice, precision: requestedPrecision,
+      note: { [notes] in notes?($0) })
     return AnalysisSession(
       model: other, encoder: encoder, truncation: truncation, notes: notes, showProgress: showProgress,
-      requestedBackend: requestedBackend, requestedDevice: requestedDevice)
+      requestedBackend: requestedBackend, requestedDevice: requestedDevice, requestedPrecision: requestedPrecision)
   }
 
   /// The model's configuration.
