@@ -13,9 +13,10 @@
 //
 // A work-group of 128 work-items (4 warps) computes a 64 × 64 tile of C, warp w the 32 × 32
 // quarter at rows (w / 2)·32, columns (w % 2)·32: 2 × 4 mma tiles of 16 × 8, 32 fp32 accumulators
-// per work-item. K advances 32 at a time through two __local tiles, A as As[m][k] and Wᵀ as
-// Bs[k][n], padded (rows of 36 and 72 floats) so that each warp's fragment loads hit 32 distinct
-// banks. Fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k8", .tf32), with lane l of a
+// per work-item. K advances 32 at a time through __local tiles, A as As[m][k] and Wᵀ as Bs[k][n],
+// already rounded to TF32, padded (rows of 36 and 72 words) so that each warp's fragment loads hit
+// 32 distinct banks, and double-buffered: the next pair is loaded while this one is multiplied
+// (one barrier per K-tile; 36 KB of __local memory). Fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k8", .tf32), with lane l of a
 // warp, g = l / 4, t = l % 4:
 //   A 16 × 8 (row): a0 (g, t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4)
 //   B 8 × 8 (col):  b0 (t, g), b1 (t + 4, g)                          (k, n)
@@ -87,11 +88,39 @@ inline void mma_tf32(float *c, const uint *a, const uint *b) {
 }
 #endif
 
+// Loads K-tile k0 of A (as[m][k]) and of Wᵀ (bs[k][n]) into __local memory, rounded to TF32
+// once here rather than at every fragment load (two warps read each element).
+inline void load_tiles(__local uint *as, __local uint *bs, __global const float *A, __global const float *WT,
+                       int M, int K, int Np, int m0, int n0, int k0, int tid) {
+  // A's 64 × 32 tile, float4 along K (bounds-checked in M and K).
+  for (int e = tid; e < TF_M * TF_K / 4; e += 128) {
+    const int r = e / (TF_K / 4), c = (e % (TF_K / 4)) * 4, m = m0 + r, k = k0 + c;
+    float4 v = (float4)(0.0f);
+    if (m < M) {
+      __global const float *a = A + (size_t)m * K + k;
+      if (k + 3 < K) {
+        v = vload4(0, a);
+      } else {
+        v.x = k < K ? a[0] : 0.0f;
+        v.y = k + 1 < K ? a[1] : 0.0f;
+        v.z = k + 2 < K ? a[2] : 0.0f;
+      }
+    }
+    vstore4((uint4)(to_tf32(v.x), to_tf32(v.y), to_tf32(v.z), to_tf32(v.w)), 0, as + r * AS_STRIDE + c);
+  }
+  // Wᵀ's 32 × 64 tile (padded: no bounds checks).
+  for (int e = tid; e < TF_K * TF_N / 4; e += 128) {
+    const int r = e / (TF_N / 4), c = (e % (TF_N / 4)) * 4;
+    const float4 v = vload4(0, WT + (size_t)(k0 + r) * Np + n0 + c);
+    vstore4((uint4)(to_tf32(v.x), to_tf32(v.y), to_tf32(v.z), to_tf32(v.w)), 0, bs + r * BS_STRIDE + c);
+  }
+}
+
 __kernel __attribute__((reqd_work_group_size(128, 1, 1))) void kernel_gemm_gpu_tf32(
     __global float *C, __global const float *A, __global const float *WT, __global const float *bias,
     __global const float *R, int M, int N, int K, int Np, int epilogue, int act) {
-  __local float As[TF_M * AS_STRIDE];
-  __local float Bs[TF_K * BS_STRIDE];
+  __local uint As[2][TF_M * AS_STRIDE];
+  __local uint Bs[2][TF_K * BS_STRIDE];
 #ifdef TF32_EMULATE
   __local float scratch[4 * 192];
 #endif
@@ -104,42 +133,28 @@ __kernel __attribute__((reqd_work_group_size(128, 1, 1))) void kernel_gemm_gpu_t
     for (int ni = 0; ni < 4; ni++)
       for (int i = 0; i < 4; i++) acc[mi][ni][i] = 0.0f;
 
-  for (int k0 = 0; k0 < K; k0 += TF_K) {
-    // A's 64 × 32 tile, float4 along K (bounds-checked in M and K).
-    for (int e = tid; e < TF_M * TF_K / 4; e += 128) {
-      const int r = e / (TF_K / 4), c = (e % (TF_K / 4)) * 4, m = m0 + r, k = k0 + c;
-      float4 v = (float4)(0.0f);
-      if (m < M) {
-        __global const float *a = A + (size_t)m * K + k;
-        if (k + 3 < K) {
-          v = vload4(0, a);
-        } else {
-          v.x = k < K ? a[0] : 0.0f;
-          v.y = k + 1 < K ? a[1] : 0.0f;
-          v.z = k + 2 < K ? a[2] : 0.0f;
-        }
-      }
-      vstore4(v, 0, As + r * AS_STRIDE + c);
-    }
-    // Wᵀ's 32 × 64 tile (padded: no bounds checks).
-    for (int e = tid; e < TF_K * TF_N / 4; e += 128) {
-      const int r = e / (TF_N / 4), c = (e % (TF_N / 4)) * 4;
-      vstore4(vload4(0, WT + (size_t)(k0 + r) * Np + n0 + c), 0, Bs + r * BS_STRIDE + c);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
+  const int tiles = (K + TF_K - 1) / TF_K;
+  load_tiles(As[0], Bs[0], A, WT, M, K, Np, m0, n0, 0, tid);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int tile = 0; tile < tiles; tile++) {
+    const int cur = tile & 1;
+    // The other pair of buffers was last read in tile − 1, which ended with a barrier.
+    if (tile + 1 < tiles) load_tiles(As[cur ^ 1], Bs[cur ^ 1], A, WT, M, K, Np, m0, n0, (tile + 1) * TF_K, tid);
+    __local const uint *as = As[cur];
+    __local const uint *bs = Bs[cur];
     for (int kk = 0; kk < TF_K; kk += 8) {
       uint a[2][4], b[4][2];
       for (int mi = 0; mi < 2; mi++) {
         const int base = (wm + mi * 16 + g) * AS_STRIDE + kk + t;
-        a[mi][0] = to_tf32(As[base]);
-        a[mi][1] = to_tf32(As[base + 8 * AS_STRIDE]);
-        a[mi][2] = to_tf32(As[base + 4]);
-        a[mi][3] = to_tf32(As[base + 8 * AS_STRIDE + 4]);
+        a[mi][0] = as[base];
+        a[mi][1] = as[base + 8 * AS_STRIDE];
+        a[mi][2] = as[base + 4];
+        a[mi][3] = as[base + 8 * AS_STRIDE + 4];
       }
       for (int ni = 0; ni < 4; ni++) {
         const int base = (kk + t) * BS_STRIDE + wn + ni * 8 + g;
-        b[ni][0] = to_tf32(Bs[base]);
-        b[ni][1] = to_tf32(Bs[base + 4 * BS_STRIDE]);
+        b[ni][0] = bs[base];
+        b[ni][1] = bs[base + 4 * BS_STRIDE];
       }
       for (int mi = 0; mi < 2; mi++)
         for (int ni = 0; ni < 4; ni++)
