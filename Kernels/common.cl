@@ -7,6 +7,7 @@
 //   group_*      work-group reductions over WG work-items (the _gpu kernels), for any type
 //   row_sum_*, normalize_row_*  layer normalisation of one row (layer_norm.cl, embed.cl)
 //   activate_*, finish_epilogue_*, apply_epilogue  the GEMM epilogues (gemm_cpu.cl, gemm_gpu.cl)
+//   load_row4    four floats of a row-major [M, K] matrix, zero past its edges (the GPU GEMMs)
 //
 // Build options:
 //   -D WG=<power of two>  work-group size of the reductions (default 128)
@@ -208,4 +209,21 @@ DEFINE_EPILOGUE(float16, vload16)
 inline float apply_epilogue(float x, int epilogue, int act, __global const float *bias, __global const float *r) {
   if (epilogue != EPILOGUE_NONE) x += *bias;
   return finish_epilogue_float(x, epilogue, act, r);
+}
+
+// A[m][k … k + 3] of a row-major [M, K] matrix, zero past row M and column K (the last K-tile of
+// gemm_gpu_vec.cl and gemm_gpu_tf32.cl, where K need not be a multiple of 4).
+inline float4 load_row4(__global const float *A, int M, int K, int m, int k) {
+  float4 v = (float4)(0.0f);
+  if (m < M) {
+    __global const float *a = A + (size_t)m * K + k;
+    if (k + 3 < K) {
+      v = vload4(0, a);
+    } else {
+      v.x = k < K ? a[0] : 0.0f;
+      v.y = k + 1 < K ? a[1] : 0.0f;
+      v.z = k + 2 < K ? a[2] : 0.0f;
+    }
+  }
+  return v;
 }

@@ -94,18 +94,8 @@ inline void load_tiles(__local uint *as, __local uint *bs, __global const float 
                        int M, int K, int Np, int m0, int n0, int k0, int tid) {
   // A's 64 × 32 tile, float4 along K (bounds-checked in M and K).
   for (int e = tid; e < TF_M * TF_K / 4; e += 128) {
-    const int r = e / (TF_K / 4), c = (e % (TF_K / 4)) * 4, m = m0 + r, k = k0 + c;
-    float4 v = (float4)(0.0f);
-    if (m < M) {
-      __global const float *a = A + (size_t)m * K + k;
-      if (k + 3 < K) {
-        v = vload4(0, a);
-      } else {
-        v.x = k < K ? a[0] : 0.0f;
-        v.y = k + 1 < K ? a[1] : 0.0f;
-        v.z = k + 2 < K ? a[2] : 0.0f;
-      }
-    }
+    const int r = e / (TF_K / 4), c = (e % (TF_K / 4)) * 4;
+    const float4 v = load_row4(A, M, K, m0 + r, k0 + c);
     vstore4((uint4)(to_tf32(v.x), to_tf32(v.y), to_tf32(v.z), to_tf32(v.w)), 0, as + r * AS_STRIDE + c);
   }
   // Wᵀ's 32 × 64 tile (padded: no bounds checks).

@@ -40,18 +40,8 @@
 inline void load_tiles(__local float *as, __local float *bs, __global const float *A, __global const float *WT,
                        int M, int K, int Np, int m0, int n0, int k0, int tid) {
   for (int e = tid; e < TS_M * TS_K / 4; e += THREADS) {
-    const int r = e / (TS_K / 4), c = (e % (TS_K / 4)) * 4, m = m0 + r, k = k0 + c;
-    float4 v = (float4)(0.0f);
-    if (m < M) {
-      __global const float *a = A + (size_t)m * K + k;
-      if (k + 3 < K) {
-        v = vload4(0, a);
-      } else {
-        v.x = k < K ? a[0] : 0.0f;
-        v.y = k + 1 < K ? a[1] : 0.0f;
-        v.z = k + 2 < K ? a[2] : 0.0f;
-      }
-    }
+    const int r = e / (TS_K / 4), c = (e % (TS_K / 4)) * 4;
+    const float4 v = load_row4(A, M, K, m0 + r, k0 + c);
     as[(c + 0) * TS_M + r] = v.x;
     as[(c + 1) * TS_M + r] = v.y;
     as[(c + 2) * TS_M + r] = v.z;

@@ -16,8 +16,11 @@ struct OpenCLTuningTests {
   /// The tiny model's shapes (hidden 32, intermediate 64, 4 heads) at 2 × 16 tokens.
   static let shape = OpenCLTuner.Shape(hidden: 32, intermediate: 64, heads: 4, batch: 2, length: 16)
 
+  /// The default budget is only a cap (the CPU variant's candidates take ~5 s here, kernel builds
+  /// included); 20 s ran out once with a cold PoCL cache while other suites built their kernels,
+  /// leaving the injected candidates untried.
   static func options(
-    _ variant: OpenCLKernelConfig.Variant = .cpu, budget: Double = 20, hooks: OpenCLTuner.Hooks = .init()
+    _ variant: OpenCLKernelConfig.Variant = .cpu, budget: Double = 120, hooks: OpenCLTuner.Hooks = .init()
   ) -> OpenCLTuner.Options {
     var options = OpenCLTuner.Options(device: OpenCLTest.deviceIndex, shape: shape, budgetSeconds: budget)
     options.variant = variant
